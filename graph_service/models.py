@@ -1,0 +1,273 @@
+"""Pydantic models of nodes and links, built from the schema registry.
+
+One model per node label and per link type is generated from ``graph_service.schema`` so that
+the OpenAPI document shows every label's typed attributes; ``NodeIn`` and ``LinkIn`` are the
+discriminated unions the API and importers validate against. Stores receive and return plain
+documents (``NodeDoc`` / ``LinkDoc``: what ``model_dump(mode="json")`` produces), which keeps
+the read path free of per-record model construction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from typing import Annotated, Any, Literal, TypeAlias, Union
+
+from pydantic import (
+    BaseModel,
+    ValidationError,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    create_model,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from graph_service.schema import (
+    LINK_TYPES,
+    NODE_LABELS,
+    REGION_LEVELS,
+    SOURCE_KINDS,
+    VILLAGE_CODE_LENGTH,
+    AttributeSpec,
+    LinkTypeSpec,
+    NodeLabelSpec,
+)
+
+__all__ = [
+    "ID_PATTERN",
+    "MAX_NAME_LENGTH",
+    "NodeDoc",
+    "LinkDoc",
+    "Source",
+    "StatedFigure",
+    "NodeIn",
+    "LinkIn",
+    "NODE_ADAPTER",
+    "LINK_ADAPTER",
+    "NODE_MODELS",
+    "LINK_MODELS",
+    "derive_link_id",
+    "node_doc",
+    "link_doc",
+    "error_list",
+]
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}$"
+MAX_NAME_LENGTH = 200
+MAX_ALIASES = 50
+
+#: A node or link as stored and returned: JSON-ready plain data.
+NodeDoc: TypeAlias = dict[str, Any]
+LinkDoc: TypeAlias = dict[str, Any]
+
+EntityId = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+RegionCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{2,12}$")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_max_length=4000)
+
+
+class Source(_Strict):
+    """Where a fact comes from: a document and the quoted sentence(s)."""
+
+    kind: Literal[SOURCE_KINDS] = "article"  # type: ignore[valid-type]
+    document: Annotated[str, StringConstraints(max_length=200)] | None = None
+    quote: Annotated[str, StringConstraints(max_length=4000)] | None = None
+    by: Annotated[str, StringConstraints(max_length=200)] | None = Field(
+        default=None, description="Who recorded it (planner, API key name, importer)."
+    )
+    recorded_at: dt.datetime | None = None
+
+
+class StatedFigure(_Strict):
+    """A figure a source states (62 联合体, 100% coverage), kept apart from graph counts."""
+
+    metric: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+    label: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    value: float
+    unit: Annotated[str, StringConstraints(max_length=20)] | None = None
+    as_of: dt.date | None = None
+    quote: Annotated[str, StringConstraints(max_length=4000)] | None = None
+    document: Annotated[str, StringConstraints(max_length=200)] | None = None
+
+
+def _attribute_field(attr: AttributeSpec) -> tuple[Any, Any]:
+    base = attr.python_type()
+    constraints: dict[str, Any] = {"description": f"{attr.label_zh}. {attr.description}".strip()}
+    if attr.unit:
+        constraints["json_schema_extra"] = {"unit": attr.unit}
+    if attr.choices is not None:
+        base = Literal[attr.choices]  # type: ignore[valid-type]
+    elif attr.type in ("int", "float"):
+        if attr.ge is not None:
+            constraints["ge"] = attr.ge
+        if attr.le is not None:
+            constraints["le"] = attr.le
+    elif attr.type == "str":
+        constraints["max_length"] = attr.max_length
+    elif attr.type == "list[str]":
+        base = list[Annotated[str, StringConstraints(min_length=1, max_length=attr.max_length)]]
+        constraints["max_length"] = 200
+    return (base | None, Field(default=None, **constraints))
+
+
+def _attributes_model(owner: str, attrs: tuple[AttributeSpec, ...]) -> type[BaseModel]:
+    fields = {a.name: _attribute_field(a) for a in attrs}
+    return create_model(  # type: ignore[call-overload,no-any-return]
+        f"{owner}Attributes", __base__=_Strict, **fields
+    )
+
+
+class _NodeBase(_Strict):
+    id: EntityId
+    name: Name
+    aliases: list[Name] = Field(default_factory=list, max_length=MAX_ALIASES)
+    region_code: RegionCode | None = Field(
+        default=None,
+        description="Official division code: the node's own for Region and Village, the "
+        "region it sits in for others.",
+    )
+    valid_from: dt.date | None = None
+    valid_to: dt.date | None = Field(default=None, description="Last day valid (inclusive).")
+    figures: list[StatedFigure] = Field(default_factory=list, max_length=200)
+    sources: list[Source] = Field(default_factory=list, max_length=100)
+
+    @model_validator(mode="after")
+    def _check_node(self) -> _NodeBase:
+        spec: NodeLabelSpec = NODE_LABELS[self.label]  # type: ignore[attr-defined]
+        kind = getattr(self, "kind", None)
+        if spec.kind_required and kind is None:
+            raise _field_error("kind", f"kind is required for {spec.label}")
+        _check_dates(self.valid_from, self.valid_to)
+        if spec.official_code:
+            if self.region_code is None:
+                raise _field_error(
+                    "region_code", f"region_code (official division code) is required for {spec.label}"
+                )
+            expected = VILLAGE_CODE_LENGTH if spec.label == "Village" else REGION_LEVELS[kind]
+            if len(self.region_code) != expected:
+                what = f"{spec.label} of kind {kind}" if spec.label == "Region" else spec.label
+                raise _field_error("region_code", f"region_code of a {what} has {expected} digits")
+        return self
+
+
+def _field_error(field: str, message: str) -> PydanticCustomError:
+    # The ctx carries the field at fault: model-level validators otherwise lose it.
+    return PydanticCustomError("field_error", message, {"field": field})
+
+
+def _check_dates(valid_from: dt.date | None, valid_to: dt.date | None) -> None:
+    if valid_from and valid_to and valid_to < valid_from:
+        raise _field_error("valid_to", "valid_to is before valid_from")
+
+
+class _LinkBase(_Strict):
+    id: EntityId | None = Field(
+        default=None, description="Stable id; derived from type, source and target if omitted."
+    )
+    source: EntityId
+    target: EntityId
+    valid_from: dt.date | None = None
+    valid_to: dt.date | None = Field(default=None, description="Last day valid (inclusive).")
+    sources: list[Source] = Field(default_factory=list, max_length=100)
+
+    @model_validator(mode="after")
+    def _check_link(self) -> _LinkBase:
+        if self.source == self.target:
+            raise _field_error("target", "a link cannot join a node to itself")
+        _check_dates(self.valid_from, self.valid_to)
+        return self
+
+
+def _node_model(spec: NodeLabelSpec) -> type[BaseModel]:
+    kind_type: Any = Literal[spec.kinds] if spec.kinds else None  # type: ignore[valid-type]
+    fields: dict[str, Any] = {
+        "label": (Literal[spec.label], ...),
+        "attributes": (_attributes_model(spec.label, spec.attributes) | None, None),
+    }
+    if spec.kinds:
+        fields["kind"] = (kind_type | None, Field(default=None, description="Kind within label."))
+    else:
+        fields["kind"] = (None, None)
+    model = create_model(f"{spec.label}Node", __base__=_NodeBase, **fields)
+    model.__doc__ = f"{spec.label_zh}: {spec.description}"
+    return model  # type: ignore[no-any-return]
+
+
+def _link_model(spec: LinkTypeSpec) -> type[BaseModel]:
+    fields: dict[str, Any] = {
+        "type": (Literal[spec.type], ...),
+        "attributes": (_attributes_model(spec.type.title().replace("_", ""), spec.attributes)
+                       | None, None),
+    }
+    model = create_model(f"{spec.type.title().replace('_', '')}Link", __base__=_LinkBase, **fields)
+    model.__doc__ = f"{spec.label_zh}: {spec.description}"
+    return model  # type: ignore[no-any-return]
+
+
+NODE_MODELS: dict[str, type[BaseModel]] = {label: _node_model(s) for label, s in NODE_LABELS.items()}
+LINK_MODELS: dict[str, type[BaseModel]] = {t: _link_model(s) for t, s in LINK_TYPES.items()}
+
+NodeIn = Annotated[Union[tuple(NODE_MODELS.values())], Field(discriminator="label")]  # type: ignore[valid-type]  # noqa: UP007
+LinkIn = Annotated[Union[tuple(LINK_MODELS.values())], Field(discriminator="type")]  # type: ignore[valid-type]  # noqa: UP007
+
+NODE_ADAPTER: TypeAdapter[Any] = TypeAdapter(NodeIn)
+LINK_ADAPTER: TypeAdapter[Any] = TypeAdapter(LinkIn)
+
+
+def derive_link_id(type_: str, source: str, target: str) -> str:
+    """A stable link id from its type and endpoints (symmetric types ignore direction)."""
+    ends = sorted((source, target)) if LINK_TYPES[type_].symmetric else [source, target]
+    digest = hashlib.blake2b("\x1f".join([type_, *ends]).encode(), digest_size=10).hexdigest()
+    return f"{type_.lower()}:{digest}"
+
+
+def _doc(model: BaseModel) -> dict[str, Any]:
+    doc = model.model_dump(mode="json", exclude_none=True)
+    doc.setdefault("attributes", {})
+    for key in ("aliases", "figures", "sources"):
+        doc.setdefault(key, [])
+    return doc
+
+
+def node_doc(model: BaseModel) -> NodeDoc:
+    """The stored document of a validated node model."""
+    doc = _doc(model)
+    doc.setdefault("kind", None)
+    return doc
+
+
+def link_doc(model: BaseModel) -> LinkDoc:
+    """The stored document of a validated link model, with its id filled in."""
+    doc = _doc(model)
+    doc.pop("aliases", None)
+    doc.pop("figures", None)
+    if not doc.get("id"):
+        doc["id"] = derive_link_id(doc["type"], doc["source"], doc["target"])
+    return doc
+
+
+_TAGS = frozenset(NODE_MODELS) | frozenset(LINK_MODELS)
+
+
+def error_list(exc: ValidationError, prefix: tuple[str | int, ...] = ()) -> list[dict[str, Any]]:
+    """Flatten a pydantic error into ``[{"field": "a.b.0", "message": ...}]``.
+
+    Discriminator tags (``Region``, ``MEMBER_OF``) that pydantic puts into locations are
+    dropped, and a model-level error's own field (carried in its context) is appended.
+    """
+    out: list[dict[str, Any]] = []
+    for err in exc.errors(include_url=False):
+        loc = [str(p) for p in (*prefix, *err["loc"]) if not (isinstance(p, str) and p in _TAGS)]
+        ctx = err.get("ctx") or {}
+        if ctx.get("field"):
+            loc.append(str(ctx["field"]))
+        elif err["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            loc.append(str(ctx.get("discriminator", "")).strip("'"))
+        out.append({"field": ".".join(loc) or None, "message": err["msg"].removeprefix("Value error, ")})
+    return out
