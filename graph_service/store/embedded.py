@@ -1,0 +1,835 @@
+"""The embedded store: SQLite (standard library) as the system of record, an in-memory graph
+for traversal.
+
+Why this shape:
+
+- SQLite in WAL mode with ``synchronous=FULL`` makes every acknowledged batch durable (it
+  survives ``kill -9`` and power loss) and atomic, and lets readers in other processes read
+  while a writer writes.
+- Traversals (neighbourhoods, paths, coverage, exports) run on adjacency dictionaries in
+  memory, rebuilt from SQLite on open. They are never the record: nothing is pickled.
+- Another process (the CLI importing while the server runs) may write the same file. Every
+  write appends to a ``changes`` log; each read compares SQLite's ``data_version`` and, when
+  it moved, replays the log (or reloads when the log was pruned) before answering.
+- Within a process, writes run in a worker thread under a lock; the in-memory graph is
+  swapped entry by entry under another lock that readers hold while they traverse, so a
+  reader sees a batch either entirely or not at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import datetime as dt
+import sqlite3
+import threading
+from collections import Counter, defaultdict, deque
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import orjson
+
+from graph_service.errors import ConflictError, InvalidInputError, NotFoundError
+from graph_service.models import LinkDoc, NodeDoc
+from graph_service.schema import JOINT_BODY_KINDS, NODE_LABELS, STRUCTURAL_LINK_TYPES
+from graph_service.store.integrity import check_duplicates, check_links, check_node_labels
+from graph_service.store.protocol import (
+    MAX_DEPTH,
+    CoverageReport,
+    GraphPath,
+    LinkQuery,
+    NeighbourhoodQuery,
+    NodeQuery,
+    Page,
+    PathQuery,
+    RegionCoverage,
+    Scope,
+    SearchHit,
+    StoreStats,
+    Subgraph,
+    WriteBatch,
+    WriteResult,
+    valid_on,
+)
+
+__all__ = ["EmbeddedGraphStore", "encode_cursor", "decode_cursor", "child_code_length"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS nodes (
+    id TEXT PRIMARY KEY,
+    label TEXT NOT NULL,
+    kind TEXT,
+    name TEXT NOT NULL,
+    region_code TEXT,
+    valid_from TEXT,
+    valid_to TEXT,
+    doc BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS nodes_label_kind ON nodes (label, kind, id);
+CREATE INDEX IF NOT EXISTS nodes_region ON nodes (region_code);
+CREATE INDEX IF NOT EXISTS nodes_name ON nodes (name);
+CREATE TABLE IF NOT EXISTS links (
+    id TEXT PRIMARY KEY,
+    type TEXT NOT NULL,
+    source TEXT NOT NULL REFERENCES nodes (id),
+    target TEXT NOT NULL REFERENCES nodes (id),
+    valid_from TEXT,
+    valid_to TEXT,
+    doc BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS links_source ON links (source, type);
+CREATE INDEX IF NOT EXISTS links_target ON links (target, type);
+CREATE INDEX IF NOT EXISTS links_type ON links (type, id);
+CREATE TABLE IF NOT EXISTS changes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    entity TEXT NOT NULL,   -- 'node', 'link' or '*' (reload everything)
+    id TEXT NOT NULL
+);
+"""
+SCHEMA_VERSION = "1"
+#: Batches larger than this log one reload marker instead of one change row per entry.
+_BULK_CHANGE_THRESHOLD = 5_000
+_CHANGES_KEPT = 100_000
+_SQL_CHUNK = 500
+#: Region code length of the next level down: province → city → county → town → village.
+_CHILD_LENGTH = {2: 4, 4: 6, 6: 9, 9: 12}
+
+
+def child_code_length(code: str) -> int | None:
+    return _CHILD_LENGTH.get(len(code))
+
+
+def encode_cursor(last_id: str) -> str:
+    return base64.urlsafe_b64encode(last_id.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> str:
+    if not cursor:
+        return ""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        return base64.urlsafe_b64decode(padded.encode()).decode()
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInputError("malformed cursor", field="cursor") from exc
+
+
+def _code_range(prefix: str) -> tuple[str, str]:
+    # Codes are digits; ':' sorts right after '9', so [p, p + ':') is "starts with p".
+    return prefix, prefix + ":"
+
+
+def _chunks(items: Sequence[str], size: int = _SQL_CHUNK) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _dumps(doc: dict[str, Any]) -> bytes:
+    return orjson.dumps(doc)
+
+
+class EmbeddedGraphStore:
+    """SQLite-backed store with an in-memory graph. See the module docstring."""
+
+    backend = "embedded"
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._write_lock = threading.Lock()
+        self._mem_lock = threading.RLock()
+        self._writer: sqlite3.Connection | None = None
+        self._reader: sqlite3.Connection | None = None
+        self._reset_memory()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def _reset_memory(self) -> None:
+        self._nodes: dict[str, NodeDoc] = {}
+        self._links: dict[str, LinkDoc] = {}
+        self._out: defaultdict[str, set[str]] = defaultdict(set)
+        self._in: defaultdict[str, set[str]] = defaultdict(set)
+        self._chars: defaultdict[str, set[str]] = defaultdict(set)
+        self._seq = 0
+        self._data_version: int | None = None
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self.path, timeout=30, isolation_level=None, check_same_thread=False
+        )
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA busy_timeout=30000")
+        return conn
+
+    async def open(self) -> None:
+        await asyncio.to_thread(self.open_sync)
+
+    def open_sync(self) -> None:
+        if self._writer is not None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer = self._connect()
+        self._writer.executescript(_SCHEMA)
+        self._writer.execute(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
+            (SCHEMA_VERSION,),
+        )
+        self._reader = self._connect()
+        with self._mem_lock:
+            self._reload()
+
+    async def close(self) -> None:
+        with self._write_lock, self._mem_lock:
+            for conn in (self._writer, self._reader):
+                if conn is not None:
+                    conn.close()
+            self._writer = self._reader = None
+            self._reset_memory()
+
+    async def ping(self) -> None:
+        self._conn_reader().execute("SELECT 1").fetchone()
+
+    async def version(self) -> int:
+        with self._mem_lock:
+            self._refresh()
+            return self._seq
+
+    def _conn_reader(self) -> sqlite3.Connection:
+        if self._reader is None:
+            raise RuntimeError("store is not open")
+        return self._reader
+
+    def _conn_writer(self) -> sqlite3.Connection:
+        if self._writer is None:
+            raise RuntimeError("store is not open")
+        return self._writer
+
+    # ------------------------------------------------------------------ memory
+
+    def _reload(self) -> None:
+        """Rebuild the in-memory graph from SQLite (on open, or when the log was pruned)."""
+        reader = self._conn_reader()
+        reader.execute("BEGIN")
+        try:
+            self._reset_memory()
+            self._data_version = reader.execute("PRAGMA data_version").fetchone()[0]
+            self._seq = reader.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchone()[0]
+            for (doc,) in reader.execute("SELECT doc FROM nodes"):
+                self._put_node(orjson.loads(doc))
+            for (doc,) in reader.execute("SELECT doc FROM links"):
+                self._put_link(orjson.loads(doc))
+        finally:
+            reader.execute("COMMIT")
+
+    def _refresh(self) -> None:
+        """Catch up with writes by other connections (other processes). Caller holds mem lock."""
+        reader = self._conn_reader()
+        version = reader.execute("PRAGMA data_version").fetchone()[0]
+        if version == self._data_version:
+            return
+        reader.execute("BEGIN")
+        try:
+            self._data_version = reader.execute("PRAGMA data_version").fetchone()[0]
+            self._catch_up(reader)
+        finally:
+            reader.execute("COMMIT")
+
+    def _catch_up(self, conn: sqlite3.Connection) -> None:
+        rows = conn.execute(
+            "SELECT seq, entity, id FROM changes WHERE seq > ? ORDER BY seq", (self._seq,)
+        ).fetchall()
+        if not rows:
+            return
+        oldest = conn.execute("SELECT min(seq) FROM changes").fetchone()[0]
+        if oldest > self._seq + 1 or any(entity == "*" for _, entity, _ in rows):
+            self._reset_and_reload_from(conn)
+            return
+        for _, entity, item_id in rows:
+            table = "nodes" if entity == "node" else "links"
+            row = conn.execute(f"SELECT doc FROM {table} WHERE id = ?", (item_id,)).fetchone()  # noqa: S608
+            if entity == "node":
+                self._drop_node(item_id)
+                if row:
+                    self._put_node(orjson.loads(row[0]))
+            else:
+                self._drop_link(item_id)
+                if row:
+                    self._put_link(orjson.loads(row[0]))
+        self._seq = rows[-1][0]
+
+    def _reset_and_reload_from(self, conn: sqlite3.Connection) -> None:
+        data_version = self._data_version
+        self._reset_memory()
+        self._data_version = data_version
+        self._seq = conn.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchone()[0]
+        for (doc,) in conn.execute("SELECT doc FROM nodes"):
+            self._put_node(orjson.loads(doc))
+        for (doc,) in conn.execute("SELECT doc FROM links"):
+            self._put_link(orjson.loads(doc))
+
+    def _name_keys(self, doc: NodeDoc) -> set[str]:
+        chars: set[str] = set()
+        for name in (doc["name"], *doc.get("aliases", ())):
+            chars.update(name.lower())
+        return chars
+
+    def _put_node(self, doc: NodeDoc) -> None:
+        old = self._nodes.get(doc["id"])
+        if old is not None:
+            for ch in self._name_keys(old):
+                self._chars[ch].discard(old["id"])
+        self._nodes[doc["id"]] = doc
+        for ch in self._name_keys(doc):
+            self._chars[ch].add(doc["id"])
+
+    def _drop_node(self, node_id: str) -> None:
+        old = self._nodes.pop(node_id, None)
+        if old is None:
+            return
+        for ch in self._name_keys(old):
+            ids = self._chars.get(ch)
+            if ids is not None:
+                ids.discard(node_id)
+        self._out.pop(node_id, None)
+        self._in.pop(node_id, None)
+
+    def _put_link(self, doc: LinkDoc) -> None:
+        self._drop_link(doc["id"])
+        self._links[doc["id"]] = doc
+        self._out[doc["source"]].add(doc["id"])
+        self._in[doc["target"]].add(doc["id"])
+
+    def _drop_link(self, link_id: str) -> None:
+        old = self._links.pop(link_id, None)
+        if old is None:
+            return
+        self._out[old["source"]].discard(link_id)
+        self._in[old["target"]].discard(link_id)
+
+    # ------------------------------------------------------------------ writes
+
+    async def write(self, batch: WriteBatch) -> WriteResult:
+        return await asyncio.to_thread(self.write_sync, batch)
+
+    def write_sync(self, batch: WriteBatch) -> WriteResult:
+        check_duplicates([n["id"] for n in batch.nodes], "nodes")
+        check_duplicates([link["id"] for link in batch.links], "links")
+        with self._write_lock:
+            conn = self._conn_writer()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result, node_changes, link_changes = self._write_tx(conn, batch)
+                with self._mem_lock:
+                    # Changes other processes made before this transaction come first.
+                    self._catch_up(conn)
+                    self._log_changes(conn, node_changes, link_changes)
+                    conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            with self._mem_lock:
+                for node_id, doc in node_changes.items():
+                    self._drop_node(node_id) if doc is None else self._put_node(doc)
+                for link_id, doc in link_changes.items():
+                    self._drop_link(link_id) if doc is None else self._put_link(doc)
+                self._seq = conn.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchone()[0]
+                # Our own commit moved data_version for the reader: nothing left to replay.
+                self._data_version = self._conn_reader().execute("PRAGMA data_version").fetchone()[0]
+                return WriteResult(**{**result, "version": self._seq})
+
+    def _stored(
+        self, conn: sqlite3.Connection, table: str, columns: str, ids: Sequence[str]
+    ) -> dict[str, tuple[Any, ...]]:
+        found: dict[str, tuple[Any, ...]] = {}
+        for chunk in _chunks(list(ids)):
+            marks = ",".join("?" * len(chunk))
+            sql = f"SELECT id, {columns} FROM {table} WHERE id IN ({marks})"  # noqa: S608
+            for row in conn.execute(sql, chunk):
+                found[row[0]] = row[1:]
+        return found
+
+    def _write_tx(
+        self, conn: sqlite3.Connection, batch: WriteBatch
+    ) -> tuple[dict[str, int], dict[str, NodeDoc | None], dict[str, LinkDoc | None]]:
+        counts = Counter[str]()
+        node_changes: dict[str, NodeDoc | None] = {}
+        link_changes: dict[str, LinkDoc | None] = {}
+
+        stored_nodes = self._stored(conn, "nodes", "label", [n["id"] for n in batch.nodes])
+        check_node_labels(batch.nodes, {k: v[0] for k, v in stored_nodes.items()})
+        conn.executemany(
+            "INSERT INTO nodes (id, label, kind, name, region_code, valid_from, valid_to, doc) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+            "kind = excluded.kind, name = excluded.name, region_code = excluded.region_code, "
+            "valid_from = excluded.valid_from, valid_to = excluded.valid_to, doc = excluded.doc",
+            [
+                (
+                    n["id"],
+                    n["label"],
+                    n.get("kind"),
+                    n["name"],
+                    n.get("region_code"),
+                    n.get("valid_from"),
+                    n.get("valid_to"),
+                    _dumps(n),
+                )
+                for n in batch.nodes
+            ],
+        )
+        for n in batch.nodes:
+            counts["nodes_updated" if n["id"] in stored_nodes else "nodes_created"] += 1
+            node_changes[n["id"]] = n
+
+        if batch.links:
+            labels = {n["id"]: n["label"] for n in batch.nodes}
+            ends = {e for link in batch.links for e in (link["source"], link["target"])}
+            missing = [e for e in ends if e not in labels]
+            labels.update({k: v[0] for k, v in self._stored(conn, "nodes", "label", missing).items()})
+            stored_links = {
+                k: {"type": v[0], "source": v[1], "target": v[2]}
+                for k, v in self._stored(
+                    conn, "links", "type, source, target", [link["id"] for link in batch.links]
+                ).items()
+            }
+            check_links(batch.links, labels, stored_links)
+            conn.executemany(
+                "INSERT INTO links (id, type, source, target, valid_from, valid_to, doc) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+                "valid_from = excluded.valid_from, valid_to = excluded.valid_to, doc = excluded.doc",
+                [
+                    (
+                        link["id"],
+                        link["type"],
+                        link["source"],
+                        link["target"],
+                        link.get("valid_from"),
+                        link.get("valid_to"),
+                        _dumps(link),
+                    )
+                    for link in batch.links
+                ],
+            )
+            for link in batch.links:
+                counts["links_updated" if link["id"] in stored_links else "links_created"] += 1
+                link_changes[link["id"]] = link
+
+        if batch.delete_links:
+            stored = self._stored(conn, "links", "type", batch.delete_links)
+            for index, link_id in enumerate(batch.delete_links):
+                if link_id not in stored:
+                    raise NotFoundError(f"no link {link_id}", field=f"delete_links.{index}")
+            for chunk in _chunks(list(batch.delete_links)):
+                marks = ",".join("?" * len(chunk))
+                conn.execute(f"DELETE FROM links WHERE id IN ({marks})", chunk)  # noqa: S608
+            for link_id in batch.delete_links:
+                link_changes[link_id] = None
+            counts["links_deleted"] += len(batch.delete_links)
+
+        if batch.delete_nodes:
+            stored = self._stored(conn, "nodes", "label", batch.delete_nodes)
+            for index, node_id in enumerate(batch.delete_nodes):
+                if node_id not in stored:
+                    raise NotFoundError(f"no node {node_id}", field=f"delete_nodes.{index}")
+                attached = [
+                    row[0]
+                    for row in conn.execute(
+                        "SELECT id FROM links WHERE source = ? UNION SELECT id FROM links "
+                        "WHERE target = ?",
+                        (node_id, node_id),
+                    )
+                ]
+                if attached and not batch.detach:
+                    raise ConflictError(
+                        f"node {node_id} still has {len(attached)} link(s); delete them first "
+                        "or delete with detach",
+                        field=f"delete_nodes.{index}",
+                        details={"links": len(attached)},
+                    )
+                conn.execute("DELETE FROM links WHERE source = ? OR target = ?", (node_id, node_id))
+                for link_id in attached:
+                    link_changes[link_id] = None
+                counts["links_deleted"] += len(attached)
+                conn.execute("DELETE FROM nodes WHERE id = ?", (node_id,))
+                node_changes[node_id] = None
+            counts["nodes_deleted"] += len(batch.delete_nodes)
+        return dict(counts), node_changes, link_changes
+
+    def _log_changes(
+        self,
+        conn: sqlite3.Connection,
+        node_changes: dict[str, NodeDoc | None],
+        link_changes: dict[str, LinkDoc | None],
+    ) -> None:
+        if len(node_changes) + len(link_changes) > _BULK_CHANGE_THRESHOLD:
+            conn.execute("INSERT INTO changes (entity, id) VALUES ('*', '*')")
+        else:
+            conn.executemany(
+                "INSERT INTO changes (entity, id) VALUES (?, ?)",
+                [("node", i) for i in node_changes] + [("link", i) for i in link_changes],
+            )
+        last = conn.execute("SELECT max(seq) FROM changes").fetchone()[0]
+        if last and last % 1000 < len(node_changes) + len(link_changes) + 1:
+            conn.execute("DELETE FROM changes WHERE seq <= ?", (last - _CHANGES_KEPT,))
+
+    # ------------------------------------------------------------------ point reads
+
+    async def get_nodes(
+        self, ids: Sequence[str], as_of: dt.date | None = None
+    ) -> dict[str, NodeDoc]:
+        with self._mem_lock:
+            self._refresh()
+            found = {}
+            for node_id in ids:
+                doc = self._nodes.get(node_id)
+                if doc is not None and valid_on(doc, as_of):
+                    found[node_id] = doc
+            return found
+
+    async def get_links(
+        self, ids: Sequence[str], as_of: dt.date | None = None
+    ) -> dict[str, LinkDoc]:
+        with self._mem_lock:
+            self._refresh()
+            found = {}
+            for link_id in ids:
+                doc = self._links.get(link_id)
+                if doc is not None and valid_on(doc, as_of):
+                    found[link_id] = doc
+            return found
+
+    async def count_links(self, node_id: str) -> int:
+        with self._mem_lock:
+            self._refresh()
+            return len(self._out.get(node_id, ())) + len(self._in.get(node_id, ()))
+
+    # ------------------------------------------------------------------ lists
+
+    @staticmethod
+    def _as_of_sql(as_of: dt.date | None, where: list[str], params: list[Any]) -> None:
+        if as_of is not None:
+            day = as_of.isoformat()
+            where.append("(valid_from IS NULL OR valid_from <= ?) AND (valid_to IS NULL OR valid_to >= ?)")
+            params += [day, day]
+
+    def _page(self, table: str, where: list[str], params: list[Any], cursor: str | None,
+              limit: int) -> Page:
+        where = [*where, "id > ?"]
+        params = [*params, decode_cursor(cursor)]
+        sql = (
+            f"SELECT id, doc FROM {table} WHERE {' AND '.join(where)} "  # noqa: S608
+            "ORDER BY id LIMIT ?"
+        )
+        with self._mem_lock:
+            self._refresh()
+            rows = self._conn_reader().execute(sql, [*params, limit + 1]).fetchall()
+        items = [orjson.loads(doc) for _, doc in rows[:limit]]
+        next_cursor = encode_cursor(rows[limit - 1][0]) if len(rows) > limit else None
+        return Page(items, next_cursor)
+
+    async def list_nodes(self, query: NodeQuery, cursor: str | None, limit: int) -> Page:
+        where: list[str] = []
+        params: list[Any] = []
+        if query.labels:
+            where.append(f"label IN ({','.join('?' * len(query.labels))})")
+            params += list(query.labels)
+        if query.kinds:
+            where.append(f"kind IN ({','.join('?' * len(query.kinds))})")
+            params += list(query.kinds)
+        if query.region_code:
+            where.append("region_code >= ? AND region_code < ?")
+            params += list(_code_range(query.region_code))
+        self._as_of_sql(query.as_of, where, params)
+        return self._page("nodes", where, params, cursor, limit)
+
+    async def list_links(self, query: LinkQuery, cursor: str | None, limit: int) -> Page:
+        where: list[str] = []
+        params: list[Any] = []
+        if query.types:
+            where.append(f"type IN ({','.join('?' * len(query.types))})")
+            params += list(query.types)
+        if query.source:
+            where.append("source = ?")
+            params.append(query.source)
+        if query.target:
+            where.append("target = ?")
+            params.append(query.target)
+        if query.node:
+            where.append("(source = ? OR target = ?)")
+            params += [query.node, query.node]
+        self._as_of_sql(query.as_of, where, params)
+        return self._page("links", where, params, cursor, limit)
+
+    # ------------------------------------------------------------------ search
+
+    async def search(
+        self,
+        text: str,
+        labels: Sequence[str] = (),
+        limit: int = 20,
+        as_of: dt.date | None = None,
+    ) -> list[SearchHit]:
+        needle = text.strip().lower()
+        if not needle:
+            return []
+        with self._mem_lock:
+            self._refresh()
+            candidate_sets = [self._chars.get(ch, set()) for ch in set(needle)]
+            candidate_sets.sort(key=len)
+            candidates = set(candidate_sets[0])
+            for other in candidate_sets[1:]:
+                candidates &= other
+                if not candidates:
+                    break
+            hits = []
+            for node_id in candidates:
+                doc = self._nodes[node_id]
+                if labels and doc["label"] not in labels:
+                    continue
+                if not valid_on(doc, as_of):
+                    continue
+                hit = rank_match(needle, doc)
+                if hit is not None:
+                    hits.append(hit)
+        hits.sort(key=lambda h: (-h.score, h.node["name"], h.node["id"]))
+        return hits[:limit]
+
+    # ------------------------------------------------------------------ traversal
+
+    def _incident(self, node_id: str, direction: str) -> Iterable[str]:
+        if direction in ("out", "both"):
+            yield from self._out.get(node_id, ())
+        if direction in ("in", "both"):
+            yield from self._in.get(node_id, ())
+
+    def _usable_link(self, link: LinkDoc, types: Sequence[str], as_of: dt.date | None) -> bool:
+        return (not types or link["type"] in types) and valid_on(link, as_of)
+
+    async def neighbourhood(self, query: NeighbourhoodQuery) -> Subgraph:
+        if not 0 <= query.depth <= MAX_DEPTH:
+            raise InvalidInputError(f"depth must be 0..{MAX_DEPTH}", field="depth")
+        with self._mem_lock:
+            self._refresh()
+            centre = self._nodes.get(query.node_id)
+            if centre is None or not valid_on(centre, query.as_of):
+                raise NotFoundError(f"no node {query.node_id}", field="id")
+            depth_of = {query.node_id: 0}
+            link_ids: dict[str, None] = {}
+            frontier = [query.node_id]
+            truncated = False
+            for depth in range(1, query.depth + 1):
+                next_frontier = []
+                for node_id in sorted(frontier):
+                    for link_id in sorted(self._incident(node_id, query.direction)):
+                        link = self._links[link_id]
+                        if not self._usable_link(link, query.link_types, query.as_of):
+                            continue
+                        other_id = link["target"] if link["source"] == node_id else link["source"]
+                        if other_id not in depth_of:
+                            other = self._nodes[other_id]
+                            if query.node_labels and other["label"] not in query.node_labels:
+                                continue
+                            if not valid_on(other, query.as_of):
+                                continue
+                            if len(depth_of) >= query.limit:
+                                truncated = True
+                                continue
+                            depth_of[other_id] = depth
+                            next_frontier.append(other_id)
+                        link_ids[link_id] = None
+                frontier = next_frontier
+            # Links among the outermost ring, so a drawing shows how they hang together.
+            for node_id in frontier:
+                for link_id in self._incident(node_id, query.direction):
+                    link = self._links[link_id]
+                    other_id = link["target"] if link["source"] == node_id else link["source"]
+                    if other_id in depth_of and self._usable_link(
+                        link, query.link_types, query.as_of
+                    ):
+                        link_ids[link_id] = None
+            nodes = [{**self._nodes[i], "depth": d} for i, d in depth_of.items()]
+            links = [self._links[i] for i in link_ids]
+        return Subgraph(nodes, links, truncated)
+
+    async def shortest_paths(self, query: PathQuery) -> list[GraphPath]:
+        with self._mem_lock:
+            self._refresh()
+            for field_name, node_id in (("source", query.source), ("target", query.target)):
+                doc = self._nodes.get(node_id)
+                if doc is None or not valid_on(doc, query.as_of):
+                    raise NotFoundError(f"no node {node_id}", field=field_name)
+            if query.source == query.target:
+                return [GraphPath([query.source], [])]
+            # Breadth-first from the source, keeping every predecessor on a shortest path.
+            dist = {query.source: 0}
+            preds: defaultdict[str, list[tuple[str, str]]] = defaultdict(list)
+            queue = deque([query.source])
+            while queue:
+                node_id = queue.popleft()
+                d = dist[node_id]
+                if d >= query.max_depth or query.target in dist and d >= dist[query.target]:
+                    continue
+                for link_id in sorted(self._incident(node_id, "both")):
+                    link = self._links[link_id]
+                    if not self._usable_link(link, query.link_types, query.as_of):
+                        continue
+                    other_id = link["target"] if link["source"] == node_id else link["source"]
+                    if not valid_on(self._nodes[other_id], query.as_of):
+                        continue
+                    if other_id not in dist:
+                        dist[other_id] = d + 1
+                        queue.append(other_id)
+                    if dist[other_id] == d + 1:
+                        preds[other_id].append((node_id, link_id))
+            if query.target not in dist:
+                return []
+            paths: list[GraphPath] = []
+
+            def walk(node_id: str, nodes: list[str], links: list[str]) -> None:
+                if len(paths) >= query.limit:
+                    return
+                if node_id == query.source:
+                    paths.append(GraphPath(nodes[::-1], links[::-1]))
+                    return
+                for prev_id, link_id in preds[node_id]:
+                    walk(prev_id, [*nodes, prev_id], [*links, link_id])
+
+            walk(query.target, [query.target], [])
+            return paths
+
+    # ------------------------------------------------------------------ regions
+
+    def _ids_under(self, code: str, label: str) -> list[str]:
+        low, high = _code_range(code)
+        rows = self._conn_reader().execute(
+            "SELECT id FROM nodes WHERE label = ? AND region_code >= ? AND region_code < ?",
+            (label, low, high),
+        )
+        return [row[0] for row in rows]
+
+    def _joint_body_member(self, actor_id: str, as_of: dt.date | None) -> bool:
+        for link_id in self._out.get(actor_id, ()):
+            link = self._links[link_id]
+            if link["type"] != "MEMBER_OF" or not valid_on(link, as_of):
+                continue
+            body = self._nodes[link["target"]]
+            if body.get("kind") in JOINT_BODY_KINDS and valid_on(body, as_of):
+                return True
+        return False
+
+    def _village_covered(self, village_id: str, as_of: dt.date | None) -> bool:
+        """In a joint body itself, or through its own party organization."""
+        if self._joint_body_member(village_id, as_of):
+            return True
+        for link_id in self._in.get(village_id, ()):
+            link = self._links[link_id]
+            if (
+                link["type"] == "ORGANIZATION_OF"
+                and valid_on(link, as_of)
+                and self._joint_body_member(link["source"], as_of)
+            ):
+                return True
+        return False
+
+    async def coverage(self, region_code: str, as_of: dt.date | None = None) -> CoverageReport:
+        with self._mem_lock:
+            self._refresh()
+            region = self._nodes.get(f"region:{region_code}")
+            if region is None or region["label"] != "Region":
+                raise NotFoundError(f"no region with code {region_code}", field="code")
+            villages = [
+                v for v in self._ids_under(region_code, "Village")
+                if valid_on(self._nodes[v], as_of)
+            ]
+            covered = {v for v in villages if self._village_covered(v, as_of)}
+            child_length = child_code_length(region_code)
+            children: list[RegionCoverage] = []
+            if child_length is not None and child_length < 12:
+                by_child: defaultdict[str, list[str]] = defaultdict(list)
+                for v in villages:
+                    by_child[self._nodes[v]["region_code"][:child_length]].append(v)
+                for child_id in sorted(self._ids_under(region_code, "Region")):
+                    child = self._nodes[child_id]
+                    if len(child["region_code"]) != child_length:
+                        continue
+                    members = sorted(by_child.get(child["region_code"], []))
+                    children.append(_coverage_row(child["region_code"], child["name"], members, covered))
+            total = _coverage_row(region_code, region["name"], sorted(villages), covered)
+            return CoverageReport(region, total, children)
+
+    # ------------------------------------------------------------------ export
+
+    async def export_graph(self, scope: Scope) -> nx.MultiDiGraph:
+        with self._mem_lock:
+            self._refresh()
+            if scope.node_ids is not None:
+                members = {i for i in scope.node_ids if i in self._nodes}
+            elif scope.region_code is not None:
+                members = set()
+                for label in NODE_LABELS:
+                    members.update(self._ids_under(scope.region_code, label))
+                # Placeless nodes (industries, programs) belong to a scope through its links.
+                for node_id in list(members):
+                    for link_id in self._incident(node_id, "both"):
+                        link = self._links[link_id]
+                        other = link["target"] if link["source"] == node_id else link["source"]
+                        if self._nodes[other].get("region_code") is None:
+                            members.add(other)
+            else:
+                members = set(self._nodes)
+            members = {i for i in members if valid_on(self._nodes[i], scope.as_of)}
+            graph = nx.MultiDiGraph()
+            for node_id in sorted(members):
+                graph.add_node(node_id, **self._nodes[node_id])
+            for node_id in sorted(members):
+                for link_id in sorted(self._out.get(node_id, ())):
+                    link = self._links[link_id]
+                    if link["target"] not in members:
+                        continue
+                    if not scope.include_structural and link["type"] in STRUCTURAL_LINK_TYPES:
+                        continue
+                    if not self._usable_link(link, scope.link_types, scope.as_of):
+                        continue
+                    graph.add_edge(link["source"], link["target"], key=link_id, **link)
+            return graph
+
+    async def stats(self) -> StoreStats:
+        with self._mem_lock:
+            self._refresh()
+            labels = Counter(doc["label"] for doc in self._nodes.values())
+            types = Counter(doc["type"] for doc in self._links.values())
+            return StoreStats(self.backend, dict(labels), dict(types), self._seq)
+
+
+def _coverage_row(code: str, name: str, villages: list[str], covered: set[str]) -> RegionCoverage:
+    return RegionCoverage(
+        region_code=code,
+        name=name,
+        villages=len(villages),
+        covered=sum(1 for v in villages if v in covered),
+        uncovered_village_ids=[v for v in villages if v not in covered],
+    )
+
+
+def rank_match(needle: str, doc: NodeDoc) -> SearchHit | None:
+    """Rank one node against a lower-cased query: exact > prefix > substring.
+
+    Within a class a closer length wins: 台头 matches 台头村 before 台头村党支部.
+    """
+    best: SearchHit | None = None
+    for name in (doc["name"], *doc.get("aliases", ())):
+        lowered = name.lower()
+        if lowered == needle:
+            match, base = "exact", 3.0
+        elif lowered.startswith(needle):
+            match, base = "prefix", 2.0
+        elif needle in lowered:
+            match, base = "substring", 1.0
+        else:
+            continue
+        score = base + len(needle) / len(lowered)
+        if best is None or score > best.score:
+            best = SearchHit(doc, match, name, round(score, 4))  # type: ignore[arg-type]
+    return best

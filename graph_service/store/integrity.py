@@ -1,0 +1,83 @@
+"""Write rules every backend enforces inside its write transaction.
+
+The functions take what the backend read in that transaction (labels of existing nodes,
+existing links) and raise the domain error for the first batch entry at fault, naming it as
+``nodes.3.label`` / ``links.0.source`` so the edge can point at the field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from graph_service.errors import ConflictError, InvalidInputError, NotFoundError
+from graph_service.models import LinkDoc, NodeDoc
+from graph_service.schema import LINK_TYPES, link_allows
+
+__all__ = [
+    "check_node_labels",
+    "check_links",
+    "check_duplicates",
+]
+
+
+def check_duplicates(batch_ids: Sequence[str], what: str) -> None:
+    seen: set[str] = set()
+    for index, item_id in enumerate(batch_ids):
+        if item_id in seen:
+            raise InvalidInputError(
+                f"{item_id} appears twice in one batch", field=f"{what}.{index}.id"
+            )
+        seen.add(item_id)
+
+
+def check_node_labels(nodes: Sequence[NodeDoc], stored_labels: Mapping[str, str]) -> None:
+    """A node keeps its label for life: its links were checked against it."""
+    for index, node in enumerate(nodes):
+        stored = stored_labels.get(node["id"])
+        if stored is not None and stored != node["label"]:
+            raise ConflictError(
+                f"node {node['id']} exists with label {stored}; delete it to change its label",
+                field=f"nodes.{index}.label",
+            )
+
+
+def check_links(
+    links: Sequence[LinkDoc],
+    labels: Mapping[str, str],
+    stored_links: Mapping[str, Mapping[str, Any]],
+) -> None:
+    """Endpoints exist, the registry allows the pair, and a stored link keeps its shape.
+
+    ``labels`` maps node ids (stored or written in the same batch) to labels;
+    ``stored_links`` maps ids of links already stored to their type, source and target.
+    """
+    for index, link in enumerate(links):
+        for end in ("source", "target"):
+            if link[end] not in labels:
+                raise NotFoundError(f"no node {link[end]}", field=f"links.{index}.{end}")
+        if link["type"] not in LINK_TYPES:
+            raise InvalidInputError(f"unknown link type {link['type']}", field=f"links.{index}.type")
+        source_label, target_label = labels[link["source"]], labels[link["target"]]
+        if not link_allows(link["type"], source_label, target_label):
+            raise InvalidInputError(
+                f"{link['type']} cannot join a {source_label} to a {target_label}",
+                field=f"links.{index}.type",
+                details={"allowed": _allowed(link["type"])},
+            )
+        stored = stored_links.get(link["id"])
+        if stored is not None and (
+            stored["type"] != link["type"]
+            or stored["source"] != link["source"]
+            or stored["target"] != link["target"]
+        ):
+            raise ConflictError(
+                f"link {link['id']} exists as {stored['type']} {stored['source']} → "
+                f"{stored['target']}; delete it to change its type or ends",
+                field=f"links.{index}.id",
+            )
+
+
+def _allowed(type_: str) -> dict[str, list[str]]:
+    spec = LINK_TYPES[type_]
+    return {"sources": sorted(spec.sources), "targets": sorted(spec.targets)}

@@ -1,0 +1,243 @@
+"""The store contract: one ``typing.Protocol`` every backend implements.
+
+Stores take and return plain documents (``NodeDoc`` / ``LinkDoc``). All reads accept ``as_of``:
+only nodes and links valid on that date (``valid_from <= as_of <= valid_to``, open ends
+allowed) are seen. Stores enforce referential integrity and the registry's link rules inside
+the write transaction, so a batch is all-or-nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, runtime_checkable
+
+import networkx as nx
+
+from graph_service.models import LinkDoc, NodeDoc
+
+__all__ = [
+    "MAX_DEPTH",
+    "Direction",
+    "WriteBatch",
+    "WriteResult",
+    "NodeQuery",
+    "LinkQuery",
+    "Page",
+    "SearchHit",
+    "NeighbourhoodQuery",
+    "Subgraph",
+    "PathQuery",
+    "GraphPath",
+    "RegionCoverage",
+    "CoverageReport",
+    "Scope",
+    "StoreStats",
+    "GraphStore",
+    "valid_on",
+]
+
+MAX_DEPTH = 3
+Direction = Literal["out", "in", "both"]
+
+
+def valid_on(doc: dict[str, Any], as_of: dt.date | None) -> bool:
+    """Whether a node or link document is valid on ``as_of`` (always, when ``None``)."""
+    if as_of is None:
+        return True
+    day = as_of.isoformat()
+    start, end = doc.get("valid_from"), doc.get("valid_to")
+    return (start is None or start <= day) and (end is None or day <= end)
+
+
+@dataclass(frozen=True, slots=True)
+class WriteBatch:
+    """An atomic unit of writes, applied in this order: nodes, links, link and node deletes.
+
+    ``detach`` lets a node delete remove the node's links too; without it, deleting a node
+    that still has links is a conflict.
+    """
+
+    nodes: Sequence[NodeDoc] = ()
+    links: Sequence[LinkDoc] = ()
+    delete_links: Sequence[str] = ()
+    delete_nodes: Sequence[str] = ()
+    detach: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    nodes_created: int = 0
+    nodes_updated: int = 0
+    links_created: int = 0
+    links_updated: int = 0
+    links_deleted: int = 0
+    nodes_deleted: int = 0
+    version: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class NodeQuery:
+    labels: Sequence[str] = ()
+    kinds: Sequence[str] = ()
+    #: Division-code prefix: the region and everything under it.
+    region_code: str | None = None
+    as_of: dt.date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LinkQuery:
+    types: Sequence[str] = ()
+    source: str | None = None
+    target: str | None = None
+    #: Either end.
+    node: str | None = None
+    as_of: dt.date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    items: list[dict[str, Any]]
+    #: Opaque: pass back to get the next page; ``None`` on the last page.
+    next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    node: NodeDoc
+    #: ``exact`` > ``prefix`` > ``substring``; ``matched`` is the name or alias that matched.
+    match: Literal["exact", "prefix", "substring"]
+    matched: str
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class NeighbourhoodQuery:
+    node_id: str
+    depth: int = 1
+    link_types: Sequence[str] = ()
+    node_labels: Sequence[str] = ()
+    direction: Direction = "both"
+    limit: int = 500
+    as_of: dt.date | None = None
+
+
+@dataclass(slots=True)
+class Subgraph:
+    #: Node documents with a ``depth`` entry: hops from the centre.
+    nodes: list[NodeDoc] = field(default_factory=list)
+    links: list[LinkDoc] = field(default_factory=list)
+    truncated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PathQuery:
+    source: str
+    target: str
+    max_depth: int = 6
+    link_types: Sequence[str] = ()
+    limit: int = 10
+    as_of: dt.date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GraphPath:
+    node_ids: list[str]
+    link_ids: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class RegionCoverage:
+    region_code: str
+    name: str
+    villages: int
+    covered: int
+    uncovered_village_ids: list[str]
+
+    @property
+    def rate(self) -> float | None:
+        return self.covered / self.villages if self.villages else None
+
+
+@dataclass(frozen=True, slots=True)
+class CoverageReport:
+    """Villages under a region covered by a joint body, per child region."""
+
+    region: NodeDoc
+    total: RegionCoverage
+    children: list[RegionCoverage]
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """What to export: a region (code prefix), explicit node ids, or everything."""
+
+    region_code: str | None = None
+    node_ids: Sequence[str] | None = None
+    link_types: Sequence[str] = ()
+    include_structural: bool = False
+    as_of: dt.date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoreStats:
+    backend: str
+    nodes_by_label: dict[str, int]
+    links_by_type: dict[str, int]
+    version: int
+
+
+@runtime_checkable
+class GraphStore(Protocol):
+    """The one store interface. Every method may raise ``StoreUnavailableError``."""
+
+    backend: str
+
+    async def open(self) -> None:
+        """Connect, create or migrate the schema. Idempotent."""
+
+    async def close(self) -> None: ...
+
+    async def ping(self) -> None:
+        """Raise ``StoreUnavailableError`` when the store cannot serve."""
+
+    async def version(self) -> int:
+        """A number that changes whenever the data changes (for caches)."""
+
+    async def write(self, batch: WriteBatch) -> WriteResult:
+        """Apply ``batch`` atomically; ``NotFoundError``/``ConflictError``/``InvalidInputError``
+        leave the store unchanged."""
+
+    async def get_nodes(
+        self, ids: Sequence[str], as_of: dt.date | None = None
+    ) -> dict[str, NodeDoc]: ...
+
+    async def get_links(
+        self, ids: Sequence[str], as_of: dt.date | None = None
+    ) -> dict[str, LinkDoc]: ...
+
+    async def list_nodes(self, query: NodeQuery, cursor: str | None, limit: int) -> Page: ...
+
+    async def list_links(self, query: LinkQuery, cursor: str | None, limit: int) -> Page: ...
+
+    async def count_links(self, node_id: str) -> int:
+        """Links at ``node_id`` in any direction, whatever their dates."""
+
+    async def search(
+        self,
+        text: str,
+        labels: Sequence[str] = (),
+        limit: int = 20,
+        as_of: dt.date | None = None,
+    ) -> list[SearchHit]: ...
+
+    async def neighbourhood(self, query: NeighbourhoodQuery) -> Subgraph: ...
+
+    async def shortest_paths(self, query: PathQuery) -> list[GraphPath]: ...
+
+    async def coverage(self, region_code: str, as_of: dt.date | None = None) -> CoverageReport: ...
+
+    async def export_graph(self, scope: Scope) -> nx.MultiDiGraph: ...
+
+    async def stats(self) -> StoreStats: ...
