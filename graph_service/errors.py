@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
-    "GraphServiceError",
-    "NotFoundError",
-    "ConflictError",
-    "InvalidInputError",
-    "PayloadTooLargeError",
     "AuthenticationError",
+    "ConflictError",
+    "GraphServiceError",
+    "InvalidInputError",
+    "NotFoundError",
+    "PayloadTooLargeError",
     "StoreUnavailableError",
 ]
 

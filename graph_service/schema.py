@@ -17,19 +17,19 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 __all__ = [
-    "AttributeSpec",
-    "NodeLabelSpec",
-    "LinkTypeSpec",
-    "NODE_LABELS",
-    "LINK_TYPES",
     "JOINT_BODY_KINDS",
     "LINKAGE_MODELS",
+    "LINK_TYPES",
+    "NODE_LABELS",
     "REGION_LEVELS",
-    "STRUCTURAL_LINK_TYPES",
     "SOURCE_KINDS",
-    "node_label",
-    "link_type",
+    "STRUCTURAL_LINK_TYPES",
+    "AttributeSpec",
+    "LinkTypeSpec",
+    "NodeLabelSpec",
     "link_allows",
+    "link_type",
+    "node_label",
     "schema_document",
 ]
 
@@ -349,7 +349,11 @@ LINK_TYPES: Final[dict[str, LinkTypeSpec]] = {
             targets=frozenset({"PartyOrganization"}),
             attributes=(
                 AttributeSpec(
-                    "role", "str", "角色", "lead (牵头) or member (成员).", choices=("lead", "member")
+                    "role",
+                    "str",
+                    "角色",
+                    "lead (牵头) or member (成员).",
+                    choices=("lead", "member"),
                 ),
                 *_LINK_SUBSTANCE,
             ),
@@ -373,7 +377,9 @@ LINK_TYPES: Final[dict[str, LinkTypeSpec]] = {
             sources=_ACTORS,
             targets=_ACTORS,
             attributes=(
-                AttributeSpec("program", "str", "所属行动", "Id of the Program node.", max_length=128),
+                AttributeSpec(
+                    "program", "str", "所属行动", "Id of the Program node.", max_length=128
+                ),
                 *_LINK_SUBSTANCE,
             ),
         ),
@@ -406,7 +412,9 @@ LINK_TYPES: Final[dict[str, LinkTypeSpec]] = {
             targets=_ACTORS,
             attributes=(
                 _money("loan_yuan", "贷款/授信额"),
-                AttributeSpec("program", "str", "金融产品", "Id of the Program node.", max_length=128),
+                AttributeSpec(
+                    "program", "str", "金融产品", "Id of the Program node.", max_length=128
+                ),
                 *_LINK_SUBSTANCE,
             ),
         ),
@@ -418,7 +426,9 @@ LINK_TYPES: Final[dict[str, LinkTypeSpec]] = {
             targets=_ACTORS,
             attributes=(
                 _count("people", "选派人数", unit="人"),
-                AttributeSpec("role", "str", "身份", "e.g. 驻村干部, 第一书记, 专家.", max_length=200),
+                AttributeSpec(
+                    "role", "str", "身份", "e.g. 驻村干部, 第一书记, 专家.", max_length=200
+                ),
                 *_LINK_SUBSTANCE,
             ),
         ),
@@ -514,4 +524,3 @@ def schema_document() -> dict[str, Any]:
         "region_levels": dict(REGION_LEVELS),
         "source_kinds": list(SOURCE_KINDS),
     }
-

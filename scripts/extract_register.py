@@ -55,9 +55,10 @@ def main() -> int:
     scope = read_scope(args.out / "counties.txt")
     for name in FILES:
         kept = 0
-        with (dist / name).open(encoding="utf-8", newline="") as src, (args.out / name).open(
-            "w", encoding="utf-8", newline=""
-        ) as dst:
+        with (
+            (dist / name).open(encoding="utf-8", newline="") as src,
+            (args.out / name).open("w", encoding="utf-8", newline="") as dst,
+        ):
             reader = csv.reader(src)
             writer = csv.writer(dst, lineterminator="\n")
             writer.writerow(next(reader))

@@ -32,8 +32,8 @@ __all__ = [
     "SeedGraph",
     "SeedProblem",
     "build_seed_graph",
-    "read_scope",
     "normalise_text",
+    "read_scope",
 ]
 
 _WS = re.compile(r"\s+")
@@ -139,11 +139,13 @@ def build_seed_graph(
             if not raw.get("sources"):
                 graph.problems.append(SeedProblem(name, f"{where}.sources", "no source"))
             _check_quotes(graph, name, where, raw, text)
-            node_id = raw.get("id")
+            node_id = str(raw.get("id"))
             if node_id in register_ids:
                 base = graph.nodes[node_id]
                 if raw.get("label", base["label"]) != base["label"]:
-                    graph.problems.append(SeedProblem(name, f"{where}.label", "differs from register"))
+                    graph.problems.append(
+                        SeedProblem(name, f"{where}.label", "differs from register")
+                    )
                     continue
                 raw = {**raw, "name": raw.get("name") or base["name"], "label": base["label"]}
                 raw["kind"] = raw.get("kind") or base["kind"]
@@ -157,7 +159,9 @@ def build_seed_graph(
             if node_id in graph.nodes:
                 if graph.nodes[node_id]["label"] != doc["label"]:
                     graph.problems.append(
-                        SeedProblem(name, f"{where}.label", f"{node_id} has another label elsewhere")
+                        SeedProblem(
+                            name, f"{where}.label", f"{node_id} has another label elsewhere"
+                        )
                     )
                     continue
                 _merge_node(graph.nodes[node_id], doc)

@@ -54,7 +54,7 @@ from graph_service.store.protocol import (
     valid_on,
 )
 
-__all__ = ["EmbeddedGraphStore", "encode_cursor", "decode_cursor", "child_code_length"]
+__all__ = ["EmbeddedGraphStore", "child_code_length", "decode_cursor", "encode_cursor"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -155,9 +155,7 @@ class EmbeddedGraphStore:
         self._data_version: int | None = None
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(
-            self.path, timeout=30, isolation_level=None, check_same_thread=False
-        )
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA foreign_keys=ON")
@@ -337,7 +335,9 @@ class EmbeddedGraphStore:
                     self._drop_link(link_id) if doc is None else self._put_link(doc)
                 self._seq = conn.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchone()[0]
                 # Our own commit moved data_version for the reader: nothing left to replay.
-                self._data_version = self._conn_reader().execute("PRAGMA data_version").fetchone()[0]
+                self._data_version = (
+                    self._conn_reader().execute("PRAGMA data_version").fetchone()[0]
+                )
                 return WriteResult(**{**result, "version": self._seq})
 
     def _stored(
@@ -387,7 +387,9 @@ class EmbeddedGraphStore:
             labels = {n["id"]: n["label"] for n in batch.nodes}
             ends = {e for link in batch.links for e in (link["source"], link["target"])}
             missing = [e for e in ends if e not in labels]
-            labels.update({k: v[0] for k, v in self._stored(conn, "nodes", "label", missing).items()})
+            labels.update(
+                {k: v[0] for k, v in self._stored(conn, "nodes", "label", missing).items()}
+            )
             stored_links = {
                 k: {"type": v[0], "source": v[1], "target": v[2]}
                 for k, v in self._stored(
@@ -398,7 +400,8 @@ class EmbeddedGraphStore:
             conn.executemany(
                 "INSERT INTO links (id, type, source, target, valid_from, valid_to, doc) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
-                "valid_from = excluded.valid_from, valid_to = excluded.valid_to, doc = excluded.doc",
+                "valid_from = excluded.valid_from, valid_to = excluded.valid_to, "
+                "doc = excluded.doc",
                 [
                     (
                         link["id"],
@@ -511,11 +514,14 @@ class EmbeddedGraphStore:
     def _as_of_sql(as_of: dt.date | None, where: list[str], params: list[Any]) -> None:
         if as_of is not None:
             day = as_of.isoformat()
-            where.append("(valid_from IS NULL OR valid_from <= ?) AND (valid_to IS NULL OR valid_to >= ?)")
+            where.append(
+                "(valid_from IS NULL OR valid_from <= ?) AND (valid_to IS NULL OR valid_to >= ?)"
+            )
             params += [day, day]
 
-    def _page(self, table: str, where: list[str], params: list[Any], cursor: str | None,
-              limit: int) -> Page:
+    def _page(
+        self, table: str, where: list[str], params: list[Any], cursor: str | None, limit: int
+    ) -> Page:
         where = [*where, "id > ?"]
         params = [*params, decode_cursor(cursor)]
         sql = (
@@ -530,6 +536,20 @@ class EmbeddedGraphStore:
         return Page(items, next_cursor)
 
     async def list_nodes(self, query: NodeQuery, cursor: str | None, limit: int) -> Page:
+        where, params = self._node_where(query)
+        return self._page("nodes", where, params, cursor, limit)
+
+    async def count_nodes(self, query: NodeQuery) -> dict[str, int]:
+        where, params = self._node_where(query)
+        sql = (
+            f"SELECT label, count(*) FROM nodes WHERE {' AND '.join(where) or '1'} "  # noqa: S608
+            "GROUP BY label"
+        )
+        with self._mem_lock:
+            self._refresh()
+            return dict(self._conn_reader().execute(sql, params).fetchall())
+
+    def _node_where(self, query: NodeQuery) -> tuple[list[str], list[Any]]:
         where: list[str] = []
         params: list[Any] = []
         if query.labels:
@@ -542,7 +562,7 @@ class EmbeddedGraphStore:
             where.append("region_code >= ? AND region_code < ?")
             params += list(_code_range(query.region_code))
         self._as_of_sql(query.as_of, where, params)
-        return self._page("nodes", where, params, cursor, limit)
+        return where, params
 
     async def list_links(self, query: LinkQuery, cursor: str | None, limit: int) -> Page:
         where: list[str] = []
@@ -669,7 +689,7 @@ class EmbeddedGraphStore:
             while queue:
                 node_id = queue.popleft()
                 d = dist[node_id]
-                if d >= query.max_depth or query.target in dist and d >= dist[query.target]:
+                if d >= query.max_depth or (query.target in dist and d >= dist[query.target]):
                     continue
                 for link_id in sorted(self._incident(node_id, "both")):
                     link = self._links[link_id]
@@ -740,7 +760,8 @@ class EmbeddedGraphStore:
             if region is None or region["label"] != "Region":
                 raise NotFoundError(f"no region with code {region_code}", field="code")
             villages = [
-                v for v in self._ids_under(region_code, "Village")
+                v
+                for v in self._ids_under(region_code, "Village")
                 if valid_on(self._nodes[v], as_of)
             ]
             covered = {v for v in villages if self._village_covered(v, as_of)}
@@ -755,7 +776,9 @@ class EmbeddedGraphStore:
                     if len(child["region_code"]) != child_length:
                         continue
                     members = sorted(by_child.get(child["region_code"], []))
-                    children.append(_coverage_row(child["region_code"], child["name"], members, covered))
+                    children.append(
+                        _coverage_row(child["region_code"], child["name"], members, covered)
+                    )
             total = _coverage_row(region_code, region["name"], sorted(villages), covered)
             return CoverageReport(region, total, children)
 

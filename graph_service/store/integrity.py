@@ -15,9 +15,9 @@ from graph_service.models import LinkDoc, NodeDoc
 from graph_service.schema import LINK_TYPES, link_allows
 
 __all__ = [
-    "check_node_labels",
-    "check_links",
     "check_duplicates",
+    "check_links",
+    "check_node_labels",
 ]
 
 
@@ -57,7 +57,9 @@ def check_links(
             if link[end] not in labels:
                 raise NotFoundError(f"no node {link[end]}", field=f"links.{index}.{end}")
         if link["type"] not in LINK_TYPES:
-            raise InvalidInputError(f"unknown link type {link['type']}", field=f"links.{index}.type")
+            raise InvalidInputError(
+                f"unknown link type {link['type']}", field=f"links.{index}.type"
+            )
         source_label, target_label = labels[link["source"]], labels[link["target"]]
         if not link_allows(link["type"], source_label, target_label):
             raise InvalidInputError(

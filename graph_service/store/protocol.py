@@ -19,22 +19,22 @@ from graph_service.models import LinkDoc, NodeDoc
 
 __all__ = [
     "MAX_DEPTH",
+    "CoverageReport",
     "Direction",
+    "GraphPath",
+    "GraphStore",
+    "LinkQuery",
+    "NeighbourhoodQuery",
+    "NodeQuery",
+    "Page",
+    "PathQuery",
+    "RegionCoverage",
+    "Scope",
+    "SearchHit",
+    "StoreStats",
+    "Subgraph",
     "WriteBatch",
     "WriteResult",
-    "NodeQuery",
-    "LinkQuery",
-    "Page",
-    "SearchHit",
-    "NeighbourhoodQuery",
-    "Subgraph",
-    "PathQuery",
-    "GraphPath",
-    "RegionCoverage",
-    "CoverageReport",
-    "Scope",
-    "StoreStats",
-    "GraphStore",
     "valid_on",
 ]
 
@@ -220,6 +220,9 @@ class GraphStore(Protocol):
     async def list_nodes(self, query: NodeQuery, cursor: str | None, limit: int) -> Page: ...
 
     async def list_links(self, query: LinkQuery, cursor: str | None, limit: int) -> Page: ...
+
+    async def count_nodes(self, query: NodeQuery) -> dict[str, int]:
+        """Nodes matching ``query``, counted by label."""
 
     async def count_links(self, node_id: str) -> int:
         """Links at ``node_id`` in any direction, whatever their dates."""

@@ -1,0 +1,76 @@
+"""The FastAPI application: lifespan (one store per process), middleware, routes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from starlette.responses import Response
+
+from graph_service import __version__
+from graph_service.api.errors import install_error_handlers
+from graph_service.api.limits import BodySizeLimit
+from graph_service.api.responses import ORJSONResponse, problem
+from graph_service.api.routes import graph, links, meta, nodes, regions
+from graph_service.services.graph import GraphService
+from graph_service.settings import Settings, get_settings
+from graph_service.store.factory import create_store
+from graph_service.store.protocol import GraphStore
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("graph_service")
+
+DESCRIPTION = """
+Knowledge graph of 党建联建 (joint party-building) networks: party organizations, villages,
+enterprises, cooperatives, institutions and banks, and the links between them.
+
+Errors are `application/problem+json` with a stable `code` and the `field` at fault.
+Writes need an API key (`X-API-Key`); reads are open unless configured otherwise.
+"""
+
+
+def create_app(settings: Settings | None = None, store: GraphStore | None = None) -> FastAPI:
+    """Build the app. A given ``store`` is used as is (tests); otherwise one is made from
+    ``settings`` and opened in the lifespan."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        the_store = store or create_store(settings)
+        await the_store.open()
+        log.info("graph-service %s on the %s store", __version__, the_store.backend)
+        app.state.service = GraphService(the_store)
+        try:
+            yield
+        finally:
+            if store is None:
+                await the_store.close()
+
+    app = FastAPI(
+        title="graph-service 党建联建知识图谱",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        default_response_class=ORJSONResponse,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unexpected error on %s", request.url.path, exc_info=exc)
+        return problem(
+            500,
+            "internal_error",
+            "unexpected error",
+            title="Internal error",
+            instance=request.url.path,
+        )
+
+    for router in (meta.router, nodes.router, links.router, graph.router, regions.router):
+        app.include_router(router)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    return app

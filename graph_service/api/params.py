@@ -1,0 +1,49 @@
+"""Query and path parameter types shared by the routes; choices come from the registry."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Annotated, Literal, TypeAlias
+
+from fastapi import Path, Query
+
+from graph_service.schema import LINK_TYPES, NODE_LABELS
+
+__all__ = [
+    "MAX_NEIGHBOURHOOD",
+    "MAX_PAGE",
+    "MAX_PATHS",
+    "AsOf",
+    "Cursor",
+    "LinkId",
+    "LinkType",
+    "NodeId",
+    "NodeLabel",
+    "PageLimit",
+    "RegionCodePath",
+]
+
+MAX_PAGE = 1000
+MAX_NEIGHBOURHOOD = 5000
+MAX_PATHS = 50
+
+if TYPE_CHECKING:
+    NodeLabel: TypeAlias = str
+    LinkType: TypeAlias = str
+else:
+    NodeLabel = Literal[tuple(NODE_LABELS)]
+    LinkType = Literal[tuple(LINK_TYPES)]
+
+AsOf = Annotated[
+    dt.date | None,
+    Query(description="Only nodes and links valid on this date (YYYY-MM-DD)."),
+]
+Cursor = Annotated[
+    str | None, Query(max_length=600, description="next_cursor of the previous page.")
+]
+PageLimit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
+NodeId = Annotated[str, Path(min_length=1, max_length=128)]
+LinkId = Annotated[str, Path(min_length=1, max_length=128)]
+RegionCodePath = Annotated[
+    str, Path(pattern=r"^([0-9]{2}|[0-9]{4}|[0-9]{6}|[0-9]{9})$", description="Division code.")
+]

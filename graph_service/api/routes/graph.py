@@ -1,0 +1,154 @@
+"""Graph queries: atomic batches, search, neighbourhoods, paths."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from graph_service.api.deps import ReaderDep, ServiceDep, SettingsDep, WriterDep
+from graph_service.api.params import (
+    MAX_NEIGHBOURHOOD,
+    MAX_PATHS,
+    AsOf,
+    LinkType,
+    NodeId,
+    NodeLabel,
+)
+from graph_service.api.responses import ORJSONResponse
+from graph_service.errors import InvalidInputError
+from graph_service.models import ID_PATTERN, LinkIn, NodeIn
+from graph_service.store.protocol import MAX_DEPTH, NeighbourhoodQuery, PathQuery, Subgraph
+
+router = APIRouter(prefix="/v1", tags=["graph"])
+
+_Id = Annotated[str, Field(pattern=ID_PATTERN)]
+
+
+class WriteRequest(BaseModel):
+    """An atomic batch: everything is written, or nothing."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    nodes: list[NodeIn] = Field(default_factory=list)
+    links: list[LinkIn] = Field(default_factory=list)
+    delete_links: list[_Id] = Field(default_factory=list)
+    delete_nodes: list[_Id] = Field(default_factory=list)
+    detach: bool = False
+
+
+def _subgraph(subgraph: Subgraph) -> dict[str, Any]:
+    return {"nodes": subgraph.nodes, "links": subgraph.links, "truncated": subgraph.truncated}
+
+
+@router.post("/batch", summary="Write nodes and links atomically")
+async def write_batch(
+    request: Annotated[WriteRequest, Body()],
+    service: ServiceDep,
+    caller: WriterDep,
+    settings: SettingsDep,
+) -> ORJSONResponse:
+    for name in ("nodes", "links", "delete_links", "delete_nodes"):
+        if len(getattr(request, name)) > settings.max_batch_size:
+            raise InvalidInputError(
+                f"at most {settings.max_batch_size} {name} per batch", field=name
+            )
+    result = await service.write(
+        caller,
+        nodes=[n.model_dump(mode="json", exclude_none=True) for n in request.nodes],
+        links=[link.model_dump(mode="json", exclude_none=True) for link in request.links],
+        delete_links=request.delete_links,
+        delete_nodes=request.delete_nodes,
+        detach=request.detach,
+    )
+    return ORJSONResponse(
+        {
+            "nodes_created": result.nodes_created,
+            "nodes_updated": result.nodes_updated,
+            "links_created": result.links_created,
+            "links_updated": result.links_updated,
+            "links_deleted": result.links_deleted,
+            "nodes_deleted": result.nodes_deleted,
+            "version": result.version,
+        }
+    )
+
+
+@router.get("/search", summary="Search names and aliases (exact > prefix > substring)")
+async def search(
+    q: Annotated[str, Query(min_length=1, max_length=100, description="名称或别名")],
+    service: ServiceDep,
+    caller: ReaderDep,
+    label: Annotated[list[NodeLabel] | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 20,
+    as_of: AsOf = None,
+) -> ORJSONResponse:
+    if not q.strip():
+        raise InvalidInputError("q is blank", field="q")
+    hits = await service.search(caller, q, label or (), limit, as_of)
+    return ORJSONResponse(
+        {
+            "query": q,
+            "items": [
+                {"node": h.node, "match": h.match, "matched": h.matched, "score": h.score}
+                for h in hits
+            ],
+        }
+    )
+
+
+@router.get("/nodes/{node_id}/neighbourhood", summary="k-hop neighbourhood (k ≤ 3)")
+async def neighbourhood(
+    node_id: NodeId,
+    service: ServiceDep,
+    caller: ReaderDep,
+    depth: Annotated[int, Query(ge=1, le=MAX_DEPTH)] = 1,
+    link_type: Annotated[list[LinkType] | None, Query()] = None,
+    label: Annotated[list[NodeLabel] | None, Query()] = None,
+    direction: Annotated[str, Query(pattern="^(out|in|both)$")] = "both",
+    limit: Annotated[int, Query(ge=1, le=MAX_NEIGHBOURHOOD)] = 500,
+    as_of: AsOf = None,
+) -> ORJSONResponse:
+    query = NeighbourhoodQuery(
+        node_id=node_id,
+        depth=depth,
+        link_types=link_type or (),
+        node_labels=label or (),
+        direction=direction,  # type: ignore[arg-type]
+        limit=limit,
+        as_of=as_of,
+    )
+    subgraph = await service.neighbourhood(caller, query)
+    return ORJSONResponse({"centre": node_id, **_subgraph(subgraph)})
+
+
+@router.get("/paths", summary="Shortest paths between two nodes")
+async def paths(
+    source: Annotated[str, Query(min_length=1, max_length=128)],
+    target: Annotated[str, Query(min_length=1, max_length=128)],
+    service: ServiceDep,
+    caller: ReaderDep,
+    max_depth: Annotated[int, Query(ge=1, le=8)] = 6,
+    link_type: Annotated[list[LinkType] | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PATHS)] = 10,
+    as_of: AsOf = None,
+) -> ORJSONResponse:
+    query = PathQuery(
+        source=source,
+        target=target,
+        max_depth=max_depth,
+        link_types=link_type or (),
+        limit=limit,
+        as_of=as_of,
+    )
+    found, subgraph = await service.shortest_paths(caller, query)
+    return ORJSONResponse(
+        {
+            "source": source,
+            "target": target,
+            "length": len(found[0].link_ids) if found else None,
+            "paths": [{"nodes": p.node_ids, "links": p.link_ids} for p in found],
+            **_subgraph(subgraph),
+        }
+    )

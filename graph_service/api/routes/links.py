@@ -1,0 +1,68 @@
+"""Links: create, replace, read, delete, list."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query, Response
+
+from graph_service.api.deps import ReaderDep, ServiceDep, WriterDep
+from graph_service.api.params import AsOf, Cursor, LinkId, LinkType, PageLimit
+from graph_service.api.responses import ORJSONResponse
+from graph_service.models import LinkIn
+from graph_service.store.protocol import LinkQuery
+
+router = APIRouter(prefix="/v1/links", tags=["links"])
+
+_EndId = Annotated[str | None, Query(min_length=1, max_length=128)]
+
+
+def _body(link: Any) -> dict[str, Any]:
+    dumped: dict[str, Any] = link.model_dump(mode="json", exclude_none=True)
+    return dumped
+
+
+@router.post("", status_code=201, summary="Create a link (409 if the id exists)")
+async def create_link(
+    link: Annotated[LinkIn, Body()], service: ServiceDep, caller: WriterDep
+) -> ORJSONResponse:
+    doc = await service.create_link(caller, _body(link))
+    return ORJSONResponse(doc, status_code=201, headers={"Location": f"/v1/links/{doc['id']}"})
+
+
+@router.put("/{link_id}", summary="Create or replace a link")
+async def put_link(
+    link_id: LinkId, link: Annotated[LinkIn, Body()], service: ServiceDep, caller: WriterDep
+) -> ORJSONResponse:
+    doc, created = await service.put_link(caller, link_id, _body(link))
+    return ORJSONResponse(doc, status_code=201 if created else 200)
+
+
+@router.get("/{link_id}", summary="Read a link")
+async def get_link(
+    link_id: LinkId, service: ServiceDep, caller: ReaderDep, as_of: AsOf = None
+) -> ORJSONResponse:
+    return ORJSONResponse(await service.get_link(caller, link_id, as_of))
+
+
+@router.delete("/{link_id}", status_code=204, summary="Delete a link")
+async def delete_link(link_id: LinkId, service: ServiceDep, caller: WriterDep) -> Response:
+    await service.delete_link(link_id)
+    return Response(status_code=204)
+
+
+@router.get("", summary="List links with filters and cursor pagination")
+async def list_links(
+    service: ServiceDep,
+    caller: ReaderDep,
+    type: Annotated[list[LinkType] | None, Query()] = None,
+    source: _EndId = None,
+    target: _EndId = None,
+    node: _EndId = None,
+    as_of: AsOf = None,
+    cursor: Cursor = None,
+    limit: PageLimit = 100,
+) -> ORJSONResponse:
+    query = LinkQuery(types=type or (), source=source, target=target, node=node, as_of=as_of)
+    page = await service.list_links(caller, query, cursor, limit)
+    return ORJSONResponse({"items": page.items, "next_cursor": page.next_cursor})

@@ -1,0 +1,90 @@
+"""Health, readiness, the schema registry, statistics and source documents."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from graph_service.api.deps import ReaderDep, ServiceDep, SettingsDep
+from graph_service.api.responses import ORJSONResponse, problem
+from graph_service.errors import NotFoundError, StoreUnavailableError
+from graph_service.schema import schema_document
+from graph_service.services.graph import SENSITIVE_LABELS
+
+router = APIRouter(tags=["meta"])
+
+
+@router.get("/healthz", summary="Liveness: the process answers")
+async def healthz() -> ORJSONResponse:
+    return ORJSONResponse({"status": "ok"})
+
+
+@router.get("/readyz", summary="Readiness: the store answers")
+async def readyz(request: Request, service: ServiceDep) -> ORJSONResponse:
+    backend = service.store.backend
+    try:
+        await service.store.ping()
+    except StoreUnavailableError as exc:
+        return problem(
+            503,
+            exc.code,
+            exc.message,
+            title="Store unavailable",
+            instance=request.url.path,
+            extra={"store": backend},
+            headers={"Retry-After": "5"},
+        )
+    return ORJSONResponse({"status": "ready", "store": backend})
+
+
+@router.get("/v1/schema", summary="The schema registry: labels, kinds, link types, attributes")
+async def schema() -> ORJSONResponse:
+    return ORJSONResponse(schema_document())
+
+
+@router.get("/v1/stats", summary="Node and link counts by label and type")
+async def stats(service: ServiceDep, caller: ReaderDep) -> ORJSONResponse:
+    result = await service.store.stats()
+    labels = result.nodes_by_label
+    if not caller.authenticated:
+        labels = {k: v for k, v in labels.items() if k not in SENSITIVE_LABELS}
+    return ORJSONResponse(
+        {
+            "store": result.backend,
+            "nodes": sum(labels.values()),
+            "links": sum(result.links_by_type.values()),
+            "nodes_by_label": labels,
+            "links_by_type": result.links_by_type,
+            "version": result.version,
+        }
+    )
+
+
+@lru_cache(maxsize=4)
+def _documents(seed_dir: Path) -> dict[str, dict[str, Any]]:
+    documents: dict[str, dict[str, Any]] = {}
+    for path in sorted((seed_dir / "curated").glob("*.json")):
+        document = json.loads(path.read_text(encoding="utf-8")).get("document") or {}
+        if document.get("id"):
+            documents[document["id"]] = document
+    return documents
+
+
+@router.get("/v1/documents", summary="Source documents the seed graph quotes")
+async def documents(settings: SettingsDep, caller: ReaderDep) -> ORJSONResponse:
+    del caller
+    return ORJSONResponse({"items": list(_documents(settings.seed_dir).values())})
+
+
+@router.get("/v1/documents/{document_id}", summary="One source document with its text")
+async def document(document_id: str, settings: SettingsDep, caller: ReaderDep) -> ORJSONResponse:
+    del caller
+    meta = _documents(settings.seed_dir).get(document_id)
+    if meta is None:
+        raise NotFoundError(f"no document {document_id}", field="document_id")
+    text = (settings.seed_dir / "documents" / document_id).read_text(encoding="utf-8")
+    return ORJSONResponse({**meta, "text": text})

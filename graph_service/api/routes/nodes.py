@@ -1,0 +1,70 @@
+"""Nodes: create, replace, read, delete, list."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query, Response
+
+from graph_service.api.deps import ReaderDep, ServiceDep, WriterDep
+from graph_service.api.params import AsOf, Cursor, NodeId, NodeLabel, PageLimit
+from graph_service.api.responses import ORJSONResponse
+from graph_service.models import NodeIn
+from graph_service.store.protocol import NodeQuery
+
+router = APIRouter(prefix="/v1/nodes", tags=["nodes"])
+
+
+def _body(node: Any) -> dict[str, Any]:
+    dumped: dict[str, Any] = node.model_dump(mode="json", exclude_none=True)
+    return dumped
+
+
+@router.post("", status_code=201, summary="Create a node (409 if the id exists)")
+async def create_node(
+    node: Annotated[NodeIn, Body()], service: ServiceDep, caller: WriterDep
+) -> ORJSONResponse:
+    doc = await service.create_node(caller, _body(node))
+    return ORJSONResponse(doc, status_code=201, headers={"Location": f"/v1/nodes/{doc['id']}"})
+
+
+@router.put("/{node_id}", summary="Create or replace a node")
+async def put_node(
+    node_id: NodeId, node: Annotated[NodeIn, Body()], service: ServiceDep, caller: WriterDep
+) -> ORJSONResponse:
+    doc, created = await service.put_node(caller, node_id, _body(node))
+    return ORJSONResponse(doc, status_code=201 if created else 200)
+
+
+@router.get("/{node_id}", summary="Read a node")
+async def get_node(
+    node_id: NodeId, service: ServiceDep, caller: ReaderDep, as_of: AsOf = None
+) -> ORJSONResponse:
+    return ORJSONResponse(await service.get_node(caller, node_id, as_of))
+
+
+@router.delete("/{node_id}", status_code=204, summary="Delete a node")
+async def delete_node(
+    node_id: NodeId,
+    service: ServiceDep,
+    caller: WriterDep,
+    detach: Annotated[bool, Query(description="Delete the node's links too.")] = False,
+) -> Response:
+    await service.delete_node(node_id, detach)
+    return Response(status_code=204)
+
+
+@router.get("", summary="List nodes with filters and cursor pagination")
+async def list_nodes(
+    service: ServiceDep,
+    caller: ReaderDep,
+    label: Annotated[list[NodeLabel] | None, Query()] = None,
+    kind: Annotated[list[str] | None, Query(max_length=20)] = None,
+    region_code: Annotated[str | None, Query(pattern=r"^[0-9]{2,12}$")] = None,
+    as_of: AsOf = None,
+    cursor: Cursor = None,
+    limit: PageLimit = 100,
+) -> ORJSONResponse:
+    query = NodeQuery(labels=label or (), kinds=kind or (), region_code=region_code, as_of=as_of)
+    page = await service.list_nodes(caller, query, cursor, limit)
+    return ORJSONResponse({"items": page.items, "next_cursor": page.next_cursor})

@@ -1,0 +1,75 @@
+"""Regions: roll-up, everything under a code, joint-body coverage."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from graph_service.api.deps import ReaderDep, ServiceDep
+from graph_service.api.params import AsOf, Cursor, NodeLabel, PageLimit, RegionCodePath
+from graph_service.api.responses import ORJSONResponse
+from graph_service.store.protocol import NodeQuery, RegionCoverage
+
+router = APIRouter(prefix="/v1/regions", tags=["regions"])
+
+
+def _row(row: RegionCoverage, uncovered_limit: int) -> dict[str, object]:
+    return {
+        "region_code": row.region_code,
+        "name": row.name,
+        "villages": row.villages,
+        "covered": row.covered,
+        "uncovered": row.villages - row.covered,
+        "rate": round(row.rate, 4) if row.rate is not None else None,
+        "uncovered_village_ids": row.uncovered_village_ids[:uncovered_limit],
+    }
+
+
+@router.get("/{code}", summary="A region with its parent, children and node counts")
+async def region(code: RegionCodePath, service: ServiceDep, caller: ReaderDep) -> ORJSONResponse:
+    return ORJSONResponse(await service.region_summary(caller, code))
+
+
+@router.get("/{code}/nodes", summary="Everything under a region code")
+async def region_nodes(
+    code: RegionCodePath,
+    service: ServiceDep,
+    caller: ReaderDep,
+    label: Annotated[list[NodeLabel] | None, Query()] = None,
+    as_of: AsOf = None,
+    cursor: Cursor = None,
+    limit: PageLimit = 100,
+) -> ORJSONResponse:
+    await service.region_summary(caller, code)  # 404 for an unknown region
+    page = await service.list_nodes(
+        caller, NodeQuery(labels=label or (), region_code=code, as_of=as_of), cursor, limit
+    )
+    return ORJSONResponse({"items": page.items, "next_cursor": page.next_cursor})
+
+
+@router.get("/{code}/coverage", summary="Villages covered by a joint body, per child region")
+async def coverage(
+    code: RegionCodePath,
+    service: ServiceDep,
+    caller: ReaderDep,
+    as_of: AsOf = None,
+    uncovered_limit: Annotated[int, Query(ge=0, le=10_000)] = 100,
+) -> ORJSONResponse:
+    del caller
+    report = await service.coverage(code, as_of)
+    return ORJSONResponse(
+        {
+            "region": {
+                "id": report.region["id"],
+                "name": report.region["name"],
+                "region_code": report.region["region_code"],
+            },
+            "as_of": as_of.isoformat() if as_of else None,
+            "total": _row(report.total, uncovered_limit),
+            "children": [_row(c, uncovered_limit) for c in report.children],
+            "stated_figures": report.region.get("figures", []),
+            "definition": "A village is covered when it, or its own party organization "
+            "(ORGANIZATION_OF), is a member (MEMBER_OF) of a joint body valid on as_of.",
+        }
+    )

@@ -1,0 +1,177 @@
+"""The command line: ``graph-service serve | load-seed | import | export | stats | hash-key``."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from graph_service.errors import GraphServiceError
+from graph_service.services.graph import GraphService
+from graph_service.services.loading import export_jsonl, import_file, load_seed
+from graph_service.settings import Settings, get_settings, hash_api_key
+from graph_service.store.factory import create_store
+from graph_service.store.protocol import GraphStore
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="graph-service",
+    help="Knowledge-graph service for 党建联建 networks.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console(stderr=True)
+T = TypeVar("T")
+
+
+def _run(work: Callable[[GraphStore], Awaitable[T]], settings: Settings | None = None) -> T:
+    settings = settings or get_settings()
+
+    async def runner() -> T:
+        store = create_store(settings)
+        await store.open()
+        try:
+            return await work(store)
+        finally:
+            await store.close()
+
+    try:
+        return asyncio.run(runner())
+    except GraphServiceError as exc:
+        console.print(f"[red]error[/red] {exc.code}: {exc.message}")
+        for err in getattr(exc, "errors", [])[:50]:
+            console.print(f"  {err.get('field')}: {err.get('message')}")
+        raise typer.Exit(1) from exc
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port.")] = None,
+    seed: Annotated[bool, typer.Option(help="Load the seed graph first (idempotent).")] = False,
+) -> None:
+    """Run the HTTP API (docs at /docs)."""
+    import uvicorn
+
+    from graph_service.api.app import create_app
+
+    settings = get_settings()
+    if seed:
+        load_seed_command()
+    console.print(f"serving on the {settings.store_backend} store")
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level="info",
+    )
+
+
+@app.command("load-seed")
+def load_seed_command(
+    seed_dir: Annotated[Path | None, typer.Option(help="Seed folder.")] = None,
+) -> None:
+    """Load the curated seed graph (register extract + articles). Idempotent."""
+    settings = get_settings()
+    folder = seed_dir or settings.seed_dir
+
+    async def work(store: GraphStore) -> tuple[int, int]:
+        with console.status("loading the seed graph"):
+            graph = await load_seed(store, folder)
+        return len(graph.nodes), len(graph.links)
+
+    nodes, links = _run(work, settings)
+    console.print(f"seed graph loaded: {nodes} nodes, {links} links ({settings.store_backend})")
+
+
+@app.command("import")
+def import_command(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="jsonl or csv (default: by suffix)")
+    ] = None,
+    batch_size: Annotated[int, typer.Option(min=1, max=50_000)] = 1000,
+    keep_going: Annotated[bool, typer.Option(help="Go on after a failing batch.")] = False,
+) -> None:
+    """Import nodes and links from JSONL or CSV; a failing batch writes nothing."""
+    if fmt not in (None, "jsonl", "csv"):
+        console.print("[red]error[/red] --format is jsonl or csv")
+        raise typer.Exit(2)
+    total = sum(1 for line in path.open(encoding="utf-8-sig") if line.strip())
+
+    async def work(store: GraphStore) -> Any:
+        with Progress(
+            TextColumn("importing"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+        ) as progress:
+            task = progress.add_task("import", total=total)
+            return await import_file(
+                GraphService(store),
+                path,
+                fmt,
+                batch_size,
+                keep_going,
+                progress=lambda n: progress.advance(task, n),
+            )
+
+    report = _run(work)
+    for problem in report.problems[:200]:
+        console.print(f"[red]{path.name}[/red] {problem}")
+    console.print(
+        f"{report.rows} rows read; {report.nodes_written} nodes and {report.links_written} links "
+        f"written in {report.batches_written} batch(es); {report.batches_failed} batch(es) failed"
+    )
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def export(
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="File (default: stdout).")] = None,
+) -> None:
+    """Export every node and link as JSONL (re-importable)."""
+
+    async def work(store: GraphStore) -> tuple[int, int]:
+        if out is None:
+            return await export_jsonl(store, sys.stdout.buffer)  # type: ignore[arg-type]
+        with out.open("wb") as fh:
+            return await export_jsonl(store, fh)
+
+    nodes, links = _run(work)
+    console.print(f"exported {nodes} nodes and {links} links")
+
+
+@app.command()
+def stats() -> None:
+    """Node and link counts by label and type."""
+    result = _run(lambda store: store.stats())
+    table = Table(title=f"graph ({result.backend} store, version {result.version})")
+    table.add_column("kind")
+    table.add_column("name")
+    table.add_column("count", justify="right")
+    for label, count in sorted(result.nodes_by_label.items()):
+        table.add_row("node", label, str(count))
+    for type_, count in sorted(result.links_by_type.items()):
+        table.add_row("link", type_, str(count))
+    Console().print(table)
+
+
+@app.command("hash-key")
+def hash_key(key: Annotated[str, typer.Argument(help="The API key to hash.")]) -> None:
+    """Print the stored form of an API key for GRAPH_SERVICE_API_KEY_HASHES."""
+    print(hash_api_key(key))
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,365 @@
+"""Graph operations as the API and CLI see them: validation, provenance stamps, redaction.
+
+The service validates raw input against the registry's models (collecting every error with
+its field), fills in provenance for writes that bring none, and hides sensitive labels from
+anonymous readers. It talks to any ``GraphStore``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from graph_service.errors import ConflictError, InvalidInputError, NotFoundError
+from graph_service.models import (
+    LINK_ADAPTER,
+    NODE_ADAPTER,
+    LinkDoc,
+    NodeDoc,
+    error_list,
+    link_doc,
+    node_doc,
+)
+from graph_service.schema import LINK_TYPES, NODE_LABELS
+from graph_service.store.protocol import (
+    CoverageReport,
+    GraphPath,
+    GraphStore,
+    LinkQuery,
+    NeighbourhoodQuery,
+    NodeQuery,
+    Page,
+    PathQuery,
+    SearchHit,
+    Subgraph,
+    WriteBatch,
+    WriteResult,
+)
+
+__all__ = ["ANONYMOUS", "SENSITIVE_LABELS", "Caller", "GraphService"]
+
+SENSITIVE_LABELS = frozenset(label for label, spec in NODE_LABELS.items() if spec.sensitive)
+_SENSITIVE_LINKS = frozenset(
+    t for t, spec in LINK_TYPES.items() if spec.sources <= SENSITIVE_LABELS
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who is asking: an authenticated key holder sees sensitive data."""
+
+    authenticated: bool = False
+    name: str = "anonymous"
+
+
+ANONYMOUS = Caller()
+
+
+def _visible_node(doc: NodeDoc, caller: Caller) -> bool:
+    return caller.authenticated or doc["label"] not in SENSITIVE_LABELS
+
+
+def _visible_link(doc: LinkDoc, caller: Caller, hidden_nodes: set[str] | None = None) -> bool:
+    if caller.authenticated:
+        return True
+    if doc["type"] in _SENSITIVE_LINKS:
+        return False
+    return not hidden_nodes or (
+        doc["source"] not in hidden_nodes and doc["target"] not in hidden_nodes
+    )
+
+
+class GraphService:
+    def __init__(self, store: GraphStore) -> None:
+        self.store = store
+
+    # ------------------------------------------------------------------ validation
+
+    @staticmethod
+    def _stamp(raw: Mapping[str, Any], caller: Caller, kind: str) -> dict[str, Any]:
+        data = dict(raw)
+        if not data.get("sources"):
+            data["sources"] = [
+                {
+                    "kind": kind,
+                    "by": caller.name,
+                    "recorded_at": dt.datetime.now(dt.UTC).isoformat(),
+                }
+            ]
+        return data
+
+    def validate_nodes(
+        self, raws: Sequence[Any], caller: Caller, field: str = "nodes", source_kind: str = "api"
+    ) -> list[NodeDoc]:
+        docs, errors = [], []
+        for index, raw in enumerate(raws):
+            if not isinstance(raw, Mapping):
+                errors.append({"field": f"{field}.{index}", "message": "must be an object"})
+                continue
+            try:
+                docs.append(
+                    node_doc(NODE_ADAPTER.validate_python(self._stamp(raw, caller, source_kind)))
+                )
+            except ValidationError as exc:
+                errors += error_list(exc, (field, index))
+        _raise_if(errors)
+        return docs
+
+    def validate_links(
+        self, raws: Sequence[Any], caller: Caller, field: str = "links", source_kind: str = "api"
+    ) -> list[LinkDoc]:
+        docs, errors = [], []
+        for index, raw in enumerate(raws):
+            if not isinstance(raw, Mapping):
+                errors.append({"field": f"{field}.{index}", "message": "must be an object"})
+                continue
+            try:
+                docs.append(
+                    link_doc(LINK_ADAPTER.validate_python(self._stamp(raw, caller, source_kind)))
+                )
+            except ValidationError as exc:
+                errors += error_list(exc, (field, index))
+        _raise_if(errors)
+        return docs
+
+    # ------------------------------------------------------------------ writes
+
+    async def write(
+        self,
+        caller: Caller,
+        nodes: Sequence[Any] = (),
+        links: Sequence[Any] = (),
+        delete_links: Sequence[str] = (),
+        delete_nodes: Sequence[str] = (),
+        detach: bool = False,
+    ) -> WriteResult:
+        batch = WriteBatch(
+            nodes=self.validate_nodes(nodes, caller),
+            links=self.validate_links(links, caller),
+            delete_links=list(delete_links),
+            delete_nodes=list(delete_nodes),
+            detach=detach,
+        )
+        return await self.store.write(batch)
+
+    async def create_node(self, caller: Caller, raw: Any) -> NodeDoc:
+        (doc,) = self.validate_nodes([raw], caller, field="body")
+        if await self.store.get_nodes([doc["id"]]):
+            raise ConflictError(f"node {doc['id']} exists; PUT replaces it", field="id")
+        await self._write_nodes([doc])
+        return doc
+
+    async def put_node(self, caller: Caller, node_id: str, raw: Any) -> tuple[NodeDoc, bool]:
+        if isinstance(raw, Mapping) and raw.get("id", node_id) != node_id:
+            raise InvalidInputError("id in the body differs from the path", field="id")
+        raw = {**raw, "id": node_id} if isinstance(raw, Mapping) else raw
+        (doc,) = self.validate_nodes([raw], caller, field="body")
+        result = await self._write_nodes([doc])
+        return doc, result.nodes_created == 1
+
+    async def _write_nodes(self, docs: list[NodeDoc]) -> WriteResult:
+        try:
+            return await self.store.write(WriteBatch(nodes=docs))
+        except (ConflictError, InvalidInputError, NotFoundError) as exc:
+            raise _single(exc) from exc
+
+    async def create_link(self, caller: Caller, raw: Any) -> LinkDoc:
+        (doc,) = self.validate_links([raw], caller, field="body")
+        if await self.store.get_links([doc["id"]]):
+            raise ConflictError(f"link {doc['id']} exists; PUT replaces it", field="id")
+        await self._write_links([doc])
+        return doc
+
+    async def put_link(self, caller: Caller, link_id: str, raw: Any) -> tuple[LinkDoc, bool]:
+        if isinstance(raw, Mapping) and raw.get("id", link_id) != link_id:
+            raise InvalidInputError("id in the body differs from the path", field="id")
+        raw = {**raw, "id": link_id} if isinstance(raw, Mapping) else raw
+        (doc,) = self.validate_links([raw], caller, field="body")
+        result = await self._write_links([doc])
+        return doc, result.links_created == 1
+
+    async def _write_links(self, docs: list[LinkDoc]) -> WriteResult:
+        try:
+            return await self.store.write(WriteBatch(links=docs))
+        except (ConflictError, InvalidInputError, NotFoundError) as exc:
+            raise _single(exc) from exc
+
+    async def delete_node(self, node_id: str, detach: bool = False) -> WriteResult:
+        try:
+            return await self.store.write(WriteBatch(delete_nodes=[node_id], detach=detach))
+        except (ConflictError, NotFoundError) as exc:
+            raise type(exc)(exc.message, field="id", details=exc.details) from exc
+
+    async def delete_link(self, link_id: str) -> WriteResult:
+        try:
+            return await self.store.write(WriteBatch(delete_links=[link_id]))
+        except NotFoundError as exc:
+            raise NotFoundError(exc.message, field="id") from exc
+
+    # ------------------------------------------------------------------ reads
+
+    async def get_node(self, caller: Caller, node_id: str, as_of: dt.date | None = None) -> NodeDoc:
+        doc = (await self.store.get_nodes([node_id], as_of)).get(node_id)
+        if doc is None or not _visible_node(doc, caller):
+            raise NotFoundError(
+                f"no node {node_id}" + (f" on {as_of}" if as_of else ""), field="id"
+            )
+        return doc
+
+    async def get_link(self, caller: Caller, link_id: str, as_of: dt.date | None = None) -> LinkDoc:
+        doc = (await self.store.get_links([link_id], as_of)).get(link_id)
+        if doc is None or not _visible_link(doc, caller):
+            raise NotFoundError(
+                f"no link {link_id}" + (f" on {as_of}" if as_of else ""), field="id"
+            )
+        if not caller.authenticated:
+            ends = await self.store.get_nodes([doc["source"], doc["target"]])
+            if any(not _visible_node(n, caller) for n in ends.values()):
+                raise NotFoundError(f"no link {link_id}", field="id")
+        return doc
+
+    async def list_nodes(
+        self, caller: Caller, query: NodeQuery, cursor: str | None, limit: int
+    ) -> Page:
+        if not caller.authenticated:
+            labels = query.labels or tuple(NODE_LABELS)
+            query = NodeQuery(
+                labels=[label for label in labels if label not in SENSITIVE_LABELS] or ["-"],
+                kinds=query.kinds,
+                region_code=query.region_code,
+                as_of=query.as_of,
+            )
+        return await self.store.list_nodes(query, cursor, limit)
+
+    async def list_links(
+        self, caller: Caller, query: LinkQuery, cursor: str | None, limit: int
+    ) -> Page:
+        if not caller.authenticated:
+            types = query.types or tuple(LINK_TYPES)
+            query = LinkQuery(
+                types=[t for t in types if t not in _SENSITIVE_LINKS] or ["-"],
+                source=query.source,
+                target=query.target,
+                node=query.node,
+                as_of=query.as_of,
+            )
+        return await self.store.list_links(query, cursor, limit)
+
+    async def search(
+        self,
+        caller: Caller,
+        text: str,
+        labels: Sequence[str] = (),
+        limit: int = 20,
+        as_of: dt.date | None = None,
+    ) -> list[SearchHit]:
+        if not caller.authenticated:
+            labels = [label for label in (labels or NODE_LABELS) if label not in SENSITIVE_LABELS]
+        return await self.store.search(text, labels, limit, as_of)
+
+    async def neighbourhood(self, caller: Caller, query: NeighbourhoodQuery) -> Subgraph:
+        if not caller.authenticated:
+            centre = await self.get_node(caller, query.node_id, query.as_of)
+            del centre
+            labels = query.node_labels or tuple(NODE_LABELS)
+            query = NeighbourhoodQuery(
+                node_id=query.node_id,
+                depth=query.depth,
+                link_types=[
+                    t for t in (query.link_types or LINK_TYPES) if t not in _SENSITIVE_LINKS
+                ],
+                node_labels=[label for label in labels if label not in SENSITIVE_LABELS],
+                direction=query.direction,
+                limit=query.limit,
+                as_of=query.as_of,
+            )
+        return await self.store.neighbourhood(query)
+
+    async def shortest_paths(
+        self, caller: Caller, query: PathQuery
+    ) -> tuple[list[GraphPath], Subgraph]:
+        for field, node_id in (("source", query.source), ("target", query.target)):
+            try:
+                await self.get_node(caller, node_id, query.as_of)
+            except NotFoundError as exc:
+                raise NotFoundError(exc.message, field=field) from exc
+        paths = await self.store.shortest_paths(query)
+        if not caller.authenticated:
+            # Paths through hidden nodes are dropped rather than shown with holes.
+            nodes = await self.store.get_nodes(sorted({n for p in paths for n in p.node_ids}))
+            hidden = {i for i, doc in nodes.items() if not _visible_node(doc, caller)}
+            paths = [p for p in paths if not hidden.intersection(p.node_ids)]
+        node_ids = sorted({n for p in paths for n in p.node_ids})
+        link_ids = sorted({link for p in paths for link in p.link_ids})
+        nodes = await self.store.get_nodes(node_ids)
+        links = await self.store.get_links(link_ids)
+        return paths, Subgraph(list(nodes.values()), list(links.values()))
+
+    async def coverage(self, region_code: str, as_of: dt.date | None = None) -> CoverageReport:
+        return await self.store.coverage(region_code, as_of)
+
+    async def region_summary(self, caller: Caller, region_code: str) -> dict[str, Any]:
+        region = await self.get_node(caller, f"region:{region_code}")
+        if region["label"] != "Region":
+            raise NotFoundError(f"no region with code {region_code}", field="code")
+        children = await self.store.list_nodes(
+            NodeQuery(labels=["Region"], region_code=region_code), None, 10_000
+        )
+        child_len = {2: 4, 4: 6, 6: 9}.get(len(region_code))
+        counts = await self.store.count_nodes(NodeQuery(region_code=region_code))
+        if not caller.authenticated:
+            counts = {k: v for k, v in counts.items() if k not in SENSITIVE_LABELS}
+        parent = None
+        if len(region_code) > 2:
+            parent_code = region_code[: {4: 2, 6: 4, 9: 6}[len(region_code)]]
+            parent = (await self.store.get_nodes([f"region:{parent_code}"])).get(
+                f"region:{parent_code}"
+            )
+        return {
+            "region": region,
+            "parent": parent,
+            "children": [
+                {
+                    "id": c["id"],
+                    "name": c["name"],
+                    "kind": c["kind"],
+                    "region_code": c["region_code"],
+                }
+                for c in children.items
+                if child_len is not None and len(c["region_code"]) == child_len
+            ],
+            "nodes_by_label": counts,
+        }
+
+    def redact_subgraph(self, subgraph: Subgraph, caller: Caller) -> Subgraph:
+        if caller.authenticated:
+            return subgraph
+        hidden = {n["id"] for n in subgraph.nodes if not _visible_node(n, caller)}
+        return Subgraph(
+            [n for n in subgraph.nodes if n["id"] not in hidden],
+            [link for link in subgraph.links if _visible_link(link, caller, hidden)],
+            subgraph.truncated,
+        )
+
+
+def _raise_if(errors: list[dict[str, Any]]) -> None:
+    if errors:
+        first = errors[0]
+        raise InvalidInputError(
+            f"{len(errors)} invalid field(s): {first['field']}: {first['message']}",
+            field=first["field"],
+            errors=errors,
+        )
+
+
+def _single(exc: ConflictError | InvalidInputError | NotFoundError) -> Exception:
+    """Re-point a batch error (``nodes.0.label``) at the single-item body (``label``)."""
+    field = exc.field
+    if field and field.split(".", 2)[0] in ("nodes", "links"):
+        parts = field.split(".", 2)
+        field = parts[2] if len(parts) == 3 else None
+    return type(exc)(exc.message, field=field, details=exc.details)

@@ -1,0 +1,71 @@
+"""The one settings object. Every value can be set by environment (``GRAPH_SERVICE_*``,
+Neo4j's by ``NEO4J_*``) or a ``.env`` file."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "get_settings", "hash_api_key"]
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def hash_api_key(key: str) -> str:
+    """The stored form of an API key: ``sha256:<hex>``."""
+    return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="GRAPH_SERVICE_", env_file=".env", extra="ignore", populate_by_name=True
+    )
+
+    data_dir: Path = Field(default=ROOT / "data", description="Where the embedded store lives.")
+    seed_dir: Path = Field(default=ROOT / "seed")
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    neo4j_uri: str | None = Field(default=None, validation_alias="NEO4J_URI")
+    neo4j_user: str = Field(default="neo4j", validation_alias="NEO4J_USER")
+    neo4j_password: SecretStr = Field(default=SecretStr(""), validation_alias="NEO4J_PASSWORD")
+    neo4j_database: str = Field(default="neo4j", validation_alias="NEO4J_DATABASE")
+
+    #: Hashes (``sha256:<hex>``, see ``graph-service hash-key``) of the keys allowed to write.
+    api_key_hashes: list[str] = Field(default_factory=list)
+    #: Close reads to anonymous callers as well.
+    read_requires_key: bool = False
+
+    max_body_bytes: int = 5_000_000
+    max_batch_size: int = 5_000
+    max_page_size: int = 1_000
+    max_neighbourhood_nodes: int = 5_000
+    max_paths: int = 50
+
+    @property
+    def embedded_path(self) -> Path:
+        return self.data_dir / "graph.sqlite3"
+
+    @property
+    def store_backend(self) -> str:
+        return "neo4j" if self.neo4j_uri else "embedded"
+
+    def key_is_valid(self, key: str | None) -> bool:
+        """Constant-time comparison of a presented key against every configured hash."""
+        if not key:
+            return False
+        presented = hash_api_key(key)
+        ok = False
+        for stored in self.api_key_hashes:
+            ok |= hmac.compare_digest(presented, stored)
+        return ok
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,24 @@
+"""Pick the store from configuration: Neo4j when ``NEO4J_URI`` is set, else embedded."""
+
+from __future__ import annotations
+
+from graph_service.settings import Settings
+from graph_service.store.protocol import GraphStore
+
+__all__ = ["create_store"]
+
+
+def create_store(settings: Settings) -> GraphStore:
+    if settings.neo4j_uri:
+        from graph_service.store.neo4j import Neo4jGraphStore  # type: ignore[import-not-found]
+
+        store: GraphStore = Neo4jGraphStore(
+            settings.neo4j_uri,
+            settings.neo4j_user,
+            settings.neo4j_password.get_secret_value(),
+            settings.neo4j_database,
+        )
+        return store
+    from graph_service.store.embedded import EmbeddedGraphStore
+
+    return EmbeddedGraphStore(settings.embedded_path)
