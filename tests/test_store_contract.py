@@ -282,7 +282,8 @@ async def test_neighbourhood_depths_and_filters(store: GraphStore) -> None:
     assert await ids(depth=1, direction="out") == {"a": 0, "b": 1}
     assert await ids(depth=1, direction="in") == {"a": 0, "x": 1}
     sub = await store.neighbourhood(NeighbourhoodQuery("ent:a", depth=3, limit=4))
-    assert sub.truncated and len(sub.nodes) == 4
+    assert sub.truncated
+    assert len(sub.nodes) == 4
     sub = await store.neighbourhood(NeighbourhoodQuery("ent:a", depth=2))
     assert {(lk["source"], lk["target"]) for lk in sub.links} == {
         ("ent:a", "ent:b"),
@@ -403,7 +404,7 @@ async def test_export_scope_as_networkx(store: GraphStore) -> None:
     everything = await store.export_graph(Scope())
     assert everything.number_of_nodes() == 5
     only = await store.export_graph(Scope(node_ids=[v1["id"], outside["id"]]))
-    assert list(only.edges(keys=True))[0][2].startswith("pairs_with:")
+    assert next(iter(only.edges(keys=True)))[2].startswith("pairs_with:")
 
 
 async def test_stats_and_version(store: GraphStore) -> None:
