@@ -19,7 +19,6 @@ Why this shape:
 from __future__ import annotations
 
 import asyncio
-import base64
 import datetime as dt
 import sqlite3
 import threading
@@ -34,6 +33,14 @@ import orjson
 from graph_service.errors import ConflictError, InvalidInputError, NotFoundError
 from graph_service.models import LinkDoc, NodeDoc
 from graph_service.schema import JOINT_BODY_KINDS, NODE_LABELS, STRUCTURAL_LINK_TYPES
+from graph_service.store.common import (
+    child_code_length,
+    code_range,
+    coverage_row,
+    decode_cursor,
+    encode_cursor,
+    rank_match,
+)
 from graph_service.store.integrity import check_duplicates, check_links, check_node_labels
 from graph_service.store.protocol import (
     MAX_DEPTH,
@@ -94,31 +101,6 @@ SCHEMA_VERSION = "1"
 _BULK_CHANGE_THRESHOLD = 5_000
 _CHANGES_KEPT = 100_000
 _SQL_CHUNK = 500
-#: Region code length of the next level down: province → city → county → town → village.
-_CHILD_LENGTH = {2: 4, 4: 6, 6: 9, 9: 12}
-
-
-def child_code_length(code: str) -> int | None:
-    return _CHILD_LENGTH.get(len(code))
-
-
-def encode_cursor(last_id: str) -> str:
-    return base64.urlsafe_b64encode(last_id.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str | None) -> str:
-    if not cursor:
-        return ""
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        return base64.urlsafe_b64decode(padded.encode()).decode()
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInputError("malformed cursor", field="cursor") from exc
-
-
-def _code_range(prefix: str) -> tuple[str, str]:
-    # Codes are digits; ':' sorts right after '9', so [p, p + ':') is "starts with p".
-    return prefix, prefix + ":"
 
 
 def _chunks(items: Sequence[str], size: int = _SQL_CHUNK) -> Iterator[Sequence[str]]:
@@ -560,7 +542,7 @@ class EmbeddedGraphStore:
             params += list(query.kinds)
         if query.region_code:
             where.append("region_code >= ? AND region_code < ?")
-            params += list(_code_range(query.region_code))
+            params += list(code_range(query.region_code))
         self._as_of_sql(query.as_of, where, params)
         return where, params
 
@@ -722,7 +704,7 @@ class EmbeddedGraphStore:
     # ------------------------------------------------------------------ regions
 
     def _ids_under(self, code: str, label: str) -> list[str]:
-        low, high = _code_range(code)
+        low, high = code_range(code)
         rows = self._conn_reader().execute(
             "SELECT id FROM nodes WHERE label = ? AND region_code >= ? AND region_code < ?",
             (label, low, high),
@@ -777,9 +759,9 @@ class EmbeddedGraphStore:
                         continue
                     members = sorted(by_child.get(child["region_code"], []))
                     children.append(
-                        _coverage_row(child["region_code"], child["name"], members, covered)
+                        coverage_row(child["region_code"], child["name"], members, covered)
                     )
-            total = _coverage_row(region_code, region["name"], sorted(villages), covered)
+            total = coverage_row(region_code, region["name"], sorted(villages), covered)
             return CoverageReport(region, total, children)
 
     # ------------------------------------------------------------------ export
@@ -824,35 +806,3 @@ class EmbeddedGraphStore:
             labels = Counter(doc["label"] for doc in self._nodes.values())
             types = Counter(doc["type"] for doc in self._links.values())
             return StoreStats(self.backend, dict(labels), dict(types), self._seq)
-
-
-def _coverage_row(code: str, name: str, villages: list[str], covered: set[str]) -> RegionCoverage:
-    return RegionCoverage(
-        region_code=code,
-        name=name,
-        villages=len(villages),
-        covered=sum(1 for v in villages if v in covered),
-        uncovered_village_ids=[v for v in villages if v not in covered],
-    )
-
-
-def rank_match(needle: str, doc: NodeDoc) -> SearchHit | None:
-    """Rank one node against a lower-cased query: exact > prefix > substring.
-
-    Within a class a closer length wins: 台头 matches 台头村 before 台头村党支部.
-    """
-    best: SearchHit | None = None
-    for name in (doc["name"], *doc.get("aliases", ())):
-        lowered = name.lower()
-        if lowered == needle:
-            match, base = "exact", 3.0
-        elif lowered.startswith(needle):
-            match, base = "prefix", 2.0
-        elif needle in lowered:
-            match, base = "substring", 1.0
-        else:
-            continue
-        score = base + len(needle) / len(lowered)
-        if best is None or score > best.score:
-            best = SearchHit(doc, match, name, round(score, 4))  # type: ignore[arg-type]
-    return best
