@@ -1,0 +1,2 @@
+MATCH (n:Entity {id: $id})
+RETURN COUNT { (n)-[]-() } AS count

@@ -1,0 +1,2 @@
+MATCH ()-[r:{{type}}]->() WHERE r.id IN $ids
+DELETE r

@@ -1,0 +1,2 @@
+MERGE (m:SchemaMigration {version: $version})
+SET m.name = $name, m.applied_at = datetime()

@@ -1,0 +1,2 @@
+MATCH (n:Entity {id: $id})-[r]-()
+RETURN DISTINCT r.id AS id

@@ -1,0 +1,2 @@
+MATCH (n:Entity) WHERE n.id IN $ids
+DETACH DELETE n

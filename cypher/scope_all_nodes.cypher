@@ -1,0 +1,1 @@
+MATCH (n:Entity) RETURN n.id AS id

@@ -1,0 +1,1 @@
+MATCH (:Entity)-[r]->(:Entity) RETURN type(r) AS key, count(*) AS count

@@ -1,0 +1,1 @@
+MATCH (n:Entity) RETURN n.label AS key, count(*) AS count
