@@ -105,7 +105,10 @@ def import_command(
     if fmt not in (None, "jsonl", "csv"):
         console.print("[red]error[/red] --format is jsonl or csv")
         raise typer.Exit(2)
-    total = sum(1 for line in path.open(encoding="utf-8-sig") if line.strip())
+    with path.open(encoding="utf-8-sig") as fh:
+        total = sum(1 for line in fh if line.strip())
+    if (fmt or path.suffix.lower().lstrip(".")) == "csv":
+        total -= 1  # the header
 
     async def work(store: GraphStore) -> Any:
         with Progress(
@@ -150,6 +153,22 @@ def export(
 
     nodes, links = _run(work)
     console.print(f"exported {nodes} nodes and {links} links")
+
+
+@app.command()
+def migrate() -> None:
+    """Apply pending Neo4j schema migrations (the service also does this at start-up)."""
+    settings = get_settings()
+    if not settings.neo4j_uri:
+        console.print("the embedded store needs no migrations (set NEO4J_URI for Neo4j)")
+        return
+
+    async def work(store: GraphStore) -> list[int]:
+        versions: list[int] = await store.migrate()  # type: ignore[attr-defined]
+        return versions
+
+    versions = _run(work, settings)
+    console.print(f"Neo4j schema at version {max(versions, default=0)} (applied: {versions})")
 
 
 @app.command()

@@ -589,8 +589,7 @@ QUERY_PROBLEMS = [
     ("/v1/search", {"q": "甲", "label": "Hamlet"}, "label"),
     ("/v1/links", {"type": "KNOWS"}, "type"),
     ("/v1/nodes", {"cursor": "_w"}, "cursor"),
-    ("/v1/nodes", {"cursor": "!!!"}, "cursor"),
-    ("/v1/links", {"cursor": "%%%%"}, "cursor"),
+    ("/v1/links", {"cursor": "!!!"}, "cursor"),
     ("/v1/search", {"q": "   "}, "q"),
     ("/v1/search", {}, "q"),
     ("/v1/search", {"q": "甲", "limit": 201}, "limit"),
@@ -662,12 +661,7 @@ def test_hostile_body_never_500_and_keeps_data(hub: TestClient, path: str, paylo
     assert r.status_code < 500, r.text
     if r.status_code >= 400:
         problem(r, r.status_code)
-    if r.status_code < 300:
-        # A hostile string may be accepted as data, but only as data.
-        assert hub.get("/v1/nodes/org:hub").json()["name"] in ("红色联合党委",)
-        assert totals(hub)[0] >= 3
-    else:
-        _assert_intact(hub)
+    _assert_intact(hub)
 
 
 HOSTILE_QUERIES: list[tuple[str, dict[str, Any]]] = [

@@ -10,7 +10,7 @@ __all__ = ["create_store"]
 
 def create_store(settings: Settings) -> GraphStore:
     if settings.neo4j_uri:
-        from graph_service.store.neo4j import Neo4jGraphStore  # type: ignore[import-not-found]
+        from graph_service.store.neo4j import Neo4jGraphStore
 
         store: GraphStore = Neo4jGraphStore(
             settings.neo4j_uri,

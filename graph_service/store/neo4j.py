@@ -133,7 +133,7 @@ class Neo4jGraphStore:
                 self.uri,
                 auth=self._auth,
                 connection_timeout=5,
-                max_transaction_retry_time=15,
+                max_transaction_retry_time=5,
                 connection_acquisition_timeout=10,
             )
         try:
@@ -182,7 +182,7 @@ class Neo4jGraphStore:
             if version in applied:
                 continue
             for text in statements:
-                await driver.execute_query(text, database_=self.database)  # type: ignore[arg-type]
+                await driver.execute_query(text, database_=self.database)
             await driver.execute_query(
                 cypher.statement("migration_record"),
                 version=version,
@@ -205,7 +205,7 @@ class Neo4jGraphStore:
 
         async def work() -> list[Any]:
             records, _, _ = await driver.execute_query(
-                statement_text or cypher.statement(name),  # type: ignore[arg-type]
+                statement_text or cypher.statement(name),
                 parameters_=params,
                 database_=self.database,
                 routing_=RoutingControl.READ,
@@ -228,7 +228,7 @@ class Neo4jGraphStore:
 
         async def work() -> None:
             async with driver.session(database=self.database) as session:
-                result = await session.run(cypher.statement("wipe"))  # type: ignore[arg-type]
+                result = await session.run(cypher.statement("wipe"))
                 await result.consume()
 
         await self._guard(work)
@@ -249,7 +249,7 @@ class Neo4jGraphStore:
 
     @staticmethod
     async def _labels(tx: AsyncManagedTransaction, ids: Sequence[str]) -> dict[str, str]:
-        result = await tx.run(cypher.statement("nodes_labels_by_id"), ids=list(ids))  # type: ignore[arg-type]
+        result = await tx.run(cypher.statement("nodes_labels_by_id"), ids=list(ids))
         return {r["id"]: r["label"] async for r in result}
 
     @staticmethod
@@ -258,7 +258,7 @@ class Neo4jGraphStore:
     ) -> dict[str, dict[str, Any]]:
         if not ids:
             return {}
-        result = await tx.run(cypher.union_over_types("links_by_id"), ids=list(ids))  # type: ignore[arg-type]
+        result = await tx.run(cypher.union_over_types("links_by_id"), ids=list(ids))
         return {
             r["id"]: {"type": r["type"], "source": r["source"], "target": r["target"]}
             async for r in result
@@ -274,7 +274,7 @@ class Neo4jGraphStore:
             counts["nodes_updated" if node["id"] in stored_labels else "nodes_created"] += 1
         for label, rows in by_label.items():
             for chunk in _chunks(rows):
-                await tx.run(cypher.for_label("nodes_upsert", label), rows=chunk)  # type: ignore[arg-type]
+                await tx.run(cypher.for_label("nodes_upsert", label), rows=chunk)
 
         if batch.links:
             labels = {n["id"]: n["label"] for n in batch.nodes}
@@ -295,7 +295,7 @@ class Neo4jGraphStore:
                 counts["links_updated" if link["id"] in stored_links else "links_created"] += 1
             for type_, rows in by_type.items():
                 for chunk in _chunks(rows):
-                    await tx.run(cypher.for_type("links_upsert", type_), rows=chunk)  # type: ignore[arg-type]
+                    await tx.run(cypher.for_type("links_upsert", type_), rows=chunk)
 
         if batch.delete_links:
             stored = await self._links_by_id(tx, batch.delete_links)
@@ -306,7 +306,7 @@ class Neo4jGraphStore:
             for link_id, info in stored.items():
                 ids_by_type[info["type"]].append(link_id)
             for type_, ids in ids_by_type.items():
-                await tx.run(cypher.for_type("links_delete", type_), ids=ids)  # type: ignore[arg-type]
+                await tx.run(cypher.for_type("links_delete", type_), ids=ids)
             counts["links_deleted"] += len(batch.delete_links)
 
         if batch.delete_nodes:
@@ -314,7 +314,7 @@ class Neo4jGraphStore:
             for index, node_id in enumerate(batch.delete_nodes):
                 if node_id not in present:
                     raise NotFoundError(f"no node {node_id}", field=f"delete_nodes.{index}")
-                result = await tx.run(cypher.statement("node_links"), id=node_id)  # type: ignore[arg-type]
+                result = await tx.run(cypher.statement("node_links"), id=node_id)
                 attached = [r["id"] async for r in result]
                 if attached and not batch.detach:
                     raise ConflictError(
@@ -324,10 +324,10 @@ class Neo4jGraphStore:
                         details={"links": len(attached)},
                     )
                 counts["links_deleted"] += len(attached)
-            await tx.run(cypher.statement("nodes_delete"), ids=list(batch.delete_nodes))  # type: ignore[arg-type]
+            await tx.run(cypher.statement("nodes_delete"), ids=list(batch.delete_nodes))
             counts["nodes_deleted"] += len(batch.delete_nodes)
 
-        result = await tx.run(cypher.statement("graph_version_bump"))  # type: ignore[arg-type]
+        result = await tx.run(cypher.statement("graph_version_bump"))
         record = await result.single()
         assert record is not None
         return WriteResult(**counts, version=int(record["version"]))
@@ -408,7 +408,10 @@ class Neo4jGraphStore:
         needle = text.strip().lower()
         if not needle:
             return []
-        params = {"labels": list(labels) or None, "candidates": max(200, limit * 20)}
+        params: dict[str, Any] = {
+            "labels": list(labels) or None,
+            "candidates": max(200, limit * 20),
+        }
         records = []
         if len(needle) >= 2:
             # A quoted phrase: the cjk analyzer turns it into consecutive bigrams.
