@@ -111,7 +111,8 @@ def test_import_batches_commit_independently(cli_env: Settings, tmp_path: Path) 
     code, out = invoke("import", str(source), "--batch-size", "2", "--keep-going")
     assert code == 1
     assert "line 4: id" in out
-    assert "4 nodes" in out and "1 batch(es) failed" in out
+    assert "4 nodes" in out
+    assert "1 batch(es) failed" in out
 
 
 def test_import_csv_nodes_and_links(cli_env: Settings, tmp_path: Path) -> None:
@@ -155,7 +156,8 @@ def test_load_seed_and_stats(cli_env: Settings) -> None:
     assert "seed graph loaded" in out
     code, out = invoke("stats")
     assert code == 0
-    assert "Village" in out and "MEMBER_OF" in out
+    assert "Village" in out
+    assert "MEMBER_OF" in out
 
 
 def test_bad_format_option(cli_env: Settings, tmp_path: Path) -> None:
