@@ -161,6 +161,11 @@ def test_stats_count_nodes_and_links_by_label_and_type(api: TestClient, backend:
     assert body["version"] != empty["version"]
 
 
+def test_unknown_route_and_method_are_problems(api: TestClient) -> None:
+    problem(api.get("/v1/nowhere"), 404, "not_found")
+    problem(api.patch("/v1/nodes/org:a", json={}, headers=KEY), 405, "method_not_allowed")
+
+
 def test_documents_list_every_curated_document(api: TestClient) -> None:
     items = api.get("/v1/documents").json()["items"]
     expected = {
@@ -317,6 +322,9 @@ def test_node_as_of_inside_and_outside_its_validity(api: TestClient) -> None:
     problem(api.get("/v1/nodes/org:old", params={"as_of": "2019-12-31"}), 404, field="id")
     listed = api.get("/v1/nodes", params={"as_of": "2021-01-01"}).json()["items"]
     assert listed == []
+    assert len(api.get("/v1/nodes", params={"as_of": "2020-01-01"}).json()["items"]) == 1
+    found = api.get("/v1/search", params={"q": "旧支部", "as_of": "2021-01-01"}).json()["items"]
+    assert found == []
     assert api.get("/v1/nodes/org:old").status_code == 200
 
 
@@ -506,133 +514,7 @@ def test_batch_delete_of_a_linked_node_needs_detach(api: TestClient) -> None:
     assert totals(api) == (1, 0)
 
 
-# ---------------------------------------------------------------------------- validation
-
-INVALID_NODES = [
-    ({"id": "x:1", "label": "Hamlet", "name": "甲"}, "label"),
-    (org("x:1", "甲", "党小组"), "kind"),
-    ({"id": "x:1", "label": "PartyOrganization", "name": "甲"}, "kind"),
-    (node("x:1", "Region", "淄川区", "县", region_code="3703"), "region_code"),
-    (node("x:1", "Village", "甲村", "行政村"), "region_code"),
-    (village("x:1", "甲村", "370302112206", attributes={"collective_income_yuan": "lots"}), "attributes.collective_income_yuan"),
-    (village("x:1", "甲村", "370302112206", attributes={"gdp": 1}), "attributes.gdp"),
-    (org("x:1", "甲", attributes={"linkage_model": "xx"}), "attributes.linkage_model"),
-    (org("x:1", "甲", valid_from="2021-01-01", valid_to="2020-01-01"), "valid_to"),
-    (org("x 1", "甲"), "id"),
-    (org("x:1", "甲" * 201), "name"),
-    (org("x:1", "   "), "name"),
-    (org("x:1", "甲", valid_from="2020-02-30"), "valid_from"),
-    (org("x:1", "甲", extra_field=1), "extra_field"),
-    ({"label": "Industry", "name": "甲"}, "id"),
-]  # fmt: skip
-
-
-@pytest.mark.parametrize(("payload", "field"), INVALID_NODES, ids=[f for _, f in INVALID_NODES])
-def test_invalid_node_is_422_naming_the_field(api: TestClient, payload: dict, field: str) -> None:
-    body = problem(api.post("/v1/nodes", json=payload, headers=KEY), 422, "invalid_input", field)
-    assert body["errors"][0]["field"] == field
-    assert body["instance"] == "/v1/nodes"
-    assert totals(api) == (0, 0)
-
-
-def test_malformed_json_body_is_422_not_500(api: TestClient) -> None:
-    r = api.post(
-        "/v1/nodes",
-        content=b'{"id": "x:1", "label": ',
-        headers={**KEY, "content-type": "application/json"},
-    )
-    problem(r, 422, "invalid_input")
-
-
-def test_malformed_json_body_does_not_report_a_character_offset_as_field(api: TestClient) -> None:
-    r = api.post("/v1/nodes", content=b"{bad", headers={**KEY, "content-type": "application/json"})
-    body = problem(r, 422, "invalid_input")
-    assert body.get("field") in (None, "body"), body
-
-
-def test_non_json_content_is_rejected(api: TestClient) -> None:
-    r = api.post(
-        "/v1/nodes", content=b"id=x:1&label=Industry", headers={**KEY, "content-type": "text/plain"}
-    )
-    assert r.status_code in (415, 422), r.text
-    problem(r, r.status_code)
-    assert totals(api) == (0, 0)
-
-
-def test_non_finite_numbers_are_rejected_not_stored_as_null(api: TestClient) -> None:
-    raw = (
-        b'{"id": "v:1", "label": "Village", "name": "\\u7532", "region_code": "370302112206",'
-        b' "attributes": {"collective_income_yuan": Infinity}}'
-    )
-    r = api.post("/v1/nodes", content=raw, headers={**KEY, "content-type": "application/json"})
-    problem(r, 422, "invalid_input", "attributes.collective_income_yuan")
-
-
-def test_integer_beyond_64_bits_is_422_not_500(api: TestClient) -> None:
-    payload = village("v:1", "甲村", "370302112206", attributes={"population": 10**30})
-    problem(
-        api.post("/v1/nodes", json=payload, headers=KEY),
-        422,
-        "invalid_input",
-        "attributes.population",
-    )
-
-
-QUERY_PROBLEMS = [
-    ("/v1/nodes/org:a/neighbourhood", {"depth": 4}, "depth"),
-    ("/v1/nodes/org:a/neighbourhood", {"direction": "sideways"}, "direction"),
-    ("/v1/nodes", {"limit": 0}, "limit"),
-    ("/v1/links", {"limit": 1001}, "limit"),
-    ("/v1/nodes", {"as_of": "2020-13-45"}, "as_of"),
-    ("/v1/nodes/org:a", {"as_of": "yesterday"}, "as_of"),
-    ("/v1/nodes", {"label": "Hamlet"}, "label"),
-    ("/v1/search", {"q": "甲", "label": "Hamlet"}, "label"),
-    ("/v1/links", {"type": "KNOWS"}, "type"),
-    ("/v1/nodes", {"cursor": "_w"}, "cursor"),
-    ("/v1/links", {"cursor": "!!!"}, "cursor"),
-    ("/v1/search", {"q": "   "}, "q"),
-    ("/v1/search", {}, "q"),
-    ("/v1/search", {"q": "甲", "limit": 201}, "limit"),
-    ("/v1/paths", {"source": "org:a"}, "target"),
-    ("/v1/paths", {"source": "org:a", "target": "org:b", "max_depth": 9}, "max_depth"),
-    ("/v1/nodes", {"region_code": "12a"}, "region_code"),
-]
-
-
-@pytest.mark.parametrize(("path", "params", "field"), QUERY_PROBLEMS, ids=lambda v: str(v)[:24])
-def test_bad_query_parameter_is_422_naming_it(
-    api: TestClient, path: str, params: dict, field: str
-) -> None:
-    write(api, [org("org:a", "甲"), org("org:b", "乙")])
-    body = problem(api.get(path, params=params), 422, "invalid_input")
-    # A list parameter names its item (label.0); the parameter itself must come first.
-    assert body["field"].split(".")[0] == field, body
-
-
-# ---------------------------------------------------------------------------- hostile input
-
-HOSTILE_BODIES: list[Any] = [
-    None,
-    42,
-    "Village",
-    [],
-    [{"id": "x:1"}],
-    {},
-    {"id": None, "label": None, "name": None, "type": None, "source": None, "target": None},
-    {"id": "x') DETACH DELETE n //", "label": "Industry", "name": "x", "type": "MEMBER_OF"},
-    {"label": "Village; MATCH (n) DETACH DELETE n", "id": "x:1", "name": "甲"},
-    {"type": "MEMBER_OF] ->() DETACH DELETE n //", "source": "org:a", "target": "org:hub"},
-    {"id": "x:1", "label": "Industry", "name": "名" * 100_000},
-    {"id": "x:1", "label": {"$ne": 1}, "name": ["a"], "attributes": {"a": {"b": [[[[]]]]}}},
-    {"nodes": 5, "links": "all"},
-    {"nodes": [1, "x", None, [[]]], "links": [{"source": {"id": 1}}]},
-    {"nodes": [{"id": "org:a", "label": "PartyOrganization", "name": "改", "kind": "DETACH"}]},
-    {"delete_nodes": ["org:a') DETACH DELETE n //"], "delete_links": [None]},
-    {"delete_nodes": ["org:hub"], "detach": "yes please"},
-    {"source": "org:a", "target": "org:hub", "type": "MEMBER_OF", "id": "\u202e\u0000"},
-    {"id": "x:1", "label": "Industry", "name": "\U0001f600\u0301\ufeff", "aliases": ["\x00"] * 60},
-]
-WRITE_PATHS = ["/v1/nodes", "/v1/links", "/v1/batch"]
+# ---------------------------------------------------------------------------- auth
 
 
 @pytest.fixture
@@ -652,54 +534,6 @@ def hub(api: TestClient) -> TestClient:
 def _assert_intact(c: TestClient) -> None:
     assert totals(c) == (3, 1)
     assert c.get("/v1/nodes/org:hub").json()["name"] == "红色联合党委"
-
-
-@pytest.mark.parametrize("path", WRITE_PATHS)
-@pytest.mark.parametrize("payload", HOSTILE_BODIES, ids=range(len(HOSTILE_BODIES)))
-def test_hostile_body_never_500_and_keeps_data(hub: TestClient, path: str, payload: Any) -> None:
-    r = hub.post(path, json=payload, headers=KEY)
-    assert r.status_code < 500, r.text
-    if r.status_code >= 400:
-        problem(r, r.status_code)
-    _assert_intact(hub)
-
-
-HOSTILE_QUERIES: list[tuple[str, dict[str, Any]]] = [
-    ("/v1/search", {"q": "x') DETACH DELETE n //"}),
-    ("/v1/search", {"q": "' OR 1=1 --"}),
-    ("/v1/search", {"q": "%_*"}),
-    ("/v1/search", {"q": "名" * 101}),
-    ("/v1/search", {"q": "\x00"}),
-    ("/v1/search", {"q": "甲", "label": "Village; MATCH (n) DETACH DELETE n"}),
-    ("/v1/search", {"q": "甲", "limit": "ten"}),
-    ("/v1/nodes/org:hub')%20DETACH%20DELETE%20n%20%2F%2F/neighbourhood", {}),
-    ("/v1/nodes/org:hub/neighbourhood", {"link_type": "MEMBER_OF]-() DETACH DELETE n //"}),
-    ("/v1/nodes/org:hub/neighbourhood", {"depth": "-1"}),
-    ("/v1/nodes/org:hub/neighbourhood", {"depth": "1e9"}),
-    ("/v1/nodes/org:hub/neighbourhood", {"limit": 10**20}),
-    ("/v1/nodes/" + "a" * 500 + "/neighbourhood", {}),
-    ("/v1/paths", {"source": "org:a", "target": "x') DETACH DELETE n //"}),
-    ("/v1/paths", {"source": "org:a", "target": "org:hub", "link_type": "* DELETE"}),
-    ("/v1/paths", {"source": "", "target": ""}),
-    ("/v1/nodes", {"kind": "x') DETACH DELETE n //", "region_code": "37' OR '1'='1"}),
-    ("/v1/nodes", {"cursor": "A" * 601}),
-    ("/v1/nodes", {"cursor": "J30gREVUQUNIIERFTEVURSBuIC8v"}),
-    ("/v1/links", {"source": "org:a' OR 1=1", "node": "\u202e"}),
-    ("/v1/regions/37/nodes", {"label": "Person", "cursor": "!!"}),
-    ("/v1/regions/37'/coverage", {}),
-]
-
-
-@pytest.mark.parametrize(("path", "params"), HOSTILE_QUERIES, ids=range(len(HOSTILE_QUERIES)))
-def test_hostile_query_never_500_and_keeps_data(hub: TestClient, path: str, params: dict) -> None:
-    r = hub.get(path, params=params)
-    assert r.status_code < 500, r.text
-    if r.status_code >= 400:
-        problem(r, r.status_code)
-    _assert_intact(hub)
-
-
-# ---------------------------------------------------------------------------- auth
 
 
 @pytest.mark.parametrize(
@@ -741,13 +575,6 @@ def test_reads_are_open_but_a_wrong_key_is_still_401(hub: TestClient) -> None:
     problem(hub.get("/v1/nodes/org:a", headers={"X-API-Key": "wrong"}), 401, "unauthorized")
 
 
-def test_configured_non_ascii_api_key_is_accepted(client: TestClient) -> None:
-    """conftest configures a non-ASCII key; a client can only send it as UTF-8 bytes."""
-    headers = {name: value.encode() for name, value in AUTH.items()}
-    r = client.post("/v1/nodes", json=org("org:a", "甲"), headers=headers)
-    assert r.status_code == 201, r.text
-
-
 @pytest.fixture
 def secret(api: TestClient) -> TestClient:
     write(
@@ -756,10 +583,12 @@ def secret(api: TestClient) -> TestClient:
             org("org:hub", "龙泉镇联合党委", "联合党委"),
             org("org:a", "甲支部"),
             node("person:li", "Person", "李书记", "书记", attributes={"title": "书记"}),
+            node("prog:x", "Program", "支部领办合作社", "行动"),
         ],
         [
             link("MEMBER_OF", "org:a", "org:hub"),
             link("HOLDS_POSITION", "person:li", "org:hub", id="hp:1"),
+            link("PART_OF_PROGRAM", "person:li", "prog:x", id="pp:1"),
         ],
     )
     return api
@@ -788,7 +617,11 @@ def test_person_is_hidden_from_anonymous_search_lists_and_neighbourhoods(
     assert names() == []
     assert names(KEY) == ["李书记"]
     assert secret.get("/v1/nodes", params={"label": "Person"}).json()["items"] == []
-    assert [n["id"] for n in secret.get("/v1/nodes").json()["items"]] == ["org:a", "org:hub"]
+    assert [n["id"] for n in secret.get("/v1/nodes").json()["items"]] == [
+        "org:a",
+        "org:hub",
+        "prog:x",
+    ]
     assert secret.get("/v1/links", params={"type": "HOLDS_POSITION"}).json()["items"] == []
     assert (
         len(secret.get("/v1/links", params={"node": "org:hub"}, headers=KEY).json()["items"]) == 2
@@ -805,17 +638,39 @@ def test_person_is_hidden_from_anonymous_search_lists_and_neighbourhoods(
 def test_person_is_left_out_of_anonymous_stats(secret: TestClient) -> None:
     anonymous = secret.get("/v1/stats").json()
     assert "Person" not in anonymous["nodes_by_label"]
-    assert anonymous["nodes"] == 2
+    assert anonymous["nodes"] == 3
     keyed = secret.get("/v1/stats", headers=KEY).json()
     assert keyed["nodes_by_label"]["Person"] == 1
-    assert keyed["nodes"] == 3
+    assert keyed["nodes"] == 4
 
 
 def test_sensitive_link_types_are_left_out_of_anonymous_stats(secret: TestClient) -> None:
     anonymous = secret.get("/v1/stats").json()
     assert "HOLDS_POSITION" not in anonymous["links_by_type"], anonymous
-    assert anonymous["links"] == 1
+    assert anonymous["links"] == sum(anonymous["links_by_type"].values())
     assert secret.get("/v1/stats", headers=KEY).json()["links_by_type"]["HOLDS_POSITION"] == 1
+
+
+def test_anonymous_search_cannot_ask_for_persons_by_label(secret: TestClient) -> None:
+    r = secret.get("/v1/search", params={"q": "李书记", "label": "Person"})
+    assert r.status_code == 200
+    assert r.json()["items"] == [], r.json()
+
+
+def test_anonymous_neighbourhood_cannot_ask_for_persons_by_filter(secret: TestClient) -> None:
+    nodes, links, _ = _around(secret, "prog:x", label="Person")
+    assert (nodes, links) == ({"prog:x": 0}, set())
+    # Asking for the hidden link type alone must not widen the query to every type.
+    nodes, links, _ = _around(secret, "org:hub", link_type="HOLDS_POSITION")
+    assert (nodes, links) == ({"org:hub": 0}, set())
+
+
+def test_anonymous_link_lists_hide_links_of_persons(secret: TestClient) -> None:
+    assert secret.get("/v1/links", params={"node": "person:li"}).json()["items"] == []
+    for x in secret.get("/v1/links").json()["items"]:
+        assert "person:li" not in (x["source"], x["target"]), x
+    keyed = secret.get("/v1/links", params={"node": "person:li"}, headers=KEY).json()["items"]
+    assert {x["id"] for x in keyed} == {"hp:1", "pp:1"}
 
 
 # ---------------------------------------------------------------------------- search
