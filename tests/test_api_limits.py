@@ -247,9 +247,11 @@ def small_body(api: TestClient) -> Iterator[TestClient]:
 
 def _sized(size: int) -> bytes:
     """A valid node body of exactly ``size`` bytes."""
-    base = json.dumps(org("org:big", "大"), ensure_ascii=False).encode()
-    doc = org("org:big", "大", attributes={"resources": ["x" * (size - len(base) - 34)]})
-    raw = json.dumps(doc, ensure_ascii=False).encode()
+    def body(pad: int) -> bytes:
+        doc = org("org:big", "大", attributes={"resources": ["x" * pad]})
+        return json.dumps(doc, ensure_ascii=False).encode()
+
+    raw = body(size - len(body(0)))
     assert len(raw) == size
     return raw
 
