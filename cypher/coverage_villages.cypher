@@ -17,4 +17,5 @@ WITH v, [(v)-[m:MEMBER_OF]->(j:PartyOrganization)
                                 AND (m.valid_to IS NULL OR m.valid_to >= $as_of)
                                 AND (j.valid_from IS NULL OR j.valid_from <= $as_of)
                                 AND (j.valid_to IS NULL OR j.valid_to >= $as_of))) | j.id] AS through
-RETURN v.id AS id, v.region_code AS region_code, size(direct) + size(through) > 0 AS covered
+WITH v, size(direct) + size(through) > 0 AS covered
+RETURN collect({id: v.id, region_code: v.region_code, covered: covered}) AS rows

@@ -1,2 +1,2 @@
 MATCH (n:Entity {id: $id})
-RETURN COUNT { (n)-[]-() } AS count
+RETURN [COUNT { (n)-[]-() }] AS rows

@@ -6,6 +6,5 @@ WHERE r.id > $after
   AND ($node IS NULL OR s.id = $node OR t.id = $node)
   AND ($as_of IS NULL OR ((r.valid_from IS NULL OR r.valid_from <= $as_of)
                       AND (r.valid_to IS NULL OR r.valid_to >= $as_of)))
-RETURN r.id AS id, r.doc AS doc
-ORDER BY r.id
-LIMIT $limit
+WITH r ORDER BY r.id LIMIT $limit
+RETURN collect({id: r.id, doc: r.doc}) AS rows

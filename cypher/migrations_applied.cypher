@@ -1,1 +1,2 @@
-MATCH (m:SchemaMigration) RETURN m.version AS version ORDER BY version
+MATCH (m:SchemaMigration) WITH m ORDER BY m.version
+RETURN collect(m.version) AS rows

@@ -1,2 +1,2 @@
 MATCH (n:Entity {id: $id})-[r]-()
-RETURN DISTINCT r.id AS id
+RETURN collect(DISTINCT r.id) AS rows

@@ -1,2 +1,2 @@
 MATCH (n:Entity) WHERE n.id IN $ids
-RETURN n.doc AS doc
+RETURN collect(n.doc) AS rows

@@ -1,2 +1,2 @@
 MATCH (n:Entity) WHERE n.id IN $ids
-RETURN n.id AS id, n.label AS label
+RETURN collect({id: n.id, label: n.label}) AS rows

@@ -5,6 +5,5 @@ WHERE n.id > $after
   AND ($region_code IS NULL OR n.region_code STARTS WITH $region_code)
   AND ($as_of IS NULL OR ((n.valid_from IS NULL OR n.valid_from <= $as_of)
                       AND (n.valid_to IS NULL OR n.valid_to >= $as_of)))
-RETURN n.id AS id, n.doc AS doc
-ORDER BY n.id
-LIMIT $limit
+WITH n ORDER BY n.id LIMIT $limit
+RETURN collect({id: n.id, doc: n.doc}) AS rows

@@ -1,1 +1,1 @@
-RETURN 1 AS ok
+RETURN [1] AS rows

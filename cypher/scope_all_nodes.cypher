@@ -1,1 +1,1 @@
-MATCH (n:Entity) RETURN n.id AS id
+MATCH (n:Entity) RETURN collect(n.id) AS rows

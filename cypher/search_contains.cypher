@@ -1,5 +1,5 @@
 MATCH (n:Entity)
 WHERE n.names_text CONTAINS $text
   AND ($labels IS NULL OR n.label IN $labels)
-RETURN n.doc AS doc
-LIMIT $candidates
+WITH n LIMIT $candidates
+RETURN collect(n.doc) AS rows

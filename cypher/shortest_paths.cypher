@@ -7,5 +7,5 @@ WHERE length(p) <= $max_depth
                           AND (r.valid_to IS NULL OR r.valid_to >= $as_of))))
   AND all(n IN nodes(p) WHERE $as_of IS NULL OR ((n.valid_from IS NULL OR n.valid_from <= $as_of)
                                             AND (n.valid_to IS NULL OR n.valid_to >= $as_of)))
-RETURN [n IN nodes(p) | n.id] AS node_ids, [r IN relationships(p) | r.id] AS link_ids
-LIMIT $limit
+WITH p LIMIT $limit
+RETURN collect({node_ids: [n IN nodes(p) | n.id], link_ids: [r IN relationships(p) | r.id]}) AS rows

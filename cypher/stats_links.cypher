@@ -1,1 +1,2 @@
-MATCH (:Entity)-[r]->(:Entity) RETURN type(r) AS key, count(*) AS count
+MATCH (:Entity)-[r]->(:Entity) WITH type(r) AS key, count(*) AS count
+RETURN collect({key: key, count: count}) AS rows

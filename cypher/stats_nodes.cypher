@@ -1,1 +1,2 @@
-MATCH (n:Entity) RETURN n.label AS key, count(*) AS count
+MATCH (n:Entity) WITH n.label AS key, count(*) AS count
+RETURN collect({key: key, count: count}) AS rows

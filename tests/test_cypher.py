@@ -26,7 +26,7 @@ def test_every_statement_file_is_used_by_the_neo4j_store() -> None:
 def test_only_registry_placeholders_and_parameters(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
     placeholders = set(re.findall(r"\{\{(\w+)\}\}", text))
-    assert placeholders <= {"label", "type"}
+    assert placeholders <= {"label", "type", "union"}
     # No Python formatting slots: values are $parameters.
     stripped = re.sub(r"\{\{\w+\}\}", "", text)
     assert not re.search(

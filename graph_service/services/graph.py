@@ -43,7 +43,7 @@ from graph_service.store.protocol import (
 __all__ = ["ANONYMOUS", "SENSITIVE_LABELS", "Caller", "GraphService"]
 
 SENSITIVE_LABELS = frozenset(label for label, spec in NODE_LABELS.items() if spec.sensitive)
-_SENSITIVE_LINKS = frozenset(
+SENSITIVE_LINK_TYPES = frozenset(
     t for t, spec in LINK_TYPES.items() if spec.sources <= SENSITIVE_LABELS
 )
 
@@ -66,7 +66,7 @@ def _visible_node(doc: NodeDoc, caller: Caller) -> bool:
 def _visible_link(doc: LinkDoc, caller: Caller, hidden_nodes: set[str] | None = None) -> bool:
     if caller.authenticated:
         return True
-    if doc["type"] in _SENSITIVE_LINKS:
+    if doc["type"] in SENSITIVE_LINK_TYPES:
         return False
     return not hidden_nodes or (
         doc["source"] not in hidden_nodes and doc["target"] not in hidden_nodes
@@ -241,7 +241,7 @@ class GraphService:
         if not caller.authenticated:
             types = query.types or tuple(LINK_TYPES)
             query = LinkQuery(
-                types=[t for t in types if t not in _SENSITIVE_LINKS] or ["-"],
+                types=[t for t in types if t not in SENSITIVE_LINK_TYPES] or ["-"],
                 source=query.source,
                 target=query.target,
                 node=query.node,
@@ -270,7 +270,7 @@ class GraphService:
                 node_id=query.node_id,
                 depth=query.depth,
                 link_types=[
-                    t for t in (query.link_types or LINK_TYPES) if t not in _SENSITIVE_LINKS
+                    t for t in (query.link_types or LINK_TYPES) if t not in SENSITIVE_LINK_TYPES
                 ],
                 node_labels=[label for label in labels if label not in SENSITIVE_LABELS],
                 direction=query.direction,

@@ -46,10 +46,11 @@ def for_type(name: str, type_: str) -> str:
 
 
 @cache
-def union_over_types(name: str) -> str:
-    """``name`` rendered for every registry link type, joined by ``UNION ALL``."""
+def union_over_types(name: str, wrapper: str) -> str:
+    """``name`` rendered for every registry link type, joined by ``UNION ALL`` and put in
+    place of ``{{union}}`` in the ``wrapper`` statement."""
     parts = [_COMMENT.sub("", for_type(name, t)).strip() for t in LINK_TYPES]
-    return "\nUNION ALL\n".join(parts)
+    return statement(wrapper).replace("{{union}}", "\nUNION ALL\n".join(parts))
 
 
 def _expand(text: str) -> list[str]:

@@ -69,6 +69,11 @@ from graph_service.store.protocol import (
 
 __all__ = ["Neo4jGraphStore", "escape_lucene"]
 
+
+def _LINKS_BY_ID() -> str:  # noqa: N802
+    return cypher.union_over_types("links_by_id", "links_by_id_all")
+
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 #: Rows per UNWIND statement inside one batch transaction.
@@ -177,7 +182,7 @@ class Neo4jGraphStore:
             database_=self.database,
             routing_=RoutingControl.READ,
         )
-        applied = {r["version"] for r in applied_records}
+        applied = set(applied_records[0]["rows"])
         for version, name, statements in cypher.migrations():
             if version in applied:
                 continue
@@ -196,8 +201,7 @@ class Neo4jGraphStore:
         """Apply pending migrations; return every applied version."""
         await self._guard(self._migrate)
         self._migrated = True
-        records = await self._read("migrations_applied")
-        return [r["version"] for r in records]
+        return [int(v) for v in await self._read("migrations_applied")]
 
     async def _read(self, name: str, statement_text: str | None = None, **params: Any) -> list[Any]:
         await self._ensure_migrated()
@@ -210,16 +214,37 @@ class Neo4jGraphStore:
                 database_=self.database,
                 routing_=RoutingControl.READ,
             )
-            return list(records)
+            # Every read statement returns one record whose ``rows`` holds the result list.
+            return list(records[0]["rows"]) if records else []
 
         return await self._guard(work)
+
+    async def _in_read_tx(self, work: Callable[[AsyncManagedTransaction], Awaitable[T]]) -> T:
+        """Several statements in one read transaction: one BEGIN/COMMIT, one consistent view."""
+        await self._ensure_migrated()
+        driver = self._driver_or_raise()
+
+        async def run() -> T:
+            async with driver.session(
+                database=self.database, default_access_mode="READ"
+            ) as session:
+                return await session.execute_read(work)
+
+        return await self._guard(run)
+
+    @staticmethod
+    async def _rows(
+        tx: AsyncManagedTransaction, name: str, statement_text: str | None = None, **params: Any
+    ) -> list[Any]:
+        result = await tx.run(statement_text or cypher.statement(name), params)
+        record = await result.single()
+        return list(record["rows"]) if record is not None else []
 
     async def ping(self) -> None:
         await self._read("ping")
 
     async def version(self) -> int:
-        records = await self._read("graph_version")
-        return int(records[0]["version"])
+        return int((await self._read("graph_version"))[0])
 
     async def wipe(self) -> None:
         """Delete everything but the migration record (tests and resets only)."""
@@ -247,21 +272,18 @@ class Neo4jGraphStore:
 
         return await self._guard(work)
 
-    @staticmethod
-    async def _labels(tx: AsyncManagedTransaction, ids: Sequence[str]) -> dict[str, str]:
-        result = await tx.run(cypher.statement("nodes_labels_by_id"), ids=list(ids))
-        return {r["id"]: r["label"] async for r in result}
+    async def _labels(self, tx: AsyncManagedTransaction, ids: Sequence[str]) -> dict[str, str]:
+        rows = await self._rows(tx, "nodes_labels_by_id", ids=list(ids))
+        return {r["id"]: r["label"] for r in rows}
 
-    @staticmethod
     async def _links_by_id(
-        tx: AsyncManagedTransaction, ids: Sequence[str]
+        self, tx: AsyncManagedTransaction, ids: Sequence[str]
     ) -> dict[str, dict[str, Any]]:
         if not ids:
             return {}
-        result = await tx.run(cypher.union_over_types("links_by_id"), ids=list(ids))
+        rows = await self._rows(tx, "links_by_id_all", _LINKS_BY_ID(), ids=list(ids))
         return {
-            r["id"]: {"type": r["type"], "source": r["source"], "target": r["target"]}
-            async for r in result
+            r["id"]: {"type": r["type"], "source": r["source"], "target": r["target"]} for r in rows
         }
 
     async def _write_tx(self, tx: AsyncManagedTransaction, batch: WriteBatch) -> WriteResult:
@@ -314,8 +336,7 @@ class Neo4jGraphStore:
             for index, node_id in enumerate(batch.delete_nodes):
                 if node_id not in present:
                     raise NotFoundError(f"no node {node_id}", field=f"delete_nodes.{index}")
-                result = await tx.run(cypher.statement("node_links"), id=node_id)
-                attached = [r["id"] async for r in result]
+                attached = await self._rows(tx, "node_links", id=node_id)
                 if attached and not batch.detach:
                     raise ConflictError(
                         f"node {node_id} still has {len(attached)} link(s); delete them first "
@@ -337,8 +358,8 @@ class Neo4jGraphStore:
     async def get_nodes(
         self, ids: Sequence[str], as_of: dt.date | None = None
     ) -> dict[str, NodeDoc]:
-        records = await self._read("nodes_get", ids=list(ids))
-        docs = (orjson.loads(r["doc"]) for r in records)
+        rows = await self._read("nodes_get", ids=list(ids))
+        docs = (orjson.loads(doc) for doc in rows)
         return {d["id"]: d for d in docs if valid_on(d, as_of)}
 
     async def get_links(
@@ -346,15 +367,13 @@ class Neo4jGraphStore:
     ) -> dict[str, LinkDoc]:
         if not ids:
             return {}
-        records = await self._read(
-            "links_by_id", statement_text=cypher.union_over_types("links_by_id"), ids=list(ids)
-        )
+        records = await self._read("links_by_id_all", statement_text=_LINKS_BY_ID(), ids=list(ids))
         docs = (orjson.loads(r["doc"]) for r in records)
         return {d["id"]: d for d in docs if valid_on(d, as_of)}
 
     async def count_links(self, node_id: str) -> int:
-        records = await self._read("links_count_at", id=node_id)
-        return int(records[0]["count"]) if records else 0
+        rows = await self._read("links_count_at", id=node_id)
+        return int(rows[0]) if rows else 0
 
     # ------------------------------------------------------------------ lists
 
@@ -377,8 +396,8 @@ class Neo4jGraphStore:
         return Page(items, next_cursor)
 
     async def count_nodes(self, query: NodeQuery) -> dict[str, int]:
-        records = await self._read("nodes_count", **self._node_filters(query))
-        return {r["label"]: int(r["count"]) for r in records}
+        rows = await self._read("nodes_count", **self._node_filters(query))
+        return {r["key"]: int(r["count"]) for r in rows}
 
     async def list_links(self, query: LinkQuery, cursor: str | None, limit: int) -> Page:
         after = decode_cursor(cursor)
@@ -422,8 +441,8 @@ class Neo4jGraphStore:
             records = await self._read("search_contains", text=needle, **params)
         hits = []
         seen: set[str] = set()
-        for record in records:
-            doc = orjson.loads(record["doc"])
+        for raw in records:
+            doc = orjson.loads(raw)
             if doc["id"] in seen or not valid_on(doc, as_of):
                 continue
             seen.add(doc["id"])
@@ -435,19 +454,27 @@ class Neo4jGraphStore:
 
     # ------------------------------------------------------------------ traversal
 
-    async def _expand(
-        self, ids: list[str], direction: str, types: Sequence[str], as_of: dt.date | None
-    ) -> list[Any]:
-        return await self._read(
-            f"neighbours_{direction}", ids=ids, types=list(types) or None, as_of=_day(as_of)
-        )
-
     async def neighbourhood(self, query: NeighbourhoodQuery) -> Subgraph:
         if not 0 <= query.depth <= MAX_DEPTH:
             raise InvalidInputError(f"depth must be 0..{MAX_DEPTH}", field="depth")
-        centre = (await self.get_nodes([query.node_id], query.as_of)).get(query.node_id)
-        if centre is None:
+
+        async def work(tx: AsyncManagedTransaction) -> Subgraph:
+            return await self._neighbourhood_tx(tx, query)
+
+        return await self._in_read_tx(work)
+
+    async def _neighbourhood_tx(
+        self, tx: AsyncManagedTransaction, query: NeighbourhoodQuery
+    ) -> Subgraph:
+        rows = await self._rows(tx, "nodes_get", ids=[query.node_id])
+        centre = orjson.loads(rows[0]) if rows else None
+        if centre is None or not valid_on(centre, query.as_of):
             raise NotFoundError(f"no node {query.node_id}", field="id")
+        expand = f"neighbours_{query.direction}"
+        params: dict[str, Any] = {
+            "types": list(query.link_types) or None,
+            "as_of": _day(query.as_of),
+        }
         depth_of = {query.node_id: 0}
         docs = {query.node_id: centre}
         links: dict[str, LinkDoc] = {}
@@ -457,9 +484,7 @@ class Neo4jGraphStore:
             if not frontier:
                 break
             next_frontier = []
-            for record in await self._expand(
-                sorted(frontier), query.direction, query.link_types, query.as_of
-            ):
+            for record in await self._rows(tx, expand, ids=sorted(frontier), **params):
                 other_id = record["other_id"]
                 if other_id not in depth_of:
                     other = orjson.loads(record["other"])
@@ -473,15 +498,14 @@ class Neo4jGraphStore:
                     depth_of[other_id] = depth
                     docs[other_id] = other
                     next_frontier.append(other_id)
-                links.setdefault(record["link_id"], orjson.loads(record["link"]))
+                if record["link_id"] not in links:
+                    links[record["link_id"]] = orjson.loads(record["link"])
             frontier = next_frontier
         if frontier:
             # Links among the outermost ring, so a drawing shows how they hang together.
-            for record in await self._expand(
-                sorted(frontier), query.direction, query.link_types, query.as_of
-            ):
-                if record["other_id"] in depth_of:
-                    links.setdefault(record["link_id"], orjson.loads(record["link"]))
+            for record in await self._rows(tx, expand, ids=sorted(frontier), **params):
+                if record["other_id"] in depth_of and record["link_id"] not in links:
+                    links[record["link_id"]] = orjson.loads(record["link"])
         nodes = [{**docs[i], "depth": d} for i, d in depth_of.items()]
         return Subgraph(nodes, list(links.values()), truncated)
 
@@ -515,7 +539,7 @@ class Neo4jGraphStore:
             as_of=_day(as_of),
             joint_kinds=list(JOINT_BODY_KINDS),
         )
-        villages = sorted(r["id"] for r in records)
+        villages = sorted(r["id"] for r in records)  # rows
         codes = {r["id"]: r["region_code"] for r in records}
         covered = {r["id"] for r in records if r["covered"]}
         children = []
@@ -538,17 +562,13 @@ class Neo4jGraphStore:
         if scope.node_ids is not None:
             ids = list(scope.node_ids)
         elif scope.region_code is not None:
-            ids = [
-                r["id"]
-                for r in await self._read("scope_region_nodes", region_code=scope.region_code)
-            ]
+            ids = await self._read("scope_region_nodes", region_code=scope.region_code)
         else:
-            ids = [r["id"] for r in await self._read("scope_all_nodes")]
+            ids = await self._read("scope_all_nodes")
         graph = nx.MultiDiGraph()
         as_of = _day(scope.as_of)
-        # Records are added as they arrive; the documents are not held twice.
-        for record in await self._read("scope_nodes", ids=ids, as_of=as_of):
-            doc = orjson.loads(record["doc"])
+        for raw in await self._read("scope_nodes", ids=sorted(ids), as_of=as_of):
+            doc = orjson.loads(raw)
             graph.add_node(doc["id"], **doc)
         members = list(graph)
         types = [
@@ -556,8 +576,8 @@ class Neo4jGraphStore:
             for t in (scope.link_types or LINK_TYPES)
             if scope.include_structural or t not in STRUCTURAL_LINK_TYPES
         ]
-        for record in await self._read("scope_links", ids=members, types=types, as_of=as_of):
-            doc = orjson.loads(record["doc"])
+        for raw in await self._read("scope_links", ids=members, types=types, as_of=as_of):
+            doc = orjson.loads(raw)
             graph.add_edge(doc["source"], doc["target"], key=doc["id"], **doc)
         return graph
 

@@ -13,7 +13,7 @@ from graph_service.api.deps import ReaderDep, ServiceDep, SettingsDep
 from graph_service.api.responses import ORJSONResponse, problem
 from graph_service.errors import NotFoundError, StoreUnavailableError
 from graph_service.schema import schema_document
-from graph_service.services.graph import SENSITIVE_LABELS
+from graph_service.services.graph import SENSITIVE_LABELS, SENSITIVE_LINK_TYPES
 
 router = APIRouter(tags=["meta"])
 
@@ -49,16 +49,17 @@ async def schema() -> ORJSONResponse:
 @router.get("/v1/stats", summary="Node and link counts by label and type")
 async def stats(service: ServiceDep, caller: ReaderDep) -> ORJSONResponse:
     result = await service.store.stats()
-    labels = result.nodes_by_label
+    labels, types = result.nodes_by_label, result.links_by_type
     if not caller.authenticated:
         labels = {k: v for k, v in labels.items() if k not in SENSITIVE_LABELS}
+        types = {k: v for k, v in types.items() if k not in SENSITIVE_LINK_TYPES}
     return ORJSONResponse(
         {
             "store": result.backend,
             "nodes": sum(labels.values()),
-            "links": sum(result.links_by_type.values()),
+            "links": sum(types.values()),
             "nodes_by_label": labels,
-            "links_by_type": result.links_by_type,
+            "links_by_type": types,
             "version": result.version,
         }
     )
