@@ -15,7 +15,6 @@ from fastapi.testclient import TestClient
 from test_api import (
     KEY,
     _accept_key,
-    _assert_intact,
     link,
     node,
     org,
@@ -47,6 +46,11 @@ def hub(api: TestClient) -> TestClient:
         [link("MEMBER_OF", "org:a", "org:hub")],
     )
     return api
+
+
+def _assert_intact(c: TestClient) -> None:
+    assert totals(c) == (3, 1)
+    assert c.get("/v1/nodes/org:hub").json()["name"] == "红色联合党委"
 
 
 def _configure(c: TestClient, **overrides: Any) -> TestClient:
@@ -247,6 +251,7 @@ def small_body(api: TestClient) -> Iterator[TestClient]:
 
 def _sized(size: int) -> bytes:
     """A valid node body of exactly ``size`` bytes."""
+
     def body(pad: int) -> bytes:
         doc = org("org:big", "大", attributes={"resources": ["x" * pad]})
         return json.dumps(doc, ensure_ascii=False).encode()
@@ -311,6 +316,45 @@ def test_batch_over_max_batch_size_is_422_and_writes_nothing(api: TestClient) ->
 
 
 # ---------------------------------------------------------------------------- auth settings
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "payload"),
+    [
+        ("POST", "/v1/nodes", org("org:z", "甲")),
+        ("PUT", "/v1/nodes/org:z", org("org:z", "甲")),
+        ("DELETE", "/v1/nodes/org:a", None),
+        ("POST", "/v1/links", link("MEMBER_OF", "org:a", "org:hub")),
+        ("PUT", "/v1/links/l:1", link("MEMBER_OF", "org:a", "org:hub")),
+        ("DELETE", "/v1/links/l:1", None),
+        ("POST", "/v1/batch", {"delete_nodes": ["org:a"], "detach": True}),
+    ],
+)
+def test_writes_without_a_valid_key_are_401(
+    hub: TestClient, method: str, path: str, payload: Any
+) -> None:
+    for headers in (
+        {},
+        {"X-API-Key": "wrong"},
+        {"Authorization": "Bearer wrong"},
+        {"Authorization": "Basic x"},
+    ):
+        r = hub.request(method, path, json=payload, headers=headers)
+        body = problem(r, 401, "unauthorized")
+        assert "X-API-Key" in r.headers["www-authenticate"]
+        assert body["field"] == "X-API-Key"
+    _assert_intact(hub)
+
+
+def test_bearer_token_is_accepted_for_writes(api: TestClient) -> None:
+    headers = {"Authorization": f"Bearer {KEY['X-API-Key']}"}
+    assert api.post("/v1/nodes", json=org("org:a", "甲"), headers=headers).status_code == 201
+
+
+def test_reads_are_open_but_a_wrong_key_is_still_401(hub: TestClient) -> None:
+    assert hub.get("/v1/nodes/org:a").status_code == 200
+    assert hub.get("/v1/search", params={"q": "甲"}).status_code == 200
+    problem(hub.get("/v1/nodes/org:a", headers={"X-API-Key": "wrong"}), 401, "unauthorized")
 
 
 READS: Sequence[tuple[str, dict[str, Any]]] = [
