@@ -105,8 +105,17 @@ def bench_http(settings_env: dict[str, str], centres: list[str], repeat: int) ->
     env = {**os.environ, **settings_env}
     server = subprocess.Popen(
         [
-            sys.executable, "-m", "uvicorn", "--factory", "graph_service.api.app:create_app",
-            "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "graph_service.api.app:create_app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
         ],
         env=env,
         cwd=ROOT,
@@ -158,7 +167,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=300)
     parser.add_argument("--neo4j-uri", default=os.environ.get("NEO4J_URI"))
-    parser.add_argument("--neo4j-password", default=os.environ.get("NEO4J_PASSWORD", "graph-service-test"))
+    parser.add_argument(
+        "--neo4j-password", default=os.environ.get("NEO4J_PASSWORD", "graph-service-test")
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "latest.json")
     args = parser.parse_args()
     rng = random.Random(20261122)
@@ -197,7 +208,12 @@ def main() -> int:
     print(f"{'store':<10} {'metric':<28} {'p50':>8} {'p95':>8} {'p99':>8}")
     for name, r in results["stores"].items():
         print(f"{name:<10} {'seed load (s)':<28} {r['seed_load_s']:>8}")
-        for metric in ("two_hop_in_process_ms", "two_hop_http_ms", "search_http_ms", "bare_endpoint_ms"):
+        for metric in (
+            "two_hop_in_process_ms",
+            "two_hop_http_ms",
+            "search_http_ms",
+            "bare_endpoint_ms",
+        ):
             m = r[metric]
             print(f"{name:<10} {metric:<28} {m['p50']:>8} {m['p95']:>8} {m['p99']:>8}")
         print(f"{name:<10} {'2-hop nodes (median)':<28} {r['two_hop_nodes_median']:>8}")

@@ -189,6 +189,10 @@ def stats() -> None:
 @app.command("hash-key")
 def hash_key(key: Annotated[str, typer.Argument(help="The API key to hash.")]) -> None:
     """Print the stored form of an API key for GRAPH_SERVICE_API_KEY_HASHES."""
+    if not key.isascii() or not key.isprintable() or len(key) < 8:
+        # Keys travel in HTTP headers, which carry ASCII.
+        console.print("[red]error[/red] an API key is at least 8 printable ASCII characters")
+        raise typer.Exit(2)
     print(hash_api_key(key))
 
 

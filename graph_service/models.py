@@ -58,18 +58,26 @@ __all__ = [
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}$"
 MAX_NAME_LENGTH = 200
 MAX_ALIASES = 50
+#: The largest integer JSON readers (and both stores) represent exactly.
+MAX_SAFE_INTEGER = 2**53 - 1
 
 #: A node or link as stored and returned: JSON-ready plain data.
 NodeDoc: TypeAlias = dict[str, Any]
 LinkDoc: TypeAlias = dict[str, Any]
 
 EntityId = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Name = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$"
+    ),
+]
 RegionCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{2,12}$")]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_max_length=4000)
+    # Infinity and NaN would be stored as null: refuse them instead.
+    model_config = ConfigDict(extra="forbid", str_max_length=4000, allow_inf_nan=False)
 
 
 class Source(_Strict):
@@ -89,7 +97,7 @@ class StatedFigure(_Strict):
 
     metric: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
     label: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    value: float
+    value: Annotated[float, Field(ge=-MAX_SAFE_INTEGER, le=MAX_SAFE_INTEGER)]
     unit: Annotated[str, StringConstraints(max_length=20)] | None = None
     as_of: dt.date | None = None
     quote: Annotated[str, StringConstraints(max_length=4000)] | None = None
@@ -106,8 +114,8 @@ def _attribute_field(attr: AttributeSpec) -> tuple[Any, Any]:
     elif attr.type in ("int", "float"):
         if attr.ge is not None:
             constraints["ge"] = attr.ge
-        if attr.le is not None:
-            constraints["le"] = attr.le
+        # Stores keep numbers as 64-bit values (JSON, Neo4j): bound them where exact.
+        constraints["le"] = attr.le if attr.le is not None else MAX_SAFE_INTEGER
     elif attr.type == "str":
         constraints["max_length"] = attr.max_length
     elif attr.type == "list[str]":

@@ -29,7 +29,7 @@ from graph_service.store.protocol import GraphStore
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_DIR = ROOT / "seed"
-API_KEY = "test-key-党建"
+API_KEY = "test-key-dangjian"
 AUTH = {"X-API-Key": API_KEY}
 BACKENDS = ["embedded", "neo4j"]
 _NEO4J_STATE: dict[str, str] = {"content": "unknown"}

@@ -166,9 +166,14 @@ def test_bad_format_option(cli_env: Settings, tmp_path: Path) -> None:
     assert code == 2
 
 
+def test_hash_key_refuses_keys_headers_cannot_carry() -> None:
+    assert invoke("hash-key", "密钥密钥密钥密钥")[0] == 2
+    assert invoke("hash-key", "short")[0] == 2
+
+
 def test_hash_key_matches_settings() -> None:
-    code, out = invoke("hash-key", "s3cret")
+    code, out = invoke("hash-key", "s3cret-key")
     assert code == 0
-    assert out.strip() == hash_api_key("s3cret")
-    assert Settings(api_key_hashes=[out.strip()]).key_is_valid("s3cret")
+    assert out.strip() == hash_api_key("s3cret-key")
+    assert Settings(api_key_hashes=[out.strip()]).key_is_valid("s3cret-key")
     assert not Settings(api_key_hashes=[out.strip()]).key_is_valid("other")

@@ -43,12 +43,21 @@ def _status(exc: GraphServiceError) -> tuple[int, str]:
 
 
 def _request_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
-    out = []
+    out: list[dict[str, Any]] = []
     for err in exc.errors():
         loc = [str(p) for p in err.get("loc", ()) if not (isinstance(p, str) and p in _TAGS)]
         if loc and loc[0] in _LOCATIONS:
             loc = loc[1:]
         ctx = err.get("ctx") or {}
+        if err.get("type") == "json_invalid":
+            # Its location is a character offset, not a field.
+            out.append(
+                {
+                    "field": "body",
+                    "message": f"{err.get('msg')} at character {loc[-1] if loc else '?'}",
+                }
+            )
+            continue
         if ctx.get("field"):
             loc.append(str(ctx["field"]))
         elif err.get("type") in ("union_tag_invalid", "union_tag_not_found"):

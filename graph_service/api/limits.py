@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from graph_service.api.responses import problem
 
 __all__ = ["BodySizeLimit"]
-
-
-class _BodyTooLargeError(Exception):
-    pass
 
 
 class BodySizeLimit:
@@ -27,7 +24,6 @@ class BodySizeLimit:
             await self._reject(scope, receive, send)
             return
         seen = 0
-        started = False
 
         async def limited_receive() -> Message:
             nonlocal seen
@@ -35,20 +31,12 @@ class BodySizeLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise _BodyTooLargeError
+                    # An HTTPException passes through FastAPI's body parsing (which would
+                    # turn any other error into a 400) to the problem+json handler.
+                    raise HTTPException(413, f"request body is larger than {self.max_bytes} bytes")
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _BodyTooLargeError:
-            if not started:
-                await self._reject(scope, receive, send)
+        await self.app(scope, limited_receive, send)
 
     async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = problem(

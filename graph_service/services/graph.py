@@ -93,36 +93,53 @@ class GraphService:
         return data
 
     def validate_nodes(
-        self, raws: Sequence[Any], caller: Caller, field: str = "nodes", source_kind: str = "api"
+        self,
+        raws: Sequence[Any],
+        caller: Caller,
+        field: str | None = "nodes",
+        source_kind: str = "api",
     ) -> list[NodeDoc]:
+        """Validate nodes; errors name ``nodes.3.region_code`` (``region_code`` when
+        ``field`` is ``None``: a single body)."""
         docs, errors = [], []
         for index, raw in enumerate(raws):
+            prefix: tuple[str | int, ...] = (field, index) if field is not None else ()
             if not isinstance(raw, Mapping):
-                errors.append({"field": f"{field}.{index}", "message": "must be an object"})
+                errors.append(
+                    {"field": ".".join(map(str, prefix)) or None, "message": "must be an object"}
+                )
                 continue
             try:
                 docs.append(
                     node_doc(NODE_ADAPTER.validate_python(self._stamp(raw, caller, source_kind)))
                 )
             except ValidationError as exc:
-                errors += error_list(exc, (field, index))
+                errors += error_list(exc, prefix)
         _raise_if(errors)
         return docs
 
     def validate_links(
-        self, raws: Sequence[Any], caller: Caller, field: str = "links", source_kind: str = "api"
+        self,
+        raws: Sequence[Any],
+        caller: Caller,
+        field: str | None = "links",
+        source_kind: str = "api",
     ) -> list[LinkDoc]:
+        """Validate links; errors are named as in ``validate_nodes``."""
         docs, errors = [], []
         for index, raw in enumerate(raws):
+            prefix: tuple[str | int, ...] = (field, index) if field is not None else ()
             if not isinstance(raw, Mapping):
-                errors.append({"field": f"{field}.{index}", "message": "must be an object"})
+                errors.append(
+                    {"field": ".".join(map(str, prefix)) or None, "message": "must be an object"}
+                )
                 continue
             try:
                 docs.append(
                     link_doc(LINK_ADAPTER.validate_python(self._stamp(raw, caller, source_kind)))
                 )
             except ValidationError as exc:
-                errors += error_list(exc, (field, index))
+                errors += error_list(exc, prefix)
         _raise_if(errors)
         return docs
 
@@ -147,7 +164,7 @@ class GraphService:
         return await self.store.write(batch)
 
     async def create_node(self, caller: Caller, raw: Any) -> NodeDoc:
-        (doc,) = self.validate_nodes([raw], caller, field="body")
+        (doc,) = self.validate_nodes([raw], caller, field=None)
         if await self.store.get_nodes([doc["id"]]):
             raise ConflictError(f"node {doc['id']} exists; PUT replaces it", field="id")
         await self._write_nodes([doc])
@@ -157,7 +174,7 @@ class GraphService:
         if isinstance(raw, Mapping) and raw.get("id", node_id) != node_id:
             raise InvalidInputError("id in the body differs from the path", field="id")
         raw = {**raw, "id": node_id} if isinstance(raw, Mapping) else raw
-        (doc,) = self.validate_nodes([raw], caller, field="body")
+        (doc,) = self.validate_nodes([raw], caller, field=None)
         result = await self._write_nodes([doc])
         return doc, result.nodes_created == 1
 
@@ -168,7 +185,7 @@ class GraphService:
             raise _single(exc) from exc
 
     async def create_link(self, caller: Caller, raw: Any) -> LinkDoc:
-        (doc,) = self.validate_links([raw], caller, field="body")
+        (doc,) = self.validate_links([raw], caller, field=None)
         if await self.store.get_links([doc["id"]]):
             raise ConflictError(f"link {doc['id']} exists; PUT replaces it", field="id")
         await self._write_links([doc])
@@ -178,7 +195,7 @@ class GraphService:
         if isinstance(raw, Mapping) and raw.get("id", link_id) != link_id:
             raise InvalidInputError("id in the body differs from the path", field="id")
         raw = {**raw, "id": link_id} if isinstance(raw, Mapping) else raw
-        (doc,) = self.validate_links([raw], caller, field="body")
+        (doc,) = self.validate_links([raw], caller, field=None)
         result = await self._write_links([doc])
         return doc, result.links_created == 1
 
@@ -226,28 +243,32 @@ class GraphService:
         self, caller: Caller, query: NodeQuery, cursor: str | None, limit: int
     ) -> Page:
         if not caller.authenticated:
-            labels = query.labels or tuple(NODE_LABELS)
-            query = NodeQuery(
-                labels=[label for label in labels if label not in SENSITIVE_LABELS] or ["-"],
-                kinds=query.kinds,
-                region_code=query.region_code,
-                as_of=query.as_of,
-            )
+            labels = _visible_only(query.labels, NODE_LABELS, SENSITIVE_LABELS)
+            if not labels:
+                return Page([], None)
+            query = NodeQuery(labels, query.kinds, query.region_code, query.as_of)
         return await self.store.list_nodes(query, cursor, limit)
 
     async def list_links(
         self, caller: Caller, query: LinkQuery, cursor: str | None, limit: int
     ) -> Page:
-        if not caller.authenticated:
-            types = query.types or tuple(LINK_TYPES)
-            query = LinkQuery(
-                types=[t for t in types if t not in SENSITIVE_LINK_TYPES] or ["-"],
-                source=query.source,
-                target=query.target,
-                node=query.node,
-                as_of=query.as_of,
-            )
-        return await self.store.list_links(query, cursor, limit)
+        if caller.authenticated:
+            return await self.store.list_links(query, cursor, limit)
+        types = _visible_only(query.types, LINK_TYPES, SENSITIVE_LINK_TYPES)
+        if not types:
+            return Page([], None)
+        page = await self.store.list_links(
+            LinkQuery(types, query.source, query.target, query.node, query.as_of), cursor, limit
+        )
+        # A link of a visible type may still end at a hidden node (a person in a program).
+        ends = await self.store.get_nodes(
+            sorted({e for link in page.items for e in (link["source"], link["target"])})
+        )
+        hidden = {i for i, doc in ends.items() if not _visible_node(doc, caller)}
+        items = [
+            lk for lk in page.items if lk["source"] not in hidden and lk["target"] not in hidden
+        ]
+        return Page(items, page.next_cursor)
 
     async def search(
         self,
@@ -258,26 +279,29 @@ class GraphService:
         as_of: dt.date | None = None,
     ) -> list[SearchHit]:
         if not caller.authenticated:
-            labels = [label for label in (labels or NODE_LABELS) if label not in SENSITIVE_LABELS]
+            labels = _visible_only(labels, NODE_LABELS, SENSITIVE_LABELS)
+            if not labels:
+                return []
         return await self.store.search(text, labels, limit, as_of)
 
     async def neighbourhood(self, caller: Caller, query: NeighbourhoodQuery) -> Subgraph:
-        if not caller.authenticated:
-            centre = await self.get_node(caller, query.node_id, query.as_of)
-            del centre
-            labels = query.node_labels or tuple(NODE_LABELS)
-            query = NeighbourhoodQuery(
+        if caller.authenticated:
+            return await self.store.neighbourhood(query)
+        await self.get_node(caller, query.node_id, query.as_of)  # a hidden centre is a 404
+        labels = _visible_only(query.node_labels, NODE_LABELS, SENSITIVE_LABELS)
+        types = _visible_only(query.link_types, LINK_TYPES, SENSITIVE_LINK_TYPES)
+        depth = query.depth if labels and types else 0
+        return await self.store.neighbourhood(
+            NeighbourhoodQuery(
                 node_id=query.node_id,
-                depth=query.depth,
-                link_types=[
-                    t for t in (query.link_types or LINK_TYPES) if t not in SENSITIVE_LINK_TYPES
-                ],
-                node_labels=[label for label in labels if label not in SENSITIVE_LABELS],
+                depth=depth,
+                link_types=types,
+                node_labels=labels,
                 direction=query.direction,
                 limit=query.limit,
                 as_of=query.as_of,
             )
-        return await self.store.neighbourhood(query)
+        )
 
     async def shortest_paths(
         self, caller: Caller, query: PathQuery
@@ -344,6 +368,16 @@ class GraphService:
             [link for link in subgraph.links if _visible_link(link, caller, hidden)],
             subgraph.truncated,
         )
+
+
+def _visible_only(
+    requested: Sequence[str], every: Mapping[str, Any], hidden: frozenset[str]
+) -> list[str]:
+    """The requested names (all of them when none are requested) less the hidden ones.
+
+    An empty answer means "nothing may be seen", never "no filter".
+    """
+    return [name for name in (requested or every) if name not in hidden]
 
 
 def _raise_if(errors: list[dict[str, Any]]) -> None:

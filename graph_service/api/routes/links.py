@@ -32,9 +32,15 @@ async def create_link(
 
 @router.put("/{link_id}", summary="Create or replace a link")
 async def put_link(
-    link_id: LinkId, link: Annotated[LinkIn, Body()], service: ServiceDep, caller: WriterDep
+    link_id: LinkId,
+    link: Annotated[
+        dict[str, Any],
+        Body(description="A link as for POST; its id may be left out (the path gives it)."),
+    ],
+    service: ServiceDep,
+    caller: WriterDep,
 ) -> ORJSONResponse:
-    doc, created = await service.put_link(caller, link_id, _body(link))
+    doc, created = await service.put_link(caller, link_id, link)
     return ORJSONResponse(doc, status_code=201 if created else 200)
 
 

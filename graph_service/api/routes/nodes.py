@@ -30,9 +30,15 @@ async def create_node(
 
 @router.put("/{node_id}", summary="Create or replace a node")
 async def put_node(
-    node_id: NodeId, node: Annotated[NodeIn, Body()], service: ServiceDep, caller: WriterDep
+    node_id: NodeId,
+    node: Annotated[
+        dict[str, Any],
+        Body(description="A node as for POST; its id may be left out (the path gives it)."),
+    ],
+    service: ServiceDep,
+    caller: WriterDep,
 ) -> ORJSONResponse:
-    doc, created = await service.put_node(caller, node_id, _body(node))
+    doc, created = await service.put_node(caller, node_id, node)
     return ORJSONResponse(doc, status_code=201 if created else 200)
 
 
