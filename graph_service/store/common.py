@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import heapq
+from collections.abc import Iterable
 
 from graph_service.errors import InvalidInputError
 from graph_service.models import NodeDoc
@@ -14,7 +16,9 @@ __all__ = [
     "coverage_row",
     "decode_cursor",
     "encode_cursor",
+    "match_score",
     "rank_match",
+    "top_hits",
 ]
 
 #: Region code length of the next level down: province → city → county → town → village.
@@ -54,13 +58,14 @@ def coverage_row(code: str, name: str, villages: list[str], covered: set[str]) -
     )
 
 
-def rank_match(needle: str, doc: NodeDoc) -> SearchHit | None:
-    """Rank one node against a lower-cased query: exact > prefix > substring.
+def match_score(needle: str, names: Iterable[str]) -> tuple[float, str, str] | None:
+    """``(score, match, matched name)`` of the best of ``names`` for a lower-cased query.
 
-    Within a class a closer length wins: 台头 matches 台头村 before 台头村党支部.
+    exact (3) > prefix (2) > substring (1); within a class a closer length wins, so 台头
+    finds 台头村 before 台头村党支部.
     """
-    best: SearchHit | None = None
-    for name in (doc["name"], *doc.get("aliases", ())):
+    best: tuple[float, str, str] | None = None
+    for name in names:
         lowered = name.lower()
         if lowered == needle:
             match, base = "exact", 3.0
@@ -70,7 +75,27 @@ def rank_match(needle: str, doc: NodeDoc) -> SearchHit | None:
             match, base = "substring", 1.0
         else:
             continue
-        score = base + len(needle) / len(lowered)
-        if best is None or score > best.score:
-            best = SearchHit(doc, match, name, round(score, 4))  # type: ignore[arg-type]
+        score = round(base + len(needle) / len(lowered), 4)
+        if best is None or score > best[0]:
+            best = (score, match, name)
     return best
+
+
+def rank_match(needle: str, doc: NodeDoc) -> SearchHit | None:
+    """A search hit for one node, or ``None`` when no name or alias contains the query."""
+    found = match_score(needle, (doc["name"], *doc.get("aliases", ())))
+    if found is None:
+        return None
+    score, match, matched = found
+    return SearchHit(doc, match, matched, score)  # type: ignore[arg-type]
+
+
+def top_hits(needle: str, docs: Iterable[NodeDoc], limit: int) -> list[SearchHit]:
+    """The ``limit`` best hits among ``docs``, ranked by score, then name, then id."""
+    scored = []
+    for doc in docs:
+        found = match_score(needle, (doc["name"], *doc.get("aliases", ())))
+        if found is not None:
+            scored.append((-found[0], doc["name"], doc["id"], found, doc))
+    best = heapq.nsmallest(limit, scored, key=lambda item: item[:3])
+    return [SearchHit(doc, found[1], found[2], found[0]) for *_, found, doc in best]  # type: ignore[arg-type]

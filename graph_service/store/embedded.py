@@ -39,7 +39,7 @@ from graph_service.store.common import (
     coverage_row,
     decode_cursor,
     encode_cursor,
-    rank_match,
+    top_hits,
 )
 from graph_service.store.integrity import check_duplicates, check_links, check_node_labels
 from graph_service.store.protocol import (
@@ -585,18 +585,12 @@ class EmbeddedGraphStore:
                 candidates &= other
                 if not candidates:
                     break
-            hits = []
-            for node_id in candidates:
-                doc = self._nodes[node_id]
-                if labels and doc["label"] not in labels:
-                    continue
-                if not valid_on(doc, as_of):
-                    continue
-                hit = rank_match(needle, doc)
-                if hit is not None:
-                    hits.append(hit)
-        hits.sort(key=lambda h: (-h.score, h.node["name"], h.node["id"]))
-        return hits[:limit]
+            docs = (self._nodes[node_id] for node_id in candidates)
+            return top_hits(
+                needle,
+                (d for d in docs if (not labels or d["label"] in labels) and valid_on(d, as_of)),
+                limit,
+            )
 
     # ------------------------------------------------------------------ traversal
 

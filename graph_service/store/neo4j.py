@@ -46,7 +46,7 @@ from graph_service.store.common import (
     coverage_row,
     decode_cursor,
     encode_cursor,
-    rank_match,
+    top_hits,
 )
 from graph_service.store.integrity import check_duplicates, check_links, check_node_labels
 from graph_service.store.protocol import (
@@ -439,18 +439,12 @@ class Neo4jGraphStore:
             )
         if len(needle) < 2 or not records:
             records = await self._read("search_contains", text=needle, **params)
-        hits = []
-        seen: set[str] = set()
+        docs: dict[str, NodeDoc] = {}
         for raw in records:
             doc = orjson.loads(raw)
-            if doc["id"] in seen or not valid_on(doc, as_of):
-                continue
-            seen.add(doc["id"])
-            hit = rank_match(needle, doc)
-            if hit is not None:
-                hits.append(hit)
-        hits.sort(key=lambda h: (-h.score, h.node["name"], h.node["id"]))
-        return hits[:limit]
+            if valid_on(doc, as_of):
+                docs[doc["id"]] = doc
+        return top_hits(needle, docs.values(), limit)
 
     # ------------------------------------------------------------------ traversal
 
