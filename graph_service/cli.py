@@ -117,7 +117,8 @@ def load_divisions_command(
     checkpoint = settings.data_dir / f"load-divisions.{settings.store_backend}.checkpoint.json"
     if restart:
         checkpoint.unlink(missing_ok=True)
-    total = count_register_rows(path)
+    in_flight = 2 if settings.neo4j_uri else 1
+    total = count_register_rows(path) * (2 if in_flight > 1 else 1)  # two passes: see loader
 
     async def work(store: GraphStore) -> Any:
         with Progress(
@@ -129,7 +130,12 @@ def load_divisions_command(
         ) as progress:
             task = progress.add_task("divisions", total=total)
             return await load_divisions(
-                store, path, checkpoint, batch_rows, progress=lambda n: progress.advance(task, n)
+                store,
+                path,
+                checkpoint,
+                batch_rows,
+                progress=lambda n: progress.advance(task, n),
+                in_flight=in_flight,
             )
 
     report = _run(work, settings)

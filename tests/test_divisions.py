@@ -91,3 +91,22 @@ async def test_scoped_load(store: GraphStore, tmp_path: Path) -> None:
     )
     assert report.nodes == sum(stats.nodes_by_label.values())
     assert not (tmp_path / "cp.json").exists()  # scoped loads keep no checkpoint
+
+
+async def test_parallel_load_writes_nodes_then_links(store: GraphStore, tmp_path: Path) -> None:
+    checkpoint = tmp_path / "cp.json"
+    with pytest.raises(_InterruptedError):
+        await load_divisions(
+            _FailingAfter(store, 8),  # type: ignore[arg-type]
+            REGISTER,
+            checkpoint,
+            batch_rows=1000,
+            in_flight=2,
+        )
+    state = json.loads(checkpoint.read_text(encoding="utf-8"))
+    assert state["phase"] == "links"  # six node batches, then the links pass began
+    report = await load_divisions(store, REGISTER, checkpoint, batch_rows=1000, in_flight=2)
+    assert report.skipped == state["rows"]
+    stats = await store.stats()
+    assert stats.nodes_by_label == {"Region": 348, "Village": 5374}
+    assert stats.links_by_type == {"IN_REGION": 5718}

@@ -8,8 +8,10 @@ where it stopped instead of starting over.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import islice
@@ -17,7 +19,7 @@ from pathlib import Path
 
 from graph_service.models import LinkDoc, NodeDoc
 from graph_service.register import read_register, register_graph
-from graph_service.store.protocol import GraphStore, WriteBatch
+from graph_service.store.protocol import GraphStore, WriteBatch, WriteResult
 
 __all__ = ["DivisionsReport", "count_register_rows", "load_divisions"]
 
@@ -45,12 +47,14 @@ def count_register_rows(dist: Path) -> int:
     return total
 
 
-def _checkpoint_rows(path: Path, dist: Path) -> int:
+def _read_checkpoint(path: Path, dist: Path) -> tuple[str, int]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return 0
-    return int(data.get("rows", 0)) if data.get("source") == str(dist.resolve()) else 0
+        return "", 0
+    if data.get("source") != str(dist.resolve()):
+        return "", 0
+    return str(data.get("phase", "")), int(data.get("rows", 0))
 
 
 async def load_divisions(
@@ -60,44 +64,97 @@ async def load_divisions(
     batch_rows: int = 20_000,
     scope: list[str] | None = None,
     progress: Callable[[int], None] | None = None,
+    in_flight: int = 1,
 ) -> DivisionsReport:
     """Load the register in ``dist`` (the package's ``dist`` folder) into ``store``.
 
     ``checkpoint`` is a small JSON file; delete it to force a full pass. ``scope`` limits
     the load to some division codes (their ancestors and descendants).
+
+    With ``in_flight`` > 1 several batches write at once (a server store takes them on
+    several connections). That is only safe when no batch needs another's nodes, so the
+    load then makes two passes: every node first, then every link.
     """
     started = time.perf_counter()
-    done = _checkpoint_rows(checkpoint, dist) if scope is None else 0
-    rows = read_register(dist, scope)
-    if done:
-        rows = islice(rows, done, None)
-        if progress is not None:
-            progress(done)
-    nodes_written = links_written = 0
-    position = done
-    while True:
-        chunk = list(islice(rows, batch_rows))
-        if not chunk:
-            break
-        nodes: list[NodeDoc] = []
-        links: list[LinkDoc] = []
-        for kind, doc in register_graph(chunk):
-            (nodes if kind == "node" else links).append(doc)
-        await store.write(WriteBatch(nodes=nodes, links=links))
-        nodes_written += len(nodes)
-        links_written += len(links)
-        position += len(chunk)
-        if scope is None:
-            checkpoint.parent.mkdir(parents=True, exist_ok=True)
-            checkpoint.write_text(
-                json.dumps({"source": str(dist.resolve()), "rows": position}), encoding="utf-8"
-            )
-        if progress is not None:
-            progress(len(chunk))
+    phases = ("nodes", "links") if in_flight > 1 else ("all",)
+    done_phase, done_rows = _read_checkpoint(checkpoint, dist) if scope is None else ("", 0)
+    if done_phase not in phases:
+        done_phase, done_rows = phases[0], 0
+    counts = {"node": 0, "link": 0}
+    total_rows = 0
+    skipped = 0
+    for phase in phases[phases.index(done_phase) :]:
+        skip = done_rows if phase == done_phase else 0
+        skipped += skip
+
+        def save(rows_done: int, phase: str = phase) -> None:
+            if scope is None:
+                checkpoint.parent.mkdir(parents=True, exist_ok=True)
+                state = {"source": str(dist.resolve()), "phase": phase, "rows": rows_done}
+                checkpoint.write_text(json.dumps(state), encoding="utf-8")
+
+        total_rows = await _pass(
+            store, dist, scope, phase, skip, batch_rows, in_flight, counts, save, progress
+        )
     return DivisionsReport(
-        rows=position,
-        skipped=done,
-        nodes=nodes_written,
-        links=links_written,
+        rows=total_rows,
+        skipped=skipped,
+        nodes=counts["node"],
+        links=counts["link"],
         seconds=time.perf_counter() - started,
     )
+
+
+async def _pass(
+    store: GraphStore,
+    dist: Path,
+    scope: list[str] | None,
+    phase: str,
+    skip: int,
+    batch_rows: int,
+    in_flight: int,
+    counts: dict[str, int],
+    save: Callable[[int], None],
+    progress: Callable[[int], None] | None,
+) -> int:
+    """One pass over the register writing ``phase`` ("nodes", "links" or "all")."""
+    rows = read_register(dist, scope)
+    if skip:
+        rows = islice(rows, skip, None)
+        if progress is not None:
+            progress(skip)
+    position = skip
+    # Batches settle in order, so the checkpoint only covers batches that are all written.
+    pending: deque[tuple[asyncio.Task[WriteResult], int]] = deque()
+
+    async def settle_oldest() -> None:
+        nonlocal position
+        task, size = pending.popleft()
+        await task
+        position += size
+        save(position)
+        if progress is not None:
+            progress(size)
+
+    try:
+        while True:
+            chunk = list(islice(rows, batch_rows))
+            if not chunk:
+                break
+            nodes: list[NodeDoc] = []
+            links: list[LinkDoc] = []
+            for kind, doc in register_graph(chunk):
+                if phase == "all" or phase == f"{kind}s":
+                    (nodes if kind == "node" else links).append(doc)
+            while len(pending) >= in_flight:
+                await settle_oldest()
+            task = asyncio.ensure_future(store.write(WriteBatch(nodes=nodes, links=links)))
+            pending.append((task, len(chunk)))
+            counts["node"] += len(nodes)
+            counts["link"] += len(links)
+        while pending:
+            await settle_oldest()
+    finally:
+        for task, _ in pending:
+            task.cancel()
+    return position

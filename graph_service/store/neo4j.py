@@ -277,11 +277,27 @@ class Neo4jGraphStore:
         return {r["id"]: r["label"] for r in rows}
 
     async def _links_by_id(
-        self, tx: AsyncManagedTransaction, ids: Sequence[str]
+        self, tx: AsyncManagedTransaction, ids: Sequence[str], types: Sequence[str] = ()
     ) -> dict[str, dict[str, Any]]:
+        """Stored links among ``ids``. When ``types`` gives each id's type and the id is the
+        one derived from type and ends, only that type's index can hold it: one seek per
+        type present instead of one per registry type."""
         if not ids:
             return {}
-        rows = await self._rows(tx, "links_by_id_all", _LINKS_BY_ID(), ids=list(ids))
+        rows: list[Any] = []
+        by_type: defaultdict[str, list[str]] = defaultdict(list)
+        anywhere: list[str] = []
+        for index, link_id in enumerate(ids):
+            type_ = types[index] if types else None
+            if type_ is not None and link_id.startswith(f"{type_.lower()}:"):
+                by_type[type_].append(link_id)
+            else:
+                anywhere.append(link_id)
+        for type_, typed_ids in by_type.items():
+            text = cypher.for_type("links_by_id_of_type", type_)
+            rows += await self._rows(tx, "links_by_id_of_type", text, ids=typed_ids)
+        if anywhere:
+            rows += await self._rows(tx, "links_by_id_all", _LINKS_BY_ID(), ids=anywhere)
         return {
             r["id"]: {"type": r["type"], "source": r["source"], "target": r["target"]} for r in rows
         }
@@ -302,7 +318,9 @@ class Neo4jGraphStore:
             labels = {n["id"]: n["label"] for n in batch.nodes}
             ends = {e for link in batch.links for e in (link["source"], link["target"])}
             labels.update(await self._labels(tx, [e for e in ends if e not in labels]))
-            stored_links = await self._links_by_id(tx, [link["id"] for link in batch.links])
+            stored_links = await self._links_by_id(
+                tx, [link["id"] for link in batch.links], [link["type"] for link in batch.links]
+            )
             check_links(batch.links, labels, stored_links)
             by_type: defaultdict[str, list[dict[str, Any]]] = defaultdict(list)
             for link in batch.links:
