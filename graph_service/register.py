@@ -80,19 +80,22 @@ def short_village_name(register_name: str) -> str:
     """The name people use for a village committee: 台头村委会 → 台头村.
 
     A villagers' committee under a community (许铺社区林庄村民委员会) is named by its own
-    part (林庄村).
+    part (林庄村) when it has one (产芝湖社区村村民委员会 stays 产芝湖社区村).
     """
     stripped = _strip_suffix(register_name, ("村民委员会", "村委会"))
     if stripped:
         stem = stripped[0]
         if "社区" in stem and not stem.endswith("社区"):
-            stem = stem.rsplit("社区", 1)[1]
+            own = stem.rsplit("社区", 1)[1]
+            if own.removesuffix("村"):
+                stem = own
         return stem if stem.endswith("村") else stem + "村"
     stripped = _strip_suffix(
         register_name, ("社区居民委员会", "社区居委会", "居民委员会", "居委会")
     )
     if stripped:
-        return stripped[0] + "社区"
+        stem = stripped[0]
+        return stem if stem.endswith("社区") else stem + "社区"
     return register_name
 
 

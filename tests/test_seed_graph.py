@@ -125,3 +125,20 @@ def test_curated_files_name_their_documents() -> None:
         data = json.loads(path.read_text(encoding="utf-8"))
         assert (SEED / "documents" / data["document"]["id"]).exists()
         assert data["document"]["title"]
+
+
+@pytest.mark.parametrize(
+    ("register_name", "short"),
+    [
+        ("台头村委会", "台头村"),
+        ("许铺社区林庄村民委员会", "林庄村"),
+        ("产芝湖社区村村民委员会", "产芝湖社区村"),
+        ("银闸社区居委会", "银闸社区"),
+        ("社区居委会", "社区"),
+        ("英山村村民委员会", "英山村"),
+    ],
+)
+def test_short_village_names(register_name: str, short: str) -> None:
+    from graph_service.register import short_village_name
+
+    assert short_village_name(register_name) == short

@@ -1238,7 +1238,7 @@ class _County:
         meetings: float,
         lead: _Village | None,
         org_share: float,
-        moves: dict[str, list[str]] | None = None,
+        moves: dict[str, list[tuple[str, int]]] | None = None,
         town_bodies: Sequence[str] = (),
     ) -> None:
         """Village (organization) memberships; ~8% end, moving to another body if given."""
@@ -1253,7 +1253,7 @@ class _County:
                 if moves is None or others:
                     end = start + 90 + int(u() * (_HORIZON - start - 120))
                     if moves is not None:
-                        moves.setdefault(_pick(u, others), []).append(f"{actor}\x1f{end + 1}")
+                        moves.setdefault(_pick(u, others), []).append((actor, end + 1))
             self.membership(actor, body, role, start, meetings, end)
 
     def firm_members(
@@ -1312,7 +1312,7 @@ class _County:
         by_town: dict[str, list[str]] = defaultdict(list)
         for (town, _, _), body_id in zip(groups, ids, strict=True):
             by_town[town.code].append(body_id)
-        moves: dict[str, list[str]] = {}
+        moves: dict[str, list[tuple[str, int]]] = {}
         founded_by_body: dict[str, int] = {}
         meetings_by_body: dict[str, float] = {}
         for i, ((town, group, breach), body_id) in enumerate(zip(groups, ids, strict=True)):
@@ -1374,9 +1374,8 @@ class _County:
                 inst = _pick(u, [*self.departments, self.bank])
                 self.membership(inst, body_id, "member", founded, meetings, income=False)
         for body_id, moved in moves.items():
-            for entry in moved:
-                actor, start = entry.split("\x1f")
-                begin = max(int(start), founded_by_body[body_id])
+            for actor, start in moved:
+                begin = max(start, founded_by_body[body_id])
                 self.membership(actor, body_id, "member", begin, meetings_by_body[body_id])
 
     def joint_name(self, town: _Town, group: Sequence[_Village], lead: _Village) -> str:

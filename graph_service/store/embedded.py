@@ -19,12 +19,14 @@ Why this shape:
 from __future__ import annotations
 
 import asyncio
+import bisect
 import datetime as dt
 import gc
+import itertools
 import sqlite3
 import threading
 from collections import Counter, defaultdict, deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +103,8 @@ SCHEMA_VERSION = "1"
 _BULK_CHANGE_THRESHOLD = 5_000
 _CHANGES_KEPT = 100_000
 _SQL_CHUNK = 10_000
+#: A query whose rarest character is in more nodes than this ranks distinct names instead.
+_BROAD_QUERY = 20_000
 
 
 def _chunks(items: Sequence[str], size: int = _SQL_CHUNK) -> Iterator[Sequence[str]]:
@@ -133,6 +137,9 @@ class EmbeddedGraphStore:
         self._out: defaultdict[str, set[str]] = defaultdict(set)
         self._in: defaultdict[str, set[str]] = defaultdict(set)
         self._chars: defaultdict[str, set[str]] = defaultdict(set)
+        #: Lower-cased name or alias → ids: the distinct names, for very broad queries.
+        self._name_ids: defaultdict[str, set[str]] = defaultdict(set)
+        self._sorted_names: tuple[int, list[str], list[str]] | None = None
         self._seq = 0
         self._data_version: int | None = None
 
@@ -264,29 +271,40 @@ class EmbeddedGraphStore:
         for (doc,) in conn.execute("SELECT doc FROM links"):
             self._put_link(orjson.loads(doc))
 
-    def _name_keys(self, doc: NodeDoc) -> set[str]:
-        chars: set[str] = set()
-        for name in (doc["name"], *doc.get("aliases", ())):
-            chars.update(name.lower())
-        return chars
+    @staticmethod
+    def _lower_names(doc: NodeDoc) -> set[str]:
+        return {name.lower() for name in (doc["name"], *doc.get("aliases", ()))}
 
     def _put_node(self, doc: NodeDoc) -> None:
         old = self._nodes.get(doc["id"])
         if old is not None:
-            for ch in self._name_keys(old):
-                self._chars[ch].discard(old["id"])
+            self._unindex_names(old)
         self._nodes[doc["id"]] = doc
-        for ch in self._name_keys(doc):
-            self._chars[ch].add(doc["id"])
+        for name in self._lower_names(doc):
+            if name not in self._name_ids:
+                self._sorted_names = None
+            self._name_ids[name].add(doc["id"])
+            for ch in name:
+                self._chars[ch].add(doc["id"])
+
+    def _unindex_names(self, doc: NodeDoc) -> None:
+        for name in self._lower_names(doc):
+            ids = self._name_ids.get(name)
+            if ids is not None:
+                ids.discard(doc["id"])
+                if not ids:
+                    del self._name_ids[name]
+                    self._sorted_names = None
+            for ch in name:
+                chars = self._chars.get(ch)
+                if chars is not None:
+                    chars.discard(doc["id"])
 
     def _drop_node(self, node_id: str) -> None:
         old = self._nodes.pop(node_id, None)
         if old is None:
             return
-        for ch in self._name_keys(old):
-            ids = self._chars.get(ch)
-            if ids is not None:
-                ids.discard(node_id)
+        self._unindex_names(old)
         self._out.pop(node_id, None)
         self._in.pop(node_id, None)
 
@@ -594,17 +612,62 @@ class EmbeddedGraphStore:
             self._refresh()
             candidate_sets = [self._chars.get(ch, set()) for ch in set(needle)]
             candidate_sets.sort(key=len)
+
+            def visible(doc: NodeDoc) -> bool:
+                return (not labels or doc["label"] in labels) and valid_on(doc, as_of)
+
+            if len(candidate_sets[0]) > _BROAD_QUERY:
+                return self._broad_search(needle, visible, limit)
             candidates = set(candidate_sets[0])
             for other in candidate_sets[1:]:
                 candidates &= other
                 if not candidates:
                     break
             docs = (self._nodes[node_id] for node_id in candidates)
-            return top_hits(
-                needle,
-                (d for d in docs if (not labels or d["label"] in labels) and valid_on(d, as_of)),
-                limit,
+            return top_hits(needle, (d for d in docs if visible(d)), limit)
+
+    def _broad_search(
+        self, needle: str, visible: Callable[[NodeDoc], bool], limit: int
+    ) -> list[SearchHit]:
+        """A query matching a large part of the graph (村, 社区): walk the distinct names,
+        far fewer than the nodes, best class first and shortest first, and stop as soon as
+        no later name can outrank what was found."""
+        by_name, by_length = self._name_orders()
+        docs: dict[str, NodeDoc] = {}
+
+        def take(name: str) -> None:
+            for node_id in self._name_ids.get(name, ()):
+                doc = self._nodes[node_id]
+                if node_id not in docs and visible(doc):
+                    docs[node_id] = doc
+
+        # Exact and prefix matches: a contiguous run of the names sorted as text.
+        start = bisect.bisect_left(by_name, needle)
+        for name in itertools.islice(by_name, start, None):
+            if not name.startswith(needle):
+                break
+            take(name)
+        # Substring matches: shortest names score highest; finish the length reached.
+        found_length = None
+        for name in by_length:
+            if found_length is not None and len(name) > found_length:
+                break
+            if needle in name and not name.startswith(needle):
+                take(name)
+                if found_length is None and len(docs) >= limit:
+                    found_length = len(name)
+        return top_hits(needle, docs.values(), limit)
+
+    def _name_orders(self) -> tuple[list[str], list[str]]:
+        """Distinct names sorted as text and by length, rebuilt after names changed."""
+        if self._sorted_names is None or self._sorted_names[0] != len(self._name_ids):
+            names = list(self._name_ids)
+            self._sorted_names = (
+                len(names),
+                sorted(names),
+                sorted(names, key=lambda n: (len(n), n)),
             )
+        return self._sorted_names[1], self._sorted_names[2]
 
     # ------------------------------------------------------------------ traversal
 
