@@ -177,3 +177,45 @@ def test_hash_key_matches_settings() -> None:
     assert out.strip() == hash_api_key("s3cret-key")
     assert Settings(api_key_hashes=[out.strip()]).key_is_valid("s3cret-key")
     assert not Settings(api_key_hashes=[out.strip()]).key_is_valid("other")
+
+
+def test_generate_populates_a_county_and_keeps_curated_facts(cli_env: Settings) -> None:
+    assert invoke("load-seed")[0] == 0
+    code, out = invoke("generate", "--regions", "370302", "--seed", "3")
+    assert code == 0, out
+    assert "generated for" in out
+
+    async def check() -> None:
+        from graph_service.store.factory import create_store
+        from graph_service.store.protocol import NodeQuery
+
+        store = create_store(cli_env)
+        await store.open()
+        try:
+            taitou = (await store.get_nodes(["village:370302112206"]))["village:370302112206"]
+            kinds = [s["kind"] for s in taitou["sources"]]
+            assert kinds[0] == "register"
+            assert "article" in kinds
+            assert kinds[-1] == "generated"
+            assert "collective_income_yuan" in taitou["attributes"]
+            orgs = await store.list_nodes(
+                NodeQuery(labels=["PartyOrganization"], region_code="370302"), None, 1000
+            )
+            generated = [n for n in orgs.items if n["id"].startswith("gen:")]
+            assert generated
+            assert all(n["sources"][0]["kind"] == "generated" for n in generated)
+            report = await store.coverage("370302")
+            assert report.total.covered > 9  # the curated alliance alone covers 8 villages
+        finally:
+            await store.close()
+
+    import asyncio
+
+    asyncio.run(check())
+
+
+def test_generate_rejects_bad_codes_and_unknown_regions(cli_env: Settings) -> None:
+    assert invoke("generate", "--regions", "37a", "--seed", "1")[0] == 2
+    code, out = invoke("generate", "--regions", "999999", "--seed", "1")
+    assert code == 1
+    assert "no region with code 999999" in out
