@@ -58,6 +58,13 @@ def percentiles(samples_ms: list[float]) -> dict[str, float]:
     }
 
 
+def _rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -161,10 +168,12 @@ def bench_http(settings_env: dict[str, str], centres: list[str], repeat: int) ->
             ]
             words = ["台头", "红色硒谷", "党建联合体", "合作社", "平原", "龙泉镇", "苹果", "村"]
             search = [timed("/v1/search", {"q": words[i % len(words)]}) for i in range(repeat)]
+            rss_kb = _rss_kb(server.pid)
     finally:
         server.terminate()
         server.wait(timeout=30)
-    result = {
+    result: dict[str, Any] = {"server_rss_mb": round(rss_kb / 1024, 1)}
+    result |= {
         "bare_endpoint_ms": percentiles(bare),
         "two_hop_http_ms": percentiles(two_hop),
         "search_http_ms": percentiles(search),
