@@ -14,7 +14,7 @@ from typing import Any
 
 import networkx as nx
 
-__all__ = ["collapse", "valid_on", "filter_links"]
+__all__ = ["collapse", "filter_links", "valid_on"]
 
 
 def valid_on(attrs: dict[str, Any], as_of: dt.date | None) -> bool:

@@ -1,0 +1,154 @@
+"""Scopes of analyses and the cached graphs behind them.
+
+An analysis runs over a scope: a region (division code), a joint body (the body and its
+members), a neighbourhood (a node and its k-hop surroundings) or the whole graph, restricted
+to some link types and to what was valid on ``as_of``. Exported graphs are cached per
+(scope, link types, date) and store version, so repeated analyses of one county do not
+export it again, and a write invalidates them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import networkx as nx
+
+from graph_service.errors import InvalidInputError, NotFoundError
+from graph_service.schema import JOINT_BODY_KINDS, LINK_TYPES, STRUCTURAL_LINK_TYPES
+from graph_service.store.protocol import GraphStore, NeighbourhoodQuery, Scope
+
+__all__ = ["AnalysisScope", "ScopedGraphs"]
+
+ScopeKind = Literal["region", "body", "neighbourhood", "all"]
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisScope:
+    kind: ScopeKind = "all"
+    #: Division code (region), node id (body, neighbourhood).
+    value: str | None = None
+    depth: int = 2
+    link_types: tuple[str, ...] = ()
+    include_structural: bool = False
+    as_of: dt.date | None = None
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "value": self.value,
+            "depth": self.depth if self.kind == "neighbourhood" else None,
+            "link_types": list(self.link_types) or None,
+            "include_structural": self.include_structural,
+            "as_of": self.as_of.isoformat() if self.as_of else None,
+        }
+
+    def effective_link_types(self) -> list[str]:
+        if self.link_types:
+            return list(self.link_types)
+        return [t for t in LINK_TYPES if self.include_structural or t not in STRUCTURAL_LINK_TYPES]
+
+
+class ScopedGraphs:
+    """Exports scopes from a store, with a small LRU cache keyed by store version."""
+
+    def __init__(self, store: GraphStore, size: int = 16) -> None:
+        self.store = store
+        self.size = size
+        self._cache: OrderedDict[tuple[Any, ...], tuple[nx.MultiDiGraph, dict[str, Any]]] = (
+            OrderedDict()
+        )
+        #: Derived artefacts (CSR matrices …) per graph key; dropped with their graph.
+        self.derived: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+    async def key(self, scope: AnalysisScope) -> tuple[Any, ...]:
+        return (scope, await self.store.version())
+
+    async def graph(self, scope: AnalysisScope) -> tuple[nx.MultiDiGraph, tuple[Any, ...]]:
+        key = await self.key(scope)
+        hit = self._cache.get(key)
+        if hit is not None:
+            self._cache.move_to_end(key)
+            return hit[0], key
+        graph = await self._export(scope)
+        self._cache[key] = (graph, {})
+        self.derived[key] = {}
+        while len(self._cache) > self.size:
+            old, _ = self._cache.popitem(last=False)
+            self.derived.pop(old, None)
+        return graph, key
+
+    async def _export(self, scope: AnalysisScope) -> nx.MultiDiGraph:
+        types = scope.effective_link_types()
+        if scope.kind == "all":
+            return await self.store.export_graph(
+                Scope(link_types=types, include_structural=True, as_of=scope.as_of)
+            )
+        if scope.value is None:
+            raise InvalidInputError("this scope needs a value", field="scope")
+        if scope.kind == "region":
+            found = await self.store.get_nodes([f"region:{scope.value}"])
+            if not found:
+                raise NotFoundError(f"no region with code {scope.value}", field="region")
+            return await self.store.export_graph(
+                Scope(
+                    region_code=scope.value,
+                    link_types=types,
+                    include_structural=True,
+                    as_of=scope.as_of,
+                )
+            )
+        if scope.kind == "body":
+            body = (await self.store.get_nodes([scope.value], scope.as_of)).get(scope.value)
+            if body is None or body.get("kind") not in JOINT_BODY_KINDS:
+                raise NotFoundError(f"no joint body {scope.value}", field="body")
+            members = await self.store.neighbourhood(
+                NeighbourhoodQuery(
+                    scope.value,
+                    depth=1,
+                    link_types=["MEMBER_OF"],
+                    direction="in",
+                    limit=5000,
+                    as_of=scope.as_of,
+                )
+            )
+            ids = [n["id"] for n in members.nodes]
+            # Members' own villages and organizations belong with them.
+            around = await self.store.neighbourhood(
+                NeighbourhoodQuery(
+                    scope.value,
+                    depth=2,
+                    link_types=["MEMBER_OF", "ORGANIZATION_OF"],
+                    limit=5000,
+                    as_of=scope.as_of,
+                )
+            )
+            ids += [n["id"] for n in around.nodes]
+            return await self._by_ids(ids, types, scope)
+        if scope.kind == "neighbourhood":
+            sub = await self.store.neighbourhood(
+                NeighbourhoodQuery(
+                    scope.value,
+                    depth=scope.depth,
+                    link_types=types,
+                    limit=5000,
+                    as_of=scope.as_of,
+                )
+            )
+            return await self._by_ids([n["id"] for n in sub.nodes], types, scope)
+        raise InvalidInputError(f"unknown scope {scope.kind}", field="scope")
+
+    async def _by_ids(
+        self, ids: Sequence[str], types: list[str], scope: AnalysisScope
+    ) -> nx.MultiDiGraph:
+        return await self.store.export_graph(
+            Scope(
+                node_ids=sorted(set(ids)),
+                link_types=types,
+                include_structural=True,
+                as_of=scope.as_of,
+            )
+        )
