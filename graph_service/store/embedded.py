@@ -79,6 +79,8 @@ CREATE TABLE IF NOT EXISTS nodes (
     doc BLOB NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS nodes_label_kind ON nodes (label, kind, id);
+-- Lists of one label page in id order without sorting (region ids embed their codes).
+CREATE INDEX IF NOT EXISTS nodes_label_id ON nodes (label, id);
 CREATE INDEX IF NOT EXISTS nodes_region ON nodes (region_code);
 CREATE TABLE IF NOT EXISTS links (
     id TEXT PRIMARY KEY,
@@ -167,6 +169,7 @@ class EmbeddedGraphStore:
             "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
             (SCHEMA_VERSION,),
         )
+        self._writer.execute("PRAGMA optimize")
         self._reader = self._connect()
         with self._mem_lock:
             self._reload()
