@@ -285,5 +285,161 @@ def hash_key(key: Annotated[str, typer.Argument(help="The API key to hash.")]) -
     print(hash_api_key(key))
 
 
+analyse_app = typer.Typer(help="Network analyses over a scope; prints JSON.", no_args_is_help=True)
+app.add_typer(analyse_app, name="analyse")
+
+ScopeOption = Annotated[
+    str, typer.Option(help="all | region:<code> | body:<joint body id> | node:<node id>")
+]
+AsOfOption = Annotated[
+    str | None, typer.Option("--as-of", help="Only what was valid on this date (YYYY-MM-DD).")
+]
+LinkTypeOption = Annotated[
+    list[str] | None, typer.Option("--link-type", help="Link types to count (repeatable).")
+]
+
+
+def _date(text: str | None, option: str) -> Any:
+    import datetime as dt
+
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        console.print(f"[red]error[/red] {option} is a date YYYY-MM-DD")
+        raise typer.Exit(2) from exc
+
+
+def _analyse(run: Callable[[Any], Awaitable[Any]]) -> None:
+    import orjson
+
+    from graph_service.services.analysis import AnalysisService
+
+    settings = get_settings()
+
+    async def work(store: GraphStore) -> Any:
+        service = AnalysisService(store, settings.seed_dir / "rules" / "joint_body_rules.json")
+        return await run(service)
+
+    result = _run(work, settings)
+    sys.stdout.write(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+def _scope(scope: str, link_type: list[str] | None, as_of: str | None, depth: int = 2) -> Any:
+    from graph_service.services.analysis import parse_scope
+
+    try:
+        return parse_scope(scope, depth, link_type or (), False, _date(as_of, "--as-of"))
+    except GraphServiceError as exc:
+        console.print(f"[red]error[/red] {exc.message}")
+        raise typer.Exit(2) from exc
+
+
+@analyse_app.command("centrality")
+def analyse_centrality(
+    scope: ScopeOption = "all",
+    measure: Annotated[list[str] | None, typer.Option(help="Measures (repeatable).")] = None,
+    top: Annotated[int, typer.Option(min=1, max=500)] = 20,
+    k: Annotated[int | None, typer.Option(help="Betweenness sample size.")] = None,
+    seed: int = 0,
+    link_type: LinkTypeOption = None,
+    as_of: AsOfOption = None,
+) -> None:
+    """Degree, betweenness, closeness, harmonic, eigenvector and PageRank: top-N."""
+    from graph_service.api.routes.analysis import MEASURES
+
+    measures = measure or list(MEASURES)
+    target = _scope(scope, link_type, as_of)
+    _analyse(lambda s: s.centrality(target, measures, top, k, seed, 5000))
+
+
+@analyse_app.command("communities")
+def analyse_communities(
+    scope: ScopeOption = "all",
+    seed: int = 0,
+    resolution: float = 1.0,
+    link_type: LinkTypeOption = None,
+    as_of: AsOfOption = None,
+) -> None:
+    """Louvain communities and how they sit against the joint bodies."""
+    target = _scope(scope, link_type, as_of)
+    _analyse(lambda s: s.communities(target, seed, resolution))
+
+
+@analyse_app.command("brokers")
+def analyse_brokers(
+    scope: ScopeOption = "all",
+    top: Annotated[int, typer.Option(min=1, max=500)] = 20,
+    link_type: LinkTypeOption = None,
+    as_of: AsOfOption = None,
+) -> None:
+    """Burt's constraint and effective size."""
+    target = _scope(scope, link_type, as_of)
+    _analyse(lambda s: s.brokers(target, top))
+
+
+@analyse_app.command("fragility")
+def analyse_fragility(
+    scope: ScopeOption = "all", link_type: LinkTypeOption = None, as_of: AsOfOption = None
+) -> None:
+    """Bridges and articulation points, and the villages they would cut off."""
+    target = _scope(scope, link_type, as_of)
+    _analyse(lambda s: s.fragility(target))
+
+
+@analyse_app.command("strength")
+def analyse_strength(
+    source: Annotated[str, typer.Option(help="Node id.")],
+    target: Annotated[str, typer.Option(help="Node id.")],
+    as_of: AsOfOption = None,
+) -> None:
+    """Explainable strength of the link between two nodes, component by component."""
+    day = _date(as_of, "--as-of")
+    _analyse(lambda s: s.link_strength(source, target, day, None))
+
+
+@analyse_app.command("links")
+def analyse_links(
+    scope: ScopeOption = "all",
+    weakest: Annotated[bool, typer.Option("--weakest/--strongest")] = True,
+    top: Annotated[int, typer.Option(min=1, max=500)] = 20,
+    as_of: AsOfOption = None,
+) -> None:
+    """The weakest (or strongest) links of a scope."""
+    target = _scope(scope, None, as_of)
+    _analyse(lambda s: s.extreme_links(target, top, strongest=not weakest))
+
+
+@analyse_app.command("coverage")
+def analyse_coverage(
+    region: Annotated[str, typer.Option(help="Division code.")],
+    as_of: AsOfOption = None,
+    strong_threshold: float = 0.5,
+) -> None:
+    """Villages covered by a joint body, a pairing, both or nothing; weak villages alone."""
+    day = _date(as_of, "--as-of")
+    _analyse(lambda s: s.coverage(region, day, strong_threshold))
+
+
+@analyse_app.command("rules")
+def analyse_rules(scope: ScopeOption = "all", as_of: AsOfOption = None) -> None:
+    """Joint bodies that break the rules in seed/rules, with the evidence."""
+    target = _scope(scope, None, as_of)
+    _analyse(lambda s: s.rule_check(target))
+
+
+@analyse_app.command("change")
+def analyse_change(
+    date_from: Annotated[str, typer.Option("--from")],
+    date_to: Annotated[str, typer.Option("--to")],
+    scope: ScopeOption = "all",
+) -> None:
+    """New and lost links, centrality movers and coverage change between two dates."""
+    target = _scope(scope, None, None)
+    a, b = _date(date_from, "--from"), _date(date_to, "--to")
+    _analyse(lambda s: s.change(target, a, b))
+
+
 def main() -> None:
     app()

@@ -219,3 +219,25 @@ def test_generate_rejects_bad_codes_and_unknown_regions(cli_env: Settings) -> No
     code, out = invoke("generate", "--regions", "999999", "--seed", "1")
     assert code == 1
     assert "no region with code 999999" in out
+
+
+def test_analyse_commands_print_json(cli_env: Settings) -> None:
+    assert invoke("load-seed")[0] == 0
+    code, out = invoke(
+        "analyse",
+        "centrality",
+        "--scope",
+        "body:org:longquan-hongse-xigu",
+        "--measure",
+        "degree",
+        "--top",
+        "2",
+    )
+    assert code == 0, out
+    report = json.loads(out[out.index("{") :])
+    assert report["measures"]["degree"]["rows"][0]["node"] == "org:longquan-hongse-xigu"
+    code, out = invoke("analyse", "coverage", "--region", "371426")
+    assert code == 0, out
+    assert json.loads(out[out.index("{") :])["total"]["villages"] == 436
+    code, out = invoke("analyse", "rules", "--scope", "bogus")
+    assert code == 2

@@ -13,7 +13,8 @@ from graph_service import __version__
 from graph_service.api.errors import install_error_handlers
 from graph_service.api.limits import BodySizeLimit
 from graph_service.api.responses import ORJSONResponse, problem
-from graph_service.api.routes import graph, links, meta, nodes, regions
+from graph_service.api.routes import analysis, graph, links, meta, nodes, regions
+from graph_service.services.analysis import AnalysisService
 from graph_service.services.graph import GraphService
 from graph_service.settings import Settings, get_settings
 from graph_service.store.factory import create_store
@@ -43,6 +44,9 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
         await the_store.open()
         log.info("graph-service %s on the %s store", __version__, the_store.backend)
         app.state.service = GraphService(the_store)
+        app.state.analysis = AnalysisService(
+            the_store, settings.seed_dir / "rules" / "joint_body_rules.json"
+        )
         try:
             yield
         finally:
@@ -70,7 +74,8 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
             instance=request.url.path,
         )
 
-    for router in (meta.router, nodes.router, links.router, graph.router, regions.router):
+    routers = (meta.router, nodes.router, links.router, graph.router, regions.router)
+    for router in (*routers, analysis.router):
         app.include_router(router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app
