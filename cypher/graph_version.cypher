@@ -1,2 +1,2 @@
 OPTIONAL MATCH (m:GraphMeta {key: 'data'})
-RETURN [coalesce(m.version, 0)] AS rows
+RETURN [coalesce(max(m.version), 0)] AS rows
