@@ -13,7 +13,16 @@ from graph_service import __version__
 from graph_service.api.errors import install_error_handlers
 from graph_service.api.limits import BodySizeLimit
 from graph_service.api.responses import ORJSONResponse, problem
-from graph_service.api.routes import analysis, graph, links, meta, nodes, regions
+from graph_service.api.routes import (
+    analysis,
+    explorer,
+    exports,
+    graph,
+    links,
+    meta,
+    nodes,
+    regions,
+)
 from graph_service.services.analysis import AnalysisService
 from graph_service.services.graph import GraphService
 from graph_service.settings import Settings, get_settings
@@ -75,7 +84,7 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
         )
 
     routers = (meta.router, nodes.router, links.router, graph.router, regions.router)
-    for router in (*routers, analysis.router):
+    for router in (*routers, analysis.router, exports.router, explorer.router):
         app.include_router(router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

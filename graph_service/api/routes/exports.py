@@ -1,0 +1,220 @@
+"""Exports of a scope for front ends and Gephi: Cytoscape.js, ECharts, node-link, GraphML, GEXF.
+
+``GET /v1/export`` picks the format from ``format``, else from the ``Accept`` header:
+
+=================================================  ==========
+``application/graphml+xml``                        graphml
+``application/gexf+xml``                           gexf
+``application/vnd.graph-service.cytoscape+json``   cytoscape
+``application/vnd.graph-service.echarts+json``     echarts
+``application/vnd.graph-service.node-link+json``   node-link
+``application/json``, ``*/*``, no header           cytoscape
+=================================================  ==========
+
+Anonymous callers never see sensitive labels (people) or their links: they are dropped
+before metrics and layout are computed, so scores do not leak them either.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import partial
+from typing import Annotated, Any
+
+import anyio.to_thread
+from fastapi import APIRouter, Depends, Header, Query, Request
+from starlette.responses import Response
+
+from graph_service.api.deps import ReaderDep
+from graph_service.api.params import AsOf, LinkType
+from graph_service.api.responses import ORJSONResponse, problem
+from graph_service.errors import InvalidInputError, NotFoundError
+from graph_service.services.analysis import AnalysisService, parse_scope
+from graph_service.services.graph import SENSITIVE_LABELS, SENSITIVE_LINK_TYPES
+from graph_service.visual.formats import (
+    FORMATS,
+    MAX_EXPORT_NODES,
+    METRICS,
+    drop_sensitive,
+    export,
+)
+
+__all__ = ["ACCEPTED", "MEDIA_TYPES", "negotiate", "router"]
+
+router = APIRouter(prefix="/v1", tags=["exports"])
+
+#: The media type each format is served as.
+MEDIA_TYPES: dict[str, str] = {
+    "cytoscape": "application/json",
+    "echarts": "application/json",
+    "node-link": "application/json",
+    "graphml": "application/graphml+xml",
+    "gexf": "application/gexf+xml",
+}
+#: Accept media types → format (first match by quality wins).
+ACCEPTED: dict[str, str] = {
+    "application/graphml+xml": "graphml",
+    "application/gexf+xml": "gexf",
+    "application/vnd.graph-service.cytoscape+json": "cytoscape",
+    "application/vnd.graph-service.echarts+json": "echarts",
+    "application/vnd.graph-service.node-link+json": "node-link",
+    "application/json": "cytoscape",
+    "application/*": "cytoscape",
+    "*/*": "cytoscape",
+}
+_EXTENSIONS = {
+    "cytoscape": "cytoscape.json",
+    "echarts": "echarts.json",
+    "node-link": "node-link.json",
+    "graphml": "graphml",
+    "gexf": "gexf",
+}
+
+
+def get_analysis(request: Request) -> AnalysisService:
+    service: AnalysisService = request.app.state.analysis
+    return service
+
+
+AnalysisDep = Annotated[AnalysisService, Depends(get_analysis)]
+
+
+def negotiate(accept: str | None) -> str | None:
+    """The format an ``Accept`` header asks for; cytoscape without one; ``None`` when it
+    names nothing this endpoint can serve."""
+    if not accept or not accept.strip():
+        return "cytoscape"
+    ranked: list[tuple[float, int, str]] = []
+    for position, part in enumerate(accept.split(",")):
+        media, *params = (p.strip() for p in part.split(";"))
+        quality = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if media:
+            ranked.append((-quality, position, media.lower()))
+    for negative_quality, _, media in sorted(ranked):
+        if negative_quality < 0 and media in ACCEPTED:
+            return ACCEPTED[media]
+    return None
+
+
+@router.get(
+    "/export",
+    summary="Export a scope as Cytoscape.js, ECharts, node-link JSON, GraphML or GEXF",
+    responses={
+        200: {
+            "content": {
+                "application/json": {},
+                "application/graphml+xml": {},
+                "application/gexf+xml": {},
+            },
+            "description": "The scope in the chosen format.",
+        },
+        406: {"description": "The Accept header names no format served here."},
+        413: {"description": "The scope has more than max_nodes nodes."},
+    },
+)
+async def export_scope(
+    request: Request,
+    analysis: AnalysisDep,
+    caller: ReaderDep,
+    scope: Annotated[
+        str,
+        Query(
+            max_length=200,
+            description="all | region:<division code> | body:<joint body id> | node:<node id>",
+        ),
+    ] = "all",
+    format: Annotated[
+        str | None,
+        Query(description=f"{' | '.join(FORMATS)}; without it, the Accept header decides."),
+    ] = None,
+    depth: Annotated[int, Query(ge=1, le=3, description="Hops, for node: scopes.")] = 2,
+    link_type: Annotated[list[LinkType] | None, Query()] = None,
+    include_structural: Annotated[
+        bool, Query(description="Keep IN_REGION / SUBORDINATE_TO / ORGANIZATION_OF links.")
+    ] = True,
+    as_of: AsOf = None,
+    metric: Annotated[
+        str | None, Query(description=f"Node size from: {', '.join(METRICS)}.")
+    ] = None,
+    strength: Annotated[
+        bool, Query(description="Link width from explainable link strength.")
+    ] = False,
+    layout: Annotated[bool, Query(description="Add seeded layout coordinates.")] = False,
+    seed: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+    max_nodes: Annotated[
+        int,
+        Query(ge=1, le=MAX_EXPORT_NODES, description="Refuse scopes with more nodes (413)."),
+    ] = MAX_EXPORT_NODES,
+    download: Annotated[bool, Query(description="Serve as an attachment.")] = False,
+    accept: Annotated[str | None, Header(max_length=1000)] = None,
+) -> Response:
+    if format is not None:
+        if format not in FORMATS:
+            raise InvalidInputError(
+                f"unknown format {format!r}: one of {', '.join(FORMATS)}", field="format"
+            )
+        fmt = format
+    else:
+        negotiated = negotiate(accept)
+        if negotiated is None:
+            return problem(
+                406,
+                "not_acceptable",
+                f"Accept names no export format; use one of {', '.join(sorted(ACCEPTED))} "
+                f"or the format parameter ({', '.join(FORMATS)})",
+                title="Not acceptable",
+                field="Accept",
+                instance=request.url.path,
+            )
+        fmt = negotiated
+    if metric is not None and metric not in METRICS:
+        raise InvalidInputError(
+            f"unknown metric {metric!r}: one of {', '.join(METRICS)}", field="metric"
+        )
+    analysis_scope = parse_scope(scope, depth, link_type or (), include_structural, as_of)
+    graph, _ = await analysis.graphs.graph(analysis_scope)
+    if analysis_scope.kind == "neighbourhood":
+        centre = graph.nodes.get(analysis_scope.value)
+        if centre is None or (not caller.authenticated and centre.get("label") in SENSITIVE_LABELS):
+            raise NotFoundError(f"no node {analysis_scope.value}", field="scope")
+    if not caller.authenticated:
+        graph = drop_sensitive(graph, SENSITIVE_LABELS, SENSITIVE_LINK_TYPES)
+    meta: dict[str, Any] = {
+        "title": f"党建联建网络 · {scope}",
+        "scope": analysis_scope.describe(),
+        "format": fmt,
+        "redacted": not caller.authenticated,
+    }
+    # Metrics, layout and serialisation are CPU work: off the event loop.
+    result = await anyio.to_thread.run_sync(
+        partial(
+            export,
+            graph,
+            fmt,
+            metric=metric,
+            strength=strength,
+            with_layout=layout,
+            seed=seed,
+            as_of=as_of,
+            max_nodes=max_nodes,
+            meta=meta,
+        )
+    )
+    headers = {
+        "Vary": "Accept",
+        "X-Export-Nodes": str(graph.number_of_nodes()),
+        "X-Export-Links": str(graph.number_of_edges()),
+    }
+    if download or isinstance(result, bytes):
+        slug = re.sub(r"[^A-Za-z0-9._-]+", "_", scope).strip("_") or "graph"
+        headers["Content-Disposition"] = f'attachment; filename="graph-{slug}.{_EXTENSIONS[fmt]}"'
+    if isinstance(result, bytes):
+        return Response(result, media_type=MEDIA_TYPES[fmt], headers=headers)
+    return ORJSONResponse(result, headers=headers)

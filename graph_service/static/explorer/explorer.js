@@ -1,0 +1,1094 @@
+/* 党建联建知识图谱 · 图谱浏览 (the /explorer page).
+ *
+ * Plain modern JavaScript, no build step. Everything comes from this service: the API under
+ * /v1 and the vendored Cytoscape.js. Test hook: window.__explorer (see the end of the file);
+ * document.body.dataset.busy counts requests in flight, dataset.ready is "1" once set up.
+ */
+"use strict";
+
+(function () {
+  const SOURCE_KINDS = {
+    article: "报道",
+    register: "区划名录",
+    generated: "生成数据",
+    planner_decision: "规划决定",
+    import: "导入",
+    api: "接口录入",
+  };
+  const MEASURES = { pagerank: "PageRank", degree: "度中心性", betweenness: "中介中心性" };
+  const NEUTRAL = "#7f8fa6";
+  const MIN_SIZE = 18;
+  const MAX_SIZE = 64;
+  const BASE_SIZE = 30;
+
+  const state = {
+    labels: {}, // label → {label_zh, attributes: {name: {label_zh, unit}}}
+    linkTypes: [], // [{type, label_zh, structural}]
+    linkAttrs: {}, // type → {name: {label_zh, unit}}
+    palette: { label_colours: {}, kind_colours: {}, link_colours: {}, joint_body_kinds: [] },
+    centre: null,
+    loaded: [], // node ids whose neighbourhoods are drawn, in order
+    docs: new Map(),
+    links: new Map(),
+    selected: null,
+    scores: new Map(),
+    strengths: new Map(),
+    pending: 0,
+    recommendTarget: null,
+  };
+  let cy = null;
+
+  // ---------------------------------------------------------------- helpers
+
+  const $ = (id) => document.getElementById(id);
+
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(attrs || {})) {
+      if (value === null || value === undefined || value === false) continue;
+      if (key === "class") node.className = value;
+      else if (key === "text") node.textContent = value;
+      else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+      else if (key === "dataset") Object.assign(node.dataset, value);
+      else if (key === "style") Object.assign(node.style, value);
+      else node.setAttribute(key, value === true ? "" : String(value));
+    }
+    for (const child of children.flat()) {
+      if (child === null || child === undefined || child === false) continue;
+      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return node;
+  }
+
+  function fill(parent, ...children) {
+    parent.replaceChildren(
+      ...children.flat().filter((c) => c !== null && c !== undefined && c !== false),
+    );
+    return parent;
+  }
+
+  function busy(delta) {
+    state.pending += delta;
+    document.body.dataset.busy = String(state.pending);
+  }
+
+  async function api(path, params) {
+    const query = new URLSearchParams();
+    for (const [key, value] of Object.entries(params || {})) {
+      if (value === null || value === undefined || value === "") continue;
+      if (Array.isArray(value)) value.forEach((v) => query.append(key, v));
+      else query.append(key, String(value));
+    }
+    const url = query.toString() ? `${path}?${query}` : path;
+    busy(1);
+    try {
+      const response = await fetch(url, { headers: { Accept: "application/json" } });
+      let body = null;
+      try {
+        body = await response.json();
+      } catch (_) {
+        body = null;
+      }
+      return { ok: response.ok, status: response.status, body };
+    } catch (error) {
+      return { ok: false, status: 0, body: { detail: String(error) } };
+    } finally {
+      busy(-1);
+    }
+  }
+
+  function status(text, isError) {
+    const box = $("status");
+    box.textContent = text;
+    box.classList.toggle("error", Boolean(isError));
+  }
+
+  function problemText(result) {
+    const body = result.body || {};
+    return body.detail || body.title || `HTTP ${result.status}`;
+  }
+
+  function labelZh(label) {
+    return (state.labels[label] && state.labels[label].label_zh) || label || "";
+  }
+
+  function typeZh(type) {
+    const spec = state.linkTypes.find((t) => t.type === type);
+    return spec ? spec.label_zh : type;
+  }
+
+  function nodeName(id) {
+    const doc = state.docs.get(id);
+    return (doc && doc.name) || id;
+  }
+
+  function baseColour(doc) {
+    const p = state.palette;
+    return (doc.kind && p.kind_colours[doc.kind]) || p.label_colours[doc.label] || NEUTRAL;
+  }
+
+  function shortName(name) {
+    const text = String(name || "");
+    return text.length > 14 ? `${text.slice(0, 13)}…` : text;
+  }
+
+  function formatValue(value, unit) {
+    if (value === null || value === undefined) return "—";
+    if (typeof value === "boolean") return value ? "是" : "否";
+    if (Array.isArray(value)) return value.map((v) => formatValue(v)).join("、");
+    if (typeof value === "number") {
+      const text = Number.isInteger(value) ? value.toLocaleString("zh-CN") : value.toFixed(2);
+      return unit ? `${text} ${unit}` : text;
+    }
+    if (typeof value === "object") return JSON.stringify(value);
+    return unit ? `${value} ${unit}` : String(value);
+  }
+
+  // ---------------------------------------------------------------- filters and settings
+
+  function selectedLinkTypes() {
+    return Array.from(document.querySelectorAll("#link-type-filters input:checked")).map(
+      (input) => input.value,
+    );
+  }
+
+  function viewParams() {
+    const types = selectedLinkTypes();
+    const all = types.length === state.linkTypes.length;
+    return {
+      link_type: all ? null : types,
+      as_of: $("as-of").value || null,
+      depth: Number($("depth").value) || 1,
+      noLinks: types.length === 0,
+    };
+  }
+
+  // ---------------------------------------------------------------- graph
+
+  function initGraph() {
+    cy = cytoscape({
+      container: $("graph"),
+      minZoom: 0.15,
+      maxZoom: 4,
+      boxSelectionEnabled: false,
+      style: [
+        {
+          selector: "node",
+          style: {
+            "background-color": "data(color)",
+            width: "data(size)",
+            height: "data(size)",
+            label: "data(short)",
+            "font-family": getComputedStyle(document.documentElement).fontFamily,
+            "font-size": 11,
+            color: "#262626",
+            "text-valign": "bottom",
+            "text-margin-y": 3,
+            "text-outline-color": "#ffffff",
+            "text-outline-width": 2,
+            "border-width": 1,
+            "border-color": "#ffffff",
+          },
+        },
+        { selector: "node.joint-body", style: { shape: "round-hexagon" } },
+        { selector: "node.centre", style: { "border-width": 3, "border-color": "#262626" } },
+        {
+          selector: "node:selected",
+          style: { "border-width": 4, "border-color": "#fadb14", "z-index": 10 },
+        },
+        {
+          selector: "edge",
+          style: {
+            width: "data(width)",
+            "line-color": "data(color)",
+            "target-arrow-color": "data(color)",
+            "target-arrow-shape": "triangle",
+            "arrow-scale": 0.7,
+            "curve-style": "bezier",
+            opacity: 0.85,
+          },
+        },
+        {
+          selector: "edge:selected, edge.hover",
+          style: {
+            label: "data(label)",
+            "font-size": 10,
+            "text-rotation": "autorotate",
+            "text-background-color": "#ffffff",
+            "text-background-opacity": 0.85,
+            "line-color": "#fa541c",
+            "target-arrow-color": "#fa541c",
+            opacity: 1,
+          },
+        },
+      ],
+    });
+    cy.on("tap", "node", (event) => select(event.target.id()));
+    cy.on("dbltap", "node", (event) => expand(event.target.id()));
+    cy.on("tap", "edge", (event) => selectLink(event.target.id()));
+    cy.on("tap", (event) => {
+      if (event.target === cy) clearSelection();
+    });
+    cy.on("mouseover", "edge", (event) => event.target.addClass("hover"));
+    cy.on("mouseout", "edge", (event) => event.target.removeClass("hover"));
+  }
+
+  function nodeData(doc) {
+    return {
+      id: doc.id,
+      name: doc.name,
+      short: shortName(doc.name),
+      label: doc.label,
+      kind: doc.kind || "",
+      color: NEUTRAL,
+      size: BASE_SIZE,
+    };
+  }
+
+  function addSubgraph(nodes, links, anchorId) {
+    const anchor = anchorId ? cy.getElementById(anchorId) : null;
+    const around = anchor && anchor.length ? anchor.position() : { x: 0, y: 0 };
+    const add = [];
+    for (const doc of nodes) {
+      state.docs.set(doc.id, doc);
+      if (cy.getElementById(doc.id).length) continue;
+      const classes = [doc.label];
+      if (state.palette.joint_body_kinds.includes(doc.kind)) classes.push("joint-body");
+      add.push({
+        group: "nodes",
+        data: nodeData(doc),
+        classes: classes.join(" "),
+        position: { x: around.x + Math.random() * 40 - 20, y: around.y + Math.random() * 40 - 20 },
+      });
+    }
+    const present = (id) => cy.getElementById(id).length || add.some((e) => e.data.id === id);
+    for (const link of links) {
+      state.links.set(link.id, link);
+      if (cy.getElementById(link.id).length) continue;
+      if (!present(link.source) || !present(link.target)) continue;
+      add.push({
+        group: "edges",
+        data: {
+          id: link.id,
+          source: link.source,
+          target: link.target,
+          type: link.type,
+          label: typeZh(link.type),
+          color: "#bfbfbf",
+          width: 1.5,
+        },
+      });
+    }
+    cy.add(add);
+    return add.filter((e) => e.group === "nodes").length;
+  }
+
+  function runLayout(force) {
+    if (!cy || cy.nodes().length === 0) return;
+    let options;
+    if (!force && state.centre && cy.getElementById(state.centre).length) {
+      const centre = cy.getElementById(state.centre);
+      const depth = new Map();
+      cy.elements().bfs({
+        roots: centre,
+        directed: false,
+        visit: (node, edge, previous, index, hops) => {
+          depth.set(node.id(), hops);
+        },
+      });
+      options = {
+        name: "concentric",
+        concentric: (node) => 100 - (depth.has(node.id()) ? depth.get(node.id()) : 99),
+        levelWidth: () => 1,
+        minNodeSpacing: 28,
+        animate: false,
+        padding: 40,
+      };
+    } else {
+      options = {
+        name: "cose",
+        animate: false,
+        randomize: true,
+        nodeRepulsion: () => 9000,
+        idealEdgeLength: () => 90,
+        padding: 40,
+        numIter: 1500,
+      };
+    }
+    cy.layout(options).run();
+  }
+
+  function applyStyles() {
+    if (!cy) return;
+    const byKind = $("colour-by-kind").checked;
+    const metric = $("size-metric").value;
+    const byStrength = $("width-by-strength").checked;
+    let lo = Infinity;
+    let hi = -Infinity;
+    if (metric) {
+      cy.nodes().forEach((n) => {
+        const s = state.scores.get(n.id());
+        if (s !== undefined) {
+          lo = Math.min(lo, s);
+          hi = Math.max(hi, s);
+        }
+      });
+    }
+    cy.batch(() => {
+      cy.nodes().forEach((n) => {
+        const doc = state.docs.get(n.id()) || {};
+        n.data("color", byKind ? baseColour(doc) : NEUTRAL);
+        let size = BASE_SIZE;
+        if (metric) {
+          const s = state.scores.get(n.id());
+          if (s === undefined) size = MIN_SIZE;
+          else size = hi > lo ? MIN_SIZE + ((s - lo) / (hi - lo)) * (MAX_SIZE - MIN_SIZE) : BASE_SIZE;
+        }
+        n.data("size", Math.round(size * 10) / 10);
+        n.toggleClass("centre", n.id() === state.centre);
+      });
+      cy.edges().forEach((e) => {
+        const type = e.data("type");
+        e.data("color", state.palette.link_colours[type] || "#bfbfbf");
+        const s = state.strengths.get(e.id());
+        e.data("width", byStrength ? (s === undefined ? 1 : 1 + 7 * s) : 1.5);
+      });
+    });
+  }
+
+  async function refreshMetrics() {
+    const metric = $("size-metric").value;
+    const params = viewParams();
+    const scope = state.centre ? `node:${state.centre}` : null;
+    if (metric && scope) {
+      const result = await api("/v1/analysis/centrality", {
+        scope,
+        depth: 2,
+        measure: metric,
+        top: 500,
+        link_type: params.link_type,
+        as_of: params.as_of,
+      });
+      state.scores = new Map();
+      if (result.ok) {
+        const rows = ((result.body.measures || {})[metric] || {}).rows || [];
+        rows.forEach((row) => state.scores.set(row.node, row.score));
+      } else {
+        status(`中心性计算失败:${problemText(result)}`, true);
+      }
+    }
+    if ($("width-by-strength").checked && scope) {
+      const result = await api("/v1/analysis/links/strongest", {
+        scope,
+        depth: 2,
+        top: 500,
+        as_of: params.as_of,
+      });
+      state.strengths = new Map();
+      if (result.ok) {
+        (result.body.links || []).forEach((row) =>
+          (row.link_ids || []).forEach((id) => state.strengths.set(id, row.score)),
+        );
+      } else {
+        status(`联系强度计算失败:${problemText(result)}`, true);
+      }
+    }
+    applyStyles();
+  }
+
+  function updateStatus() {
+    const n = cy.nodes().length;
+    const m = cy.edges().length;
+    $("welcome").hidden = n > 0 || Boolean(state.centre);
+    if (n === 0) {
+      status("尚未显示任何节点:请搜索");
+      return;
+    }
+    const centre = state.centre ? `中心:${nodeName(state.centre)} · ` : "";
+    const metric = $("size-metric").value;
+    const sized = metric ? ` · 节点大小:${MEASURES[metric]}` : "";
+    const date = $("as-of").value ? ` · 截至 ${$("as-of").value}` : "";
+    status(`${centre}已显示 ${n} 个节点、${m} 条联系${sized}${date}`);
+  }
+
+  function renderNodeList() {
+    const list = $("node-list");
+    list.replaceChildren();
+    const nodes = cy.nodes().map((n) => state.docs.get(n.id())).filter(Boolean);
+    const order = Object.keys(state.labels);
+    nodes.sort((a, b) => {
+      if (a.id === state.centre) return -1;
+      if (b.id === state.centre) return 1;
+      const byLabel = order.indexOf(a.label) - order.indexOf(b.label);
+      return byLabel || String(a.name).localeCompare(String(b.name), "zh-CN");
+    });
+    for (const doc of nodes) {
+      const swatch = el("span", { class: "swatch" });
+      swatch.style.background = baseColour(doc);
+      list.append(
+        el(
+          "li",
+          null,
+          el(
+            "button",
+            {
+              type: "button",
+              class: doc.id === state.selected ? "selected" : null,
+              dataset: { id: doc.id, label: doc.label },
+              title: doc.id,
+              onclick: () => select(doc.id),
+            },
+            swatch,
+            el("span", { text: doc.name }),
+            el("span", { class: "muted", text: labelZh(doc.label) }),
+          ),
+        ),
+      );
+    }
+    $("node-count").textContent = `(${nodes.length})`;
+  }
+
+  function afterChange() {
+    applyStyles();
+    renderNodeList();
+    updateStatus();
+  }
+
+  // ---------------------------------------------------------------- loading
+
+  async function fetchNeighbourhood(id) {
+    const params = viewParams();
+    if (params.noLinks) {
+      const single = await api(`/v1/nodes/${encodeURIComponent(id)}`, { as_of: params.as_of });
+      return single.ok ? { ok: true, body: { nodes: [single.body], links: [] } } : single;
+    }
+    return api(`/v1/nodes/${encodeURIComponent(id)}/neighbourhood`, {
+      depth: params.depth,
+      link_type: params.link_type,
+      as_of: params.as_of,
+      limit: 500,
+    });
+  }
+
+  async function load(id) {
+    const result = await fetchNeighbourhood(id);
+    if (!result.ok) {
+      if (state.centre === id) {
+        // The view no longer holds under the new filters or date: show nothing, keep the
+        // centre so that changing them back restores it.
+        cy.elements().remove();
+        state.selected = null;
+        $("detail-panel").hidden = true;
+        renderNodeList();
+      }
+      const date = $("as-of").value;
+      const when = date && result.status === 404 ? `(截至 ${date} 尚不存在)` : "";
+      status(`无法加载 ${nodeName(id)}${when}:${problemText(result)}`, true);
+      return false;
+    }
+    cy.elements().remove();
+    state.docs.clear();
+    state.links.clear();
+    state.centre = id;
+    state.loaded = [id];
+    state.selected = null;
+    addSubgraph(result.body.nodes, result.body.links, null);
+    await refreshMetrics();
+    runLayout(false);
+    cy.fit(undefined, 40);
+    afterChange();
+    history.replaceState(null, "", `#node=${encodeURIComponent(id)}`);
+    select(id);
+    updateStatus();
+    return true;
+  }
+
+  async function expand(id) {
+    if (!state.centre) return load(id);
+    const result = await fetchNeighbourhood(id);
+    if (!result.ok) {
+      status(`无法展开 ${nodeName(id)}:${problemText(result)}`, true);
+      return false;
+    }
+    if (!state.loaded.includes(id)) state.loaded.push(id);
+    const added = addSubgraph(result.body.nodes, result.body.links, id);
+    await refreshMetrics();
+    if (added) {
+      runLayout(false);
+      cy.fit(undefined, 40);
+    }
+    afterChange();
+    if (state.selected) renderDetail(state.selected);
+    return true;
+  }
+
+  async function reload() {
+    if (!state.centre) return;
+    const [centre, ...others] = state.loaded;
+    const selected = state.selected;
+    if (!(await load(centre))) return;
+    for (const id of others) {
+      if (cy.getElementById(id).length) await expand(id);
+    }
+    if (selected && cy.getElementById(selected).length) select(selected);
+  }
+
+  // ---------------------------------------------------------------- search
+
+  async function search(text) {
+    const q = String(text || "").trim();
+    const box = $("search-results");
+    if (!q) {
+      box.hidden = true;
+      return [];
+    }
+    $("search-input").value = q;
+    const result = await api("/v1/search", { q, limit: 12, as_of: $("as-of").value || null });
+    box.replaceChildren();
+    box.hidden = false;
+    if (!result.ok) {
+      box.append(el("li", { class: "empty", text: `搜索失败:${problemText(result)}` }));
+      return [];
+    }
+    const items = result.body.items || [];
+    if (!items.length) box.append(el("li", { class: "empty", text: `没有找到“${q}”` }));
+    for (const item of items) {
+      const node = item.node;
+      const meta = [labelZh(node.label), node.kind, node.region_code].filter(Boolean).join(" · ");
+      const alias = item.matched && item.matched !== node.name ? `(别名:${item.matched})` : "";
+      box.append(
+        el(
+          "li",
+          null,
+          el(
+            "button",
+            {
+              type: "button",
+              dataset: { id: node.id },
+              onclick: () => {
+                box.hidden = true;
+                load(node.id);
+              },
+            },
+            el("span", { text: `${node.name}${alias}` }),
+            el("span", { class: "meta", text: meta }),
+          ),
+        ),
+      );
+    }
+    return items;
+  }
+
+  // ---------------------------------------------------------------- side panel
+
+  function attributeRows(doc, specs) {
+    const rows = [];
+    const add = (name, value) =>
+      rows.push(el("tr", null, el("th", { text: name }), el("td", { text: value })));
+    const attrs = doc.attributes || {};
+    for (const [key, value] of Object.entries(attrs)) {
+      const spec = specs[key] || {};
+      add(spec.label_zh || key, formatValue(value, spec.unit));
+    }
+    if (doc.valid_from || doc.valid_to) {
+      add("起止日期", `${doc.valid_from || "…"} 至 ${doc.valid_to || "今"}`);
+    }
+    return rows;
+  }
+
+  function sourceList(sources) {
+    if (!sources || !sources.length) return el("p", { class: "muted", text: "无来源记录" });
+    return el(
+      "ol",
+      { class: "sources" },
+      sources.map((source) => {
+        const kind = SOURCE_KINDS[source.kind] || source.kind || "来源";
+        const doc = source.document;
+        const isArticle = source.kind === "article" && doc;
+        return el(
+          "li",
+          { class: "source" },
+          source.quote ? el("blockquote", { class: "quote", text: source.quote }) : null,
+          el(
+            "div",
+            { class: "source-doc" },
+            `${kind}`,
+            doc ? " · 出处:" : null,
+            isArticle
+              ? el("a", {
+                  href: `/v1/documents/${encodeURIComponent(doc)}`,
+                  target: "_blank",
+                  rel: "noopener",
+                  class: "document-link",
+                  dataset: { document: doc },
+                  text: doc,
+                })
+              : doc
+                ? el("span", { class: "document-id", text: doc })
+                : null,
+            isArticle
+              ? el("button", {
+                  type: "button",
+                  class: "link-button",
+                  text: "查看原文",
+                  onclick: () => openDocument(doc, source.quote),
+                })
+              : null,
+          ),
+        );
+      }),
+    );
+  }
+
+  function renderDetail(id) {
+    const doc = state.docs.get(id);
+    const panel = $("detail-panel");
+    if (!doc) {
+      panel.hidden = true;
+      return;
+    }
+    const spec = state.labels[doc.label] || { attributes: {} };
+    const badge = el("span", { class: "badge coloured", text: labelZh(doc.label) });
+    badge.style.background = baseColour(doc);
+    const attrs = attributeRows(doc, spec.attributes);
+    if (doc.aliases && doc.aliases.length) {
+      attrs.unshift(el("tr", null, el("th", { text: "别名" }), el("td", { text: doc.aliases.join("、") })));
+    }
+    const figures = (doc.figures || []).map((f) =>
+      el(
+        "tr",
+        { title: f.quote || "" },
+        el("th", { text: f.label || f.metric }),
+        el("td", { text: `${formatValue(f.value, f.unit)}${f.as_of ? `(${f.as_of})` : ""}` }),
+      ),
+    );
+    const neighbours = [];
+    if (cy.getElementById(id).length) {
+      cy.getElementById(id)
+        .connectedEdges()
+        .forEach((edge) => {
+          const other = edge.source().id() === id ? edge.target().id() : edge.source().id();
+          const arrow = edge.source().id() === id ? "→" : "←";
+          neighbours.push(
+            el(
+              "li",
+              null,
+              el("span", { class: "type", text: `${arrow} ${typeZh(edge.data("type"))}` }),
+              el("button", {
+                type: "button",
+                class: "link-button",
+                text: nodeName(other),
+                onclick: () => select(other),
+              }),
+              el("button", {
+                type: "button",
+                class: "link-button",
+                text: "(联系详情)",
+                onclick: () => selectLink(edge.id()),
+              }),
+            ),
+          );
+        });
+    }
+    const score = state.scores.get(id);
+    const metric = $("size-metric").value;
+    fill(
+      panel,
+      el("h2", { id: "detail-title", text: doc.name }),
+      el(
+        "div",
+        { class: "badges" },
+        badge,
+        doc.kind ? el("span", { class: "badge", text: doc.kind }) : null,
+        doc.region_code ? el("span", { class: "badge", text: `区划代码 ${doc.region_code}` }) : null,
+        metric && score !== undefined
+          ? el("span", { class: "badge", text: `${MEASURES[metric]} ${score.toFixed(4)}` })
+          : null,
+      ),
+      el("div", { class: "node-id", text: doc.id }),
+      el(
+        "div",
+        { class: "actions" },
+        el("button", { type: "button", id: "action-expand", text: "展开", onclick: () => expand(id) }),
+        id !== state.centre
+          ? el("button", { type: "button", id: "action-centre", text: "以此为中心", onclick: () => load(id) })
+          : null,
+        doc.label === "Village"
+          ? el("button", {
+              type: "button",
+              id: "action-recommend",
+              class: "primary",
+              text: "推荐结对",
+              onclick: () => openRecommendations(id),
+            })
+          : null,
+      ),
+      el("h3", { text: "属性" }),
+      attrs.length ? el("table", { class: "attrs" }, attrs) : el("p", { class: "muted", text: "无属性" }),
+      figures.length ? el("h3", { text: "数据" }) : null,
+      figures.length ? el("table", { class: "attrs" }, figures) : null,
+      el("h3", { text: "来源" }),
+      sourceList(doc.sources),
+      neighbours.length ? el("h3", { text: `联系(${neighbours.length})` }) : null,
+      neighbours.length ? el("ul", { class: "links-list" }, neighbours) : null,
+    );
+    panel.dataset.nodeId = id;
+    panel.dataset.kind = "node";
+    panel.hidden = false;
+  }
+
+  function select(id) {
+    if (!cy || !cy.getElementById(id).length) return false;
+    state.selected = id;
+    cy.elements().unselect();
+    cy.getElementById(id).select();
+    renderDetail(id);
+    document.querySelectorAll("#node-list button").forEach((b) => {
+      b.classList.toggle("selected", b.dataset.id === id);
+    });
+    return true;
+  }
+
+  function selectLink(id) {
+    const link = state.links.get(id);
+    if (!link) return false;
+    state.selected = null;
+    cy.elements().unselect();
+    cy.getElementById(id).select();
+    const specs = state.linkAttrs[link.type] || {};
+    const rows = attributeRows(link, specs);
+    const strength = state.strengths.get(id);
+    if (strength !== undefined) {
+      rows.unshift(el("tr", null, el("th", { text: "联系强度" }), el("td", { text: strength.toFixed(3) })));
+    }
+    const panel = $("detail-panel");
+    fill(
+      panel,
+      el("h2", { id: "detail-title", text: typeZh(link.type) }),
+      el(
+        "p",
+        null,
+        el("button", { type: "button", class: "link-button", text: nodeName(link.source), onclick: () => select(link.source) }),
+        " → ",
+        el("button", { type: "button", class: "link-button", text: nodeName(link.target), onclick: () => select(link.target) }),
+      ),
+      el("div", { class: "node-id", text: link.id }),
+      el("h3", { text: "属性" }),
+      rows.length ? el("table", { class: "attrs" }, rows) : el("p", { class: "muted", text: "无属性" }),
+      el("h3", { text: "来源" }),
+      sourceList(link.sources),
+    );
+    panel.dataset.nodeId = "";
+    panel.dataset.kind = "link";
+    panel.hidden = false;
+    return true;
+  }
+
+  function clearSelection() {
+    state.selected = null;
+    cy.elements().unselect();
+    $("detail-panel").hidden = true;
+    document.querySelectorAll("#node-list button.selected").forEach((b) => b.classList.remove("selected"));
+  }
+
+  async function openDocument(documentId, quote) {
+    const dialog = $("doc-dialog");
+    $("doc-title").textContent = "原文加载中…";
+    $("doc-meta").textContent = documentId;
+    $("doc-text").replaceChildren();
+    if (!dialog.open) dialog.showModal();
+    const result = await api(`/v1/documents/${encodeURIComponent(documentId)}`);
+    if (!result.ok) {
+      $("doc-title").textContent = "无法加载原文";
+      $("doc-text").textContent = problemText(result);
+      return;
+    }
+    const doc = result.body;
+    $("doc-title").textContent = doc.title || documentId;
+    $("doc-meta").textContent = [doc.publisher, doc.date, documentId].filter(Boolean).join(" · ");
+    const text = String(doc.text || "");
+    const at = quote ? text.indexOf(quote) : -1;
+    if (at < 0) {
+      $("doc-text").textContent = text;
+      return;
+    }
+    const mark = el("mark", { text: quote });
+    $("doc-text").replaceChildren(text.slice(0, at), mark, text.slice(at + quote.length));
+    mark.scrollIntoView({ block: "center" });
+  }
+
+  // ---------------------------------------------------------------- 推荐结对
+
+  async function openRecommendations(id) {
+    const panel = $("recommend-panel");
+    const body = $("recommend-body");
+    state.recommendTarget = id;
+    $("recommend-target").textContent = `· ${nodeName(id)}`;
+    panel.hidden = false;
+    panel.scrollIntoView({ block: "nearest" });
+    panel.dataset.state = "loading";
+    panel.dataset.target = id;
+    body.replaceChildren(el("p", { class: "muted", text: "正在计算推荐…" }));
+    const result = await api("/v1/recommendations/partners", { target: id, top: 10 });
+    if (state.recommendTarget !== id) return;
+    if (result.ok) {
+      const candidates = (result.body && result.body.candidates) || [];
+      if (!candidates.length) {
+        panel.dataset.state = "empty";
+        body.replaceChildren(el("p", { class: "notice", text: "暂无合适的结对对象。" }));
+        return;
+      }
+      panel.dataset.state = "ok";
+      body.replaceChildren(
+        el("p", { class: "muted", text: `为 ${nodeName(id)} 推荐的结对对象(按得分排序):` }),
+        el(
+          "ol",
+          { class: "candidates" },
+          candidates.map((c) => {
+            const partner = c.partner || {};
+            const score = typeof c.score === "number" ? c.score.toFixed(2) : "";
+            return el(
+              "li",
+              { class: "candidate", dataset: { id: partner.id || "" } },
+              el("strong", { text: partner.name || partner.id }),
+              el("span", { class: "muted", text: ` ${labelZh(partner.label)}` }),
+              el("span", { class: "score", text: score ? `得分 ${score}` : "" }),
+              partner.id
+                ? el("button", {
+                    type: "button",
+                    class: "link-button",
+                    text: "在图中显示",
+                    onclick: () => showPartner(id, partner.id),
+                  })
+                : null,
+              el(
+                "ul",
+                { class: "reasons" },
+                (c.reasons || []).map((r) =>
+                  el(
+                    "li",
+                    null,
+                    el("b", { text: r.name }),
+                    typeof r.value === "number" ? `(${r.value.toFixed(2)})` : "",
+                    r.explanation ? `:${r.explanation}` : "",
+                  ),
+                ),
+              ),
+            );
+          }),
+        ),
+      );
+      return;
+    }
+    const problem = result.body || {};
+    if (result.status === 404 && !problem.field) {
+      panel.dataset.state = "unavailable";
+      body.replaceChildren(
+        el("p", { class: "notice", text: "暂无推荐服务:本服务尚未提供结对推荐接口。" }),
+      );
+    } else if (result.status === 404) {
+      panel.dataset.state = "error";
+      body.replaceChildren(el("p", { class: "notice error", text: `未找到该村:${problemText(result)}` }));
+    } else {
+      panel.dataset.state = "error";
+      body.replaceChildren(
+        el("p", { class: "notice error", text: `推荐服务暂不可用:${problemText(result)}` }),
+      );
+    }
+  }
+
+  async function showPartner(villageId, partnerId) {
+    if (!cy.getElementById(partnerId).length) {
+      const result = await api(`/v1/nodes/${encodeURIComponent(partnerId)}`);
+      if (!result.ok) {
+        status(`无法显示 ${partnerId}:${problemText(result)}`, true);
+        return;
+      }
+      addSubgraph([result.body], [], villageId);
+      applyStyles();
+      runLayout(false);
+      afterChange();
+    }
+    select(partnerId);
+  }
+
+  // ---------------------------------------------------------------- export
+
+  function savePng() {
+    if (!cy || cy.nodes().length === 0) {
+      status("图中没有节点,无法保存", true);
+      return false;
+    }
+    const blob = cy.png({ output: "blob", full: true, scale: 2, bg: "#ffffff" });
+    const url = URL.createObjectURL(blob);
+    const name = state.centre ? nodeName(state.centre).replace(/[\\/:*?"<>|“”]/g, "") : "图谱";
+    const link = el("a", { href: url, download: `党建联建图谱-${name}.png` });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+    status("已保存为PNG");
+    return true;
+  }
+
+  // ---------------------------------------------------------------- set-up
+
+  function buildFilters() {
+    const box = $("link-type-filters");
+    box.replaceChildren();
+    for (const spec of state.linkTypes) {
+      const line = el("span", { class: "swatch-line" });
+      line.style.background = state.palette.link_colours[spec.type] || "#bfbfbf";
+      box.append(
+        el(
+          "label",
+          { title: spec.type },
+          el("input", { type: "checkbox", value: spec.type, checked: true, onchange: reload }),
+          line,
+          spec.label_zh,
+        ),
+      );
+    }
+  }
+
+  function buildLegend() {
+    const legend = $("legend");
+    legend.replaceChildren();
+    for (const [label, spec] of Object.entries(state.labels)) {
+      const colour = state.palette.label_colours[label];
+      if (!colour || spec.sensitive) continue;
+      const swatch = el("span", { class: "swatch" });
+      swatch.style.background = colour;
+      legend.append(el("li", null, swatch, spec.label_zh));
+    }
+    const joint = el("span", { class: "swatch square" });
+    joint.style.background = state.palette.kind_colours[state.palette.joint_body_kinds[0]] || NEUTRAL;
+    legend.append(el("li", null, joint, "联建组织(联合党委、党建联盟等)"));
+    const coop = el("span", { class: "swatch" });
+    coop.style.background = state.palette.kind_colours["合作社"] || NEUTRAL;
+    legend.append(el("li", null, coop, "合作社、强村公司等"));
+  }
+
+  async function boot() {
+    if (typeof cytoscape !== "function") {
+      status("图形库未能加载(/explorer/static/vendor/cytoscape.min.js)", true);
+      return;
+    }
+    initGraph();
+    const [schema, config, stats] = await Promise.all([
+      api("/v1/schema"),
+      api("/explorer/config.json"),
+      api("/v1/stats"),
+    ]);
+    if (!schema.ok || !config.ok) {
+      status(`无法加载模式定义:${problemText(schema.ok ? config : schema)}`, true);
+      return;
+    }
+    state.palette = config.body;
+    for (const spec of schema.body.node_labels) {
+      const attributes = {};
+      spec.attributes.forEach((a) => (attributes[a.name] = a));
+      state.labels[spec.label] = { label_zh: spec.label_zh, sensitive: spec.sensitive, attributes };
+    }
+    state.linkTypes = schema.body.link_types.map((t) => ({
+      type: t.type,
+      label_zh: t.label_zh,
+      structural: t.structural,
+    }));
+    for (const t of schema.body.link_types) {
+      const attributes = {};
+      t.attributes.forEach((a) => (attributes[a.name] = a));
+      state.linkAttrs[t.type] = attributes;
+    }
+    if (stats.ok) {
+      $("store-info").textContent = `共 ${stats.body.nodes.toLocaleString("zh-CN")} 个节点 · ${stats.body.links.toLocaleString("zh-CN")} 条联系`;
+    }
+    buildFilters();
+    buildLegend();
+
+    $("search-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      search($("search-input").value);
+    });
+    document.addEventListener("click", (event) => {
+      if (!$("search-form").contains(event.target)) $("search-results").hidden = true;
+    });
+    document.querySelectorAll(".example").forEach((button) =>
+      button.addEventListener("click", () => search(button.dataset.query)),
+    );
+    $("depth").addEventListener("change", reload);
+    $("as-of").addEventListener("change", reload);
+    $("colour-by-kind").addEventListener("change", applyStyles);
+    $("size-metric").addEventListener("change", async () => {
+      await refreshMetrics();
+      updateStatus();
+      if (state.selected) renderDetail(state.selected);
+    });
+    $("width-by-strength").addEventListener("change", refreshMetrics);
+    $("filters-all").addEventListener("click", () => {
+      document.querySelectorAll("#link-type-filters input").forEach((i) => (i.checked = true));
+      reload();
+    });
+    $("filters-none").addEventListener("click", () => {
+      document.querySelectorAll("#link-type-filters input").forEach((i) => (i.checked = false));
+      reload();
+    });
+    $("relayout").addEventListener("click", () => {
+      runLayout(true);
+      cy.fit(undefined, 40);
+    });
+    $("save-png").addEventListener("click", savePng);
+    $("clear").addEventListener("click", () => {
+      cy.elements().remove();
+      state.centre = null;
+      state.loaded = [];
+      clearSelection();
+      $("recommend-panel").hidden = true;
+      history.replaceState(null, "", location.pathname);
+      afterChange();
+    });
+    $("recommend-close").addEventListener("click", () => {
+      $("recommend-panel").hidden = true;
+      $("recommend-panel").dataset.state = "closed";
+      state.recommendTarget = null;
+    });
+    $("doc-close").addEventListener("click", () => $("doc-dialog").close());
+
+    updateStatus();
+    document.body.dataset.ready = "1";
+    const match = /^#node=(.+)$/.exec(location.hash);
+    if (match) await load(decodeURIComponent(match[1]));
+  }
+
+  // ---------------------------------------------------------------- test hook
+
+  window.__explorer = {
+    ready: () => document.body.dataset.ready === "1" && state.pending === 0,
+    nodeCount: () => (cy ? cy.nodes().length : 0),
+    edgeCount: () => (cy ? cy.edges().length : 0),
+    nodeIds: () => (cy ? cy.nodes().map((n) => n.id()) : []),
+    edgeIds: () => (cy ? cy.edges().map((e) => e.id()) : []),
+    centre: () => state.centre,
+    selected: () => state.selected,
+    search,
+    load,
+    expand,
+    select,
+    selectLink,
+    openRecommendations,
+    savePng,
+    /** Where a node is drawn, relative to the graph container (for real mouse clicks). */
+    renderedPosition: (id) => {
+      const node = cy.getElementById(id);
+      if (!node.length) return null;
+      const p = node.renderedPosition();
+      return { x: p.x, y: p.y };
+    },
+    nodeStyle: (id) => {
+      const node = cy.getElementById(id);
+      return node.length ? { color: node.data("color"), size: node.data("size") } : null;
+    },
+  };
+
+  boot();
+})();

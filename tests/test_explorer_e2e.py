@@ -1,0 +1,440 @@
+"""The explorer page (/explorer): its files without a browser, then end to end in Chromium.
+
+The end-to-end test starts a real server (uvicorn over an embedded store that
+``graph-service load-seed`` filled) and drives the page in Debian's headless Chromium through
+Playwright, using the system browser (``executable_path``; no ``playwright install``). It
+searches 红色硒谷, waits for the body and its nine members, clicks a member on the canvas,
+reads its provenance in the side panel, opens a village's 推荐结对 panel, saves a screenshot to
+``test-artifacts/explorer.png`` and downloads the view as PNG. Every request the page makes
+must go to the server itself.
+
+Without ``/usr/bin/chromium`` (or ``CHROMIUM``) or the ``playwright`` package the browser test
+is skipped, except under CI (``CI`` set, e.g. ``CI=true``), where that is a failure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import ROOT, SEED_DIR
+from fastapi.testclient import TestClient
+
+CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+ARTIFACTS = ROOT / "test-artifacts"
+APP_FACTORY = "graph_service.api.app:create_app"
+BODY = "org:longquan-hongse-xigu"  # “红色硒谷”党建联盟
+MEMBER = "org:longquan-taitou-dangzhibu"  # 台头村党支部
+VILLAGE = "village:370302112206"  # 台头村
+STATIC = ROOT / "graph_service" / "static"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--no-first-run",
+]
+
+
+# ------------------------------------------------------------------------- without a browser
+
+
+def test_explorer_page_is_served_with_a_strict_policy(seed_client: TestClient) -> None:
+    response = seed_client.get("/explorer")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    csp = response.headers["content-security-policy"]
+    assert "default-src 'self'" in csp
+    assert "script-src 'self';" in csp
+    assert "connect-src 'self'" in csp
+    html = response.text
+    assert '<html lang="zh-CN">' in html
+    for word in (
+        "搜索",
+        "按类型着色",
+        "按中心性大小",
+        "连线宽度=联系强度",
+        "关系类型筛选",
+        "保存为PNG",
+    ):
+        assert word in html
+    assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert assets
+    for asset in assets:
+        if asset.startswith("data:"):
+            continue
+        assert asset.startswith("/explorer/static/"), asset
+        fetched = seed_client.get(asset)
+        assert fetched.status_code == 200, asset
+        assert fetched.headers["x-content-type-options"] == "nosniff"
+
+
+def test_no_file_of_the_page_names_another_host() -> None:
+    for path in (STATIC / "explorer").iterdir():
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"(?:https?:)?//[a-z0-9.-]+\.[a-z]{2,}", text, re.IGNORECASE), path
+
+
+def test_static_files_stay_inside_the_static_folder(seed_client: TestClient) -> None:
+    for path in (
+        "/explorer/static/../../api/app.py",
+        "/explorer/static/%2e%2e/%2e%2e/api/app.py",
+        "/explorer/static/explorer/missing.js",
+        "/explorer/static/vendor",
+    ):
+        assert seed_client.get(path).status_code == 404, path
+    response = seed_client.get("/explorer/static/vendor/cytoscape.min.js")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/javascript")
+
+
+def test_vendored_cytoscape_matches_the_lockfile() -> None:
+    """The committed copy is the locked npm version (scripts/build-frontend refreshes it)."""
+    lock = json.loads((ROOT / "frontend" / "package-lock.json").read_text(encoding="utf-8"))
+    version = lock["packages"]["node_modules/cytoscape"]["version"]
+    package = json.loads((ROOT / "frontend" / "package.json").read_text(encoding="utf-8"))
+    assert package["dependencies"]["cytoscape"] == version
+    vendored = (STATIC / "vendor" / "cytoscape.min.js").read_text(encoding="utf-8")
+    assert f'"{version}"' in vendored
+    assert (STATIC / "vendor" / "cytoscape.LICENSE").is_file()
+
+
+def test_explorer_config_shares_the_export_palette(seed_client: TestClient) -> None:
+    from graph_service.visual.formats import LABEL_COLOURS
+
+    config = seed_client.get("/explorer/config.json").json()
+    assert config["label_colours"] == LABEL_COLOURS
+    assert "党建联盟" in config["joint_body_kinds"]
+
+
+# ------------------------------------------------------------------------- in Chromium
+
+
+def _browser_or_skip() -> Any:
+    """The ``playwright.sync_api`` module, or skip (fail under CI) when it cannot run."""
+    in_ci = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+    missing = None
+    if not CHROMIUM.exists():
+        missing = f"{CHROMIUM} is missing (apt-get install chromium)"
+    else:
+        try:
+            import playwright.sync_api as sync_api
+        except ImportError:
+            missing = "the playwright package is missing (pip install -e '.[dev]')"
+    if missing:
+        if in_ci:
+            pytest.fail(f"CI needs the end-to-end test: {missing}")
+        pytest.skip(missing)
+    return sync_api
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _server_env(data_dir: Path) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("GRAPH_SERVICE_", "NEO4J_")) or k.startswith("NEO4J_TEST_")
+    }
+    env.update(GRAPH_SERVICE_DATA_DIR=str(data_dir), GRAPH_SERVICE_SEED_DIR=str(SEED_DIR))
+    return env
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real uvicorn server on a free 127.0.0.1 port over the seed graph; its base URL."""
+    _browser_or_skip()
+    work = tmp_path_factory.mktemp("explorer")
+    env = _server_env(work / "data")
+    subprocess.run(
+        [sys.executable, "-c", "from graph_service.cli import main; main()", "load-seed"],
+        cwd=work,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = (work / "server.log").open("wb")
+    factory = os.environ.get("GRAPH_SERVICE_E2E_APP", APP_FACTORY)
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "uvicorn", "--factory", factory),
+            *("--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"),
+        ],
+        cwd=work,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/readyz", timeout=2) as response:  # noqa: S310
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                log.flush()
+                output = (work / "server.log").read_text(encoding="utf-8", errors="replace")
+                pytest.fail(f"the server did not start:\n{output[-3000:]}")
+            time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=15)
+        log.close()
+
+
+def _api(base: str, path: str) -> Any:
+    with urllib.request.urlopen(f"{base}{path}", timeout=30) as response:  # noqa: S310
+        return json.loads(response.read())
+
+
+def _wait(page: Any, script: str, timeout: float = 30.0) -> Any:
+    """Poll ``script`` until it is truthy. (``page.wait_for_function`` compiles its predicate
+    with eval, which the page's Content-Security-Policy forbids, and rightly so.)"""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = page.evaluate(script)
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for: {script}")
+        time.sleep(0.1)
+
+
+def _idle(page: Any) -> None:
+    _wait(page, "window.__explorer && window.__explorer.ready()")
+
+
+FAKE_RECOMMENDATIONS = {
+    "target": VILLAGE,
+    "candidates": [
+        {
+            "partner": {
+                "id": "ent:longquan-jiurun-hezuoshe",
+                "name": "久润合作社",
+                "label": "Enterprise",
+            },
+            "score": 0.82,
+            "reasons": [
+                {"name": "产业互补", "value": 0.9, "explanation": "同属富硒农业产业链"},
+                {"name": "距离", "value": 0.7, "explanation": "同在龙泉镇"},
+            ],
+        },
+        {
+            "partner": {
+                "id": "org:longquan-zhen-dangwei",
+                "name": "龙泉镇党委",
+                "label": "PartyOrganization",
+            },
+            "score": 0.61,
+            "reasons": [{"name": "组织隶属", "value": 0.6, "explanation": "上级党组织"}],
+        },
+    ],
+}
+
+
+def test_explorer_end_to_end(server: str) -> None:
+    sync_api = _browser_or_skip()
+    base = server
+    members = {
+        n["id"]
+        for n in _api(
+            base, f"/v1/nodes/{BODY}/neighbourhood?depth=1&link_type=MEMBER_OF&direction=in"
+        )["nodes"]
+        if n["id"] != BODY
+    }
+    assert len(members) == 9
+    assert MEMBER in members
+    member_doc = _api(base, f"/v1/nodes/{MEMBER}")
+    quoted = next(s for s in member_doc["sources"] if "红色硒谷" in s.get("quote", ""))
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    requests: list[str] = []
+    page_errors: list[str] = []
+    console_errors: list[str] = []
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(
+                viewport={"width": 1440, "height": 900}, locale="zh-CN", accept_downloads=True
+            )
+            page = context.new_page()
+            page.on("request", lambda request: requests.append(request.url))
+            page.on("pageerror", lambda error: page_errors.append(str(error)))
+            page.on(
+                "console",
+                lambda message: (
+                    console_errors.append(message.text) if message.type == "error" else None
+                ),
+            )
+            page.goto(f"{base}/explorer")
+            _idle(page)
+            assert page.title() == "党建联建知识图谱 · 图谱浏览"
+            assert page.locator("#welcome").is_visible()
+
+            # 搜索 by Chinese name, pick the result: the body and its nine members are drawn.
+            page.fill("#search-input", "红色硒谷")
+            page.click("#search-button")
+            page.wait_for_selector(f'#search-results button[data-id="{BODY}"]')
+            page.click(f'#search-results button[data-id="{BODY}"]')
+            _wait(page, f"window.__explorer.nodeIds().includes('{BODY}')")
+            _idle(page)
+            drawn = set(page.evaluate("window.__explorer.nodeIds()"))
+            assert {BODY} | members <= drawn
+            listed = set(
+                page.locator("#node-list button").evaluate_all("bs => bs.map(b => b.dataset.id)")
+            )
+            assert listed == drawn
+            assert page.evaluate("window.__explorer.edgeCount()") >= 9
+            assert not page.locator("#welcome").is_visible()
+            assert "已显示" in page.inner_text("#status")
+
+            # A real click on the canvas selects a member; its panel shows the provenance.
+            point = page.evaluate(f"window.__explorer.renderedPosition('{MEMBER}')")
+            box = page.locator("#graph").bounding_box()
+            assert box is not None
+            assert point is not None
+            page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
+            _wait(page, f"window.__explorer.selected() === '{MEMBER}'", timeout=10)
+            panel = page.locator("#detail-panel")
+            assert panel.is_visible()
+            assert page.inner_text("#detail-title") == "台头村党支部"
+            quotes = panel.locator("blockquote.quote").all_inner_texts()
+            assert quoted["quote"] in quotes
+            assert any("红色硒谷" in q for q in quotes)
+            links = panel.locator("a.document-link")
+            assert quoted["document"] in links.all_inner_texts()
+            assert links.first.get_attribute("href") == f"/v1/documents/{quoted['document']}"
+            assert "属性" in panel.inner_text()
+            assert "来源" in panel.inner_text()
+
+            # 查看原文: the document with the quote marked.
+            panel.locator("button", has_text="查看原文").first.click()
+            page.wait_for_selector("#doc-dialog[open] #doc-text mark")
+            assert page.inner_text("#doc-text mark") == quoted["quote"]
+            page.click("#doc-close")
+
+            # The hook selects too (and so does the DOM list of drawn nodes).
+            assert page.evaluate(f"window.__explorer.select('{BODY}')")
+            page.click(f'#node-list button[data-id="{MEMBER}"]')
+            assert page.evaluate("window.__explorer.selected()") == MEMBER
+
+            # 展开 the member: its village appears; 推荐结对 for the village.
+            page.click("#action-expand")
+            _wait(page, f"window.__explorer.nodeIds().includes('{VILLAGE}')")
+            _idle(page)
+            # 按中心性大小: the body is the biggest node by PageRank.
+            page.select_option("#size-metric", "pagerank")
+            _wait(page, f"window.__explorer.nodeStyle('{BODY}').size > 40")
+            _idle(page)
+            sizes = {
+                node: page.evaluate(f"window.__explorer.nodeStyle('{node}').size")
+                for node in (BODY, *members)
+            }
+            assert max(sizes, key=lambda n: sizes[n]) == BODY
+            page.check("#width-by-strength")
+            _idle(page)
+
+            assert page.evaluate(f"window.__explorer.select('{VILLAGE}')")
+            page.click("#action-recommend")
+            recommend = page.locator("#recommend-panel")
+            assert recommend.is_visible()
+            state = _wait(
+                page,
+                "(s => s !== 'loading' && s)"
+                "(document.querySelector('#recommend-panel').dataset.state)",
+            )
+            assert "台头村" in page.inner_text("#recommend-target")
+            # The recommendation service may not be deployed yet: either answer is fine.
+            assert state in ("ok", "empty", "unavailable"), page.inner_text("#recommend-body")
+            if state == "unavailable":
+                assert "暂无推荐服务" in page.inner_text("#recommend-body")
+            elif state == "ok":
+                assert recommend.locator("li.candidate").count() >= 1
+
+            # What the service answers, drawn: the screenshot CI keeps.
+            page.screenshot(path=str(ARTIFACTS / "explorer.png"))
+
+            # Ranked partners with their reasons, as the service will answer them.
+            def fulfil(route: Any) -> None:
+                route.fulfill(
+                    status=200,
+                    content_type="application/json",
+                    body=json.dumps(FAKE_RECOMMENDATIONS, ensure_ascii=False),
+                )
+
+            page.route("**/v1/recommendations/partners?*", fulfil)
+            page.click("#action-recommend")
+            _wait(page, "document.querySelector('#recommend-panel').dataset.state === 'ok'")
+            candidates = recommend.locator("li.candidate")
+            assert candidates.count() == 2
+            assert "久润合作社" in candidates.nth(0).inner_text()
+            assert "同属富硒农业产业链" in candidates.nth(0).inner_text()
+            assert "0.82" in candidates.nth(0).inner_text()
+            page.unroute("**/v1/recommendations/partners?*")
+
+            # 保存为PNG downloads the drawing.
+            with page.expect_download() as download_info:
+                page.click("#save-png")
+            download = download_info.value
+            assert download.suggested_filename.endswith(".png")
+            target = ARTIFACTS / "explorer-download.png"
+            download.save_as(str(target))
+            assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+            # 关系类型筛选: only membership links → the body and its nine members.
+            page.click("#filters-none")
+            _idle(page)
+            page.check('#link-type-filters input[value="MEMBER_OF"]')
+            _wait(page, "window.__explorer.nodeCount() === 10")
+            _idle(page)
+            assert set(page.evaluate("window.__explorer.nodeIds()")) == {BODY} | members
+
+            # 日期: before the body was founded (2020-04-28) there is nothing to draw.
+            page.fill("#as-of", "2019-12-31")
+            _wait(page, "document.querySelector('#status').classList.contains('error')")
+            page.fill("#as-of", "2021-01-01")
+            _wait(page, "!document.querySelector('#status').classList.contains('error')")
+            _idle(page)
+            assert page.evaluate("window.__explorer.nodeCount()") == 10
+        finally:
+            browser.close()
+
+    assert not page_errors, page_errors
+    # The only expected console errors are the 404s of a missing recommendation service
+    # and of a date before the body existed.
+    assert all("404" in text for text in console_errors), console_errors
+    outside = [
+        url
+        for url in requests
+        if not (url.startswith(f"{base}/") or url.startswith((f"blob:{base}/", "data:")))
+    ]
+    assert not outside, outside
