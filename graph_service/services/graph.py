@@ -8,7 +8,7 @@ anonymous readers. It talks to any ``GraphStore``.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,22 +101,7 @@ class GraphService:
     ) -> list[NodeDoc]:
         """Validate nodes; errors name ``nodes.3.region_code`` (``region_code`` when
         ``field`` is ``None``: a single body)."""
-        docs, errors = [], []
-        for index, raw in enumerate(raws):
-            prefix: tuple[str | int, ...] = (field, index) if field is not None else ()
-            if not isinstance(raw, Mapping):
-                errors.append(
-                    {"field": ".".join(map(str, prefix)) or None, "message": "must be an object"}
-                )
-                continue
-            try:
-                docs.append(
-                    node_doc(NODE_ADAPTER.validate_python(self._stamp(raw, caller, source_kind)))
-                )
-            except ValidationError as exc:
-                errors += error_list(exc, prefix)
-        _raise_if(errors)
-        return docs
+        return self._validate(raws, caller, field, source_kind, NODE_ADAPTER, node_doc)
 
     def validate_links(
         self,
@@ -126,18 +111,26 @@ class GraphService:
         source_kind: str = "api",
     ) -> list[LinkDoc]:
         """Validate links; errors are named as in ``validate_nodes``."""
+        return self._validate(raws, caller, field, source_kind, LINK_ADAPTER, link_doc)
+
+    def _validate(
+        self,
+        raws: Sequence[Any],
+        caller: Caller,
+        field: str | None,
+        source_kind: str,
+        adapter: Any,
+        to_doc: Callable[[Any], dict[str, Any]],
+    ) -> list[dict[str, Any]]:
         docs, errors = [], []
         for index, raw in enumerate(raws):
             prefix: tuple[str | int, ...] = (field, index) if field is not None else ()
             if not isinstance(raw, Mapping):
-                errors.append(
-                    {"field": ".".join(map(str, prefix)) or None, "message": "must be an object"}
-                )
+                where = ".".join(map(str, prefix)) or None
+                errors.append({"field": where, "message": "must be an object"})
                 continue
             try:
-                docs.append(
-                    link_doc(LINK_ADAPTER.validate_python(self._stamp(raw, caller, source_kind)))
-                )
+                docs.append(to_doc(adapter.validate_python(self._stamp(raw, caller, source_kind))))
             except ValidationError as exc:
                 errors += error_list(exc, prefix)
         _raise_if(errors)
@@ -164,44 +157,45 @@ class GraphService:
         return await self.store.write(batch)
 
     async def create_node(self, caller: Caller, raw: Any) -> NodeDoc:
-        (doc,) = self.validate_nodes([raw], caller, field=None)
-        if await self.store.get_nodes([doc["id"]]):
-            raise ConflictError(f"node {doc['id']} exists; PUT replaces it", field="id")
-        await self._write_nodes([doc])
-        return doc
+        return await self._create("node", caller, raw)
 
     async def put_node(self, caller: Caller, node_id: str, raw: Any) -> tuple[NodeDoc, bool]:
-        if isinstance(raw, Mapping) and raw.get("id", node_id) != node_id:
-            raise InvalidInputError("id in the body differs from the path", field="id")
-        raw = {**raw, "id": node_id} if isinstance(raw, Mapping) else raw
-        (doc,) = self.validate_nodes([raw], caller, field=None)
-        result = await self._write_nodes([doc])
-        return doc, result.nodes_created == 1
-
-    async def _write_nodes(self, docs: list[NodeDoc]) -> WriteResult:
-        try:
-            return await self.store.write(WriteBatch(nodes=docs))
-        except (ConflictError, InvalidInputError, NotFoundError) as exc:
-            raise _single(exc) from exc
+        return await self._put("node", caller, node_id, raw)
 
     async def create_link(self, caller: Caller, raw: Any) -> LinkDoc:
-        (doc,) = self.validate_links([raw], caller, field=None)
-        if await self.store.get_links([doc["id"]]):
-            raise ConflictError(f"link {doc['id']} exists; PUT replaces it", field="id")
-        await self._write_links([doc])
-        return doc
+        return await self._create("link", caller, raw)
 
     async def put_link(self, caller: Caller, link_id: str, raw: Any) -> tuple[LinkDoc, bool]:
-        if isinstance(raw, Mapping) and raw.get("id", link_id) != link_id:
-            raise InvalidInputError("id in the body differs from the path", field="id")
-        raw = {**raw, "id": link_id} if isinstance(raw, Mapping) else raw
-        (doc,) = self.validate_links([raw], caller, field=None)
-        result = await self._write_links([doc])
-        return doc, result.links_created == 1
+        return await self._put("link", caller, link_id, raw)
 
-    async def _write_links(self, docs: list[LinkDoc]) -> WriteResult:
+    def _validate_one(self, what: str, caller: Caller, raw: Any) -> dict[str, Any]:
+        validate = self.validate_nodes if what == "node" else self.validate_links
+        (doc,) = validate([raw], caller, field=None)
+        return doc
+
+    async def _create(self, what: str, caller: Caller, raw: Any) -> dict[str, Any]:
+        doc = self._validate_one(what, caller, raw)
+        get = self.store.get_nodes if what == "node" else self.store.get_links
+        if await get([doc["id"]]):
+            raise ConflictError(f"{what} {doc['id']} exists; PUT replaces it", field="id")
+        await self._write_one(what, doc)
+        return doc
+
+    async def _put(
+        self, what: str, caller: Caller, item_id: str, raw: Any
+    ) -> tuple[dict[str, Any], bool]:
+        if isinstance(raw, Mapping) and raw.get("id", item_id) != item_id:
+            raise InvalidInputError("id in the body differs from the path", field="id")
+        raw = {**raw, "id": item_id} if isinstance(raw, Mapping) else raw
+        doc = self._validate_one(what, caller, raw)
+        result = await self._write_one(what, doc)
+        created = result.nodes_created if what == "node" else result.links_created
+        return doc, created == 1
+
+    async def _write_one(self, what: str, doc: dict[str, Any]) -> WriteResult:
+        batch = WriteBatch(nodes=[doc]) if what == "node" else WriteBatch(links=[doc])
         try:
-            return await self.store.write(WriteBatch(links=docs))
+            return await self.store.write(batch)
         except (ConflictError, InvalidInputError, NotFoundError) as exc:
             raise _single(exc) from exc
 
