@@ -132,3 +132,25 @@ def test_communities_brokers_and_fragility(seed_client: TestClient) -> None:
     assert constraints == sorted(constraints)
     fragile = ok(seed_client.get("/v1/analysis/fragility", params=scope))
     assert BODY in fragile["articulation_points"]  # its members hang on the alliance
+
+
+def test_partner_recommendations_for_a_village(seed_client: TestClient) -> None:
+    params = {"target": "village:370302112206", "top": 3}
+    result = ok(seed_client.get("/v1/recommendations/partners", params=params))
+    assert result["target"] == "village:370302112206"
+    assert 0 < len(result["candidates"]) <= 3
+    scores = [c["score"] for c in result["candidates"]]
+    assert scores == sorted(scores, reverse=True)
+    for candidate in result["candidates"]:
+        assert candidate["partner"]["id"] == candidate["partner_id"]
+        assert candidate["partner_id"] != "village:370302112206"
+        assert candidate["reasons"]
+        assert all(r["explanation"] for r in candidate["reasons"])
+    problem(
+        seed_client.get("/v1/recommendations/partners", params={"target": "nope"}), 404, "target"
+    )
+    problem(
+        seed_client.get("/v1/recommendations/partners", params={**params, "max_distance": "moon"}),
+        422,
+        "max_distance",
+    )

@@ -84,7 +84,8 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
         )
 
     routers = (meta.router, nodes.router, links.router, graph.router, regions.router)
-    for router in (*routers, analysis.router, exports.router, explorer.router):
+    extra = (analysis.router, analysis.recommendations, exports.router, explorer.router)
+    for router in (*routers, *extra):
         app.include_router(router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app
