@@ -12,8 +12,10 @@ Three things make that affordable:
 * **Batched breadth-first search.** Betweenness, closeness and harmonic centrality in hops
   come from one sweep: Brandes' accumulation [2]_ run for a batch of sources at once as sparse
   matrix products (frontier × adjacency), in the linear-algebra formulation of [7]_. The
-  results equal networkx's to rounding; the sweep is 10–20 times faster than networkx's
-  per-source Python loops (see ``BENCHMARKS.md`` of the analysis layer).
+  results equal networkx's to rounding. On a generated 4,950-node county, exact
+  betweenness takes about 3 s against 45–150 s for networkx's per-source Python loops and
+  about 1 s for igraph's C; 500 sampled sources on 98,000 nodes take about 11 s (networkx:
+  11 minutes; igraph: 3–7 s).
 * **Sampling above a size.** Exact betweenness, closeness and harmonic centrality cost
   O(nm). Above ``exact_max`` nodes they are estimated from ``k`` sources drawn uniformly
   with ``random.Random(seed).sample`` — the same draw ``networkx.betweenness_centrality``
@@ -38,11 +40,14 @@ References
 .. [6] L. C. Freeman, "Centrality in social networks: conceptual clarification", Social
    Networks 1(3):215–239, 1979.
 .. [7] J. Kepner, J. Gilbert (eds.), *Graph Algorithms in the Language of Linear Algebra*,
-   SIAM, 2011 (ch. 6, betweenness centrality by batched sparse products).
+   SIAM, 2011; A. Buluç, J. R. Gilbert, "The Combinatorial BLAS: design, implementation,
+   and applications", International Journal of High Performance Computing Applications
+   25(4):496–509, 2011 (betweenness centrality by batched sparse products).
 """
 
 from __future__ import annotations
 
+import copy
 import heapq
 import math
 import random
@@ -990,7 +995,7 @@ def centrality_set(
         skipped: MethodRecord = {"method": "skipped", "k": None, "seed": None}
         skipped["note"] = "empty graph"
         for measure in asked:
-            reports[measure] = MeasureReport(measure, skipped, ())
+            reports[measure] = MeasureReport(measure, copy.copy(skipped), ())
         return CentralityReport(0, 0, top, reports)
 
     exact: MethodRecord = {"method": "exact", "k": None, "seed": None}
@@ -1037,6 +1042,8 @@ def centrality_set(
             else:
                 values = sums.inverse * _scale(sums, n)
             result = MeasureResult(_as_dict(nodes, values), path_method)
+        # every report gets its own record: they are plain (mutable) dicts
+        result = MeasureResult(result.values, copy.copy(result.method))
         reports[measure] = _report(G, measure, result, top)
     return CentralityReport(n, G.number_of_edges(), top, reports)
 

@@ -26,8 +26,6 @@ import networkx as nx
 
 from graph_service.schema import JOINT_BODY_KINDS
 
-B = TypeVar("B", bound=Hashable)
-
 __all__ = [
     "BodyComparison",
     "BodySpread",
@@ -37,6 +35,8 @@ __all__ = [
     "joint_bodies",
     "louvain",
 ]
+
+B = TypeVar("B", bound=Hashable)
 
 
 @dataclass(frozen=True, slots=True)
