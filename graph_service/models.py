@@ -38,17 +38,22 @@ from graph_service.schema import (
 
 __all__ = [
     "ID_PATTERN",
+    "JUDGEMENT_DECISIONS",
     "LINK_ADAPTER",
     "LINK_MODELS",
     "MAX_NAME_LENGTH",
     "NODE_ADAPTER",
     "NODE_MODELS",
+    "AssignmentIn",
+    "JudgementIn",
     "LinkDoc",
     "LinkIn",
     "NodeDoc",
     "NodeIn",
+    "ProposedPair",
     "Source",
     "StatedFigure",
+    "WhatIfIn",
     "derive_link_id",
     "error_list",
     "link_doc",
@@ -291,3 +296,98 @@ def error_list(exc: ValidationError, prefix: tuple[str | int, ...] = ()) -> list
             {"field": ".".join(loc) or None, "message": err["msg"].removeprefix("Value error, ")}
         )
     return out
+
+
+# ---------------------------------------------------------------------------------------
+# Recommendations: judgements, assignment and what-if requests
+# ---------------------------------------------------------------------------------------
+
+#: What a planner can say about a recommended pair.
+JUDGEMENT_DECISIONS: tuple[str, ...] = ("accept", "reject", "unsure")
+PlannerName = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$"
+    ),
+]
+Distance = Literal["town", "county", "city", "province"]
+
+
+class JudgementIn(_Strict):
+    """A planner's decision on a pair: ``accept`` writes the link (provenance
+    ``planner_decision``), ``reject`` keeps the pair out of later proposals, ``unsure``
+    records a pair to come back to. The latest judgement of a pair is the one in force."""
+
+    target: EntityId = Field(description="The village (or helper) recommendations were for.")
+    partner: EntityId = Field(description="The recommended partner.")
+    decision: Literal["accept", "reject", "unsure"]
+    relation: Literal["pairing", "co_building"] = Field(
+        default="pairing",
+        description="pairing (结对帮扶, PAIRS_WITH helper → helped) or co_building (联建共建, "
+        "CO_BUILDS); a joint body as partner always means joining it (MEMBER_OF).",
+    )
+    program: EntityId | None = Field(default=None, description="Program of the pairing.")
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
+    decided_by: PlannerName | None = Field(
+        default=None, description="The planner who decided; the API key's name if omitted."
+    )
+    valid_from: dt.date | None = Field(
+        default=None, description="First day of an accepted link (the decision day if omitted)."
+    )
+
+
+class AssignmentIn(_Strict):
+    """A region-wide assignment of helpers to weak villages under capacities."""
+
+    region: Annotated[str, StringConstraints(pattern=r"^([0-9]{4}|[0-9]{6}|[0-9]{9})$")] = Field(
+        description="City, county or town division code: the scope scored and assigned."
+    )
+    program: EntityId | None = None
+    villages: list[EntityId] | None = Field(
+        default=None,
+        max_length=20_000,
+        description="Villages to help (or their party organizations); the region's weak "
+        "villages if omitted.",
+    )
+    helpers: list[EntityId] | None = Field(
+        default=None,
+        max_length=20_000,
+        description="Helpers; every enterprise, institution and non-weak village if omitted.",
+    )
+    k: int | None = Field(
+        default=1,
+        ge=0,
+        le=1000,
+        description="Villages a helper takes at most; null uses each helper's free places.",
+    )
+    m: int = Field(default=1, ge=1, le=20, description="Helpers a village takes at most.")
+    min_helpers: int = Field(default=1, ge=0, le=20, description="Helpers a village needs.")
+    top_candidates: int = Field(default=50, ge=1, le=1000)
+    max_distance: Distance | None = None
+    as_of: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _check_bounds(self) -> AssignmentIn:
+        if self.min_helpers > self.m:
+            raise _field_error("min_helpers", "min_helpers is more than m")
+        return self
+
+
+class ProposedPair(_Strict):
+    helper: EntityId
+    village: EntityId
+
+
+class WhatIfIn(_Strict):
+    """Pairings to apply virtually; nothing is written."""
+
+    proposed: list[ProposedPair] = Field(min_length=1, max_length=5_000)
+    region: Annotated[str, StringConstraints(pattern=r"^([0-9]{4}|[0-9]{6}|[0-9]{9})$")] | None = (
+        Field(
+            default=None,
+            description="Report on this region; the first village's county if omitted.",
+        )
+    )
+    program: EntityId | None = None
+    as_of: dt.date | None = None
+    top: int = Field(default=10, ge=0, le=100, description="PageRank risers to list.")

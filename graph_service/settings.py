@@ -37,7 +37,9 @@ class Settings(BaseSettings):
     neo4j_password: SecretStr = Field(default=SecretStr(""), validation_alias="NEO4J_PASSWORD")
     neo4j_database: str = Field(default="neo4j", validation_alias="NEO4J_DATABASE")
 
-    #: Hashes (``sha256:<hex>``, see ``graph-service hash-key``) of the keys allowed to write.
+    #: Hashes (``sha256:<hex>``, see ``graph-service hash-key``) of the keys allowed to write,
+    #: each optionally named (``<name>=sha256:<hex>``): the name is who wrote, in audit
+    #: records such as judgements.
     api_key_hashes: list[str] = Field(default_factory=list)
     #: Close reads to anonymous callers as well.
     read_requires_key: bool = False
@@ -56,15 +58,22 @@ class Settings(BaseSettings):
     def store_backend(self) -> str:
         return "neo4j" if self.neo4j_uri else "embedded"
 
+    def key_name(self, key: str | None) -> str | None:
+        """The name of the configured key ``key`` is (``"api-key"`` for an unnamed one), or
+        ``None`` if it is none of them. Every configured hash is compared, in constant time."""
+        if not key:
+            return None
+        presented = hash_api_key(key)
+        found: str | None = None
+        for stored in self.api_key_hashes:
+            name, _, digest = stored.rpartition("=")
+            if hmac.compare_digest(presented, digest) and found is None:
+                found = name or "api-key"
+        return found
+
     def key_is_valid(self, key: str | None) -> bool:
         """Constant-time comparison of a presented key against every configured hash."""
-        if not key:
-            return False
-        presented = hash_api_key(key)
-        ok = False
-        for stored in self.api_key_hashes:
-            ok |= hmac.compare_digest(presented, stored)
-        return ok
+        return self.key_name(key) is not None
 
 
 @lru_cache

@@ -543,6 +543,7 @@ def plan_region(
     max_distance: Literal["town", "county", "city", "province"] | None = None,
     weights: RecommendWeights | Mapping[str, float] | None = None,
     method: Literal["ssp", "network_simplex"] = "ssp",
+    rejected: Iterable[tuple[str, str]] = (),
 ) -> AssignmentPlan:
     """Score candidate pairs with the recommender, then :func:`assign`.
 
@@ -570,6 +571,8 @@ def plan_region(
         ``pairing``, helpers without a free place kept: capacity is the assignment's job).
     method : {"ssp", "network_simplex"}
         As for :func:`assign`.
+    rejected : iterable of (str, str)
+        Pairs a planner has rejected (either order, organizations allowed): never assigned.
 
     Returns
     -------
@@ -606,11 +609,13 @@ def plan_region(
         helper_ids = sorted({index.resolve(h) for h in helpers})
     within = np.zeros(len(index), dtype=np.bool_)
     within[[index.position[h] for h in helper_ids]] = True
+    refused = list(rejected)
     scores: dict[tuple[str, str], float] = {}
     for village in village_ids:
         scored = score_candidates(
             index,
             village,
+            rejected=refused,
             program=program,
             max_distance=max_distance,
             weights=weights,

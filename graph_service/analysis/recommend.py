@@ -26,8 +26,8 @@ weak villages, and villages of unknown standing, as helpers (以强带弱) and h
 free place, and weighs strength;
 ``co_building`` (联建共建 between peers: 毗邻协作, 村企共建) keeps every candidate and weighs
 proximity and the existing network instead (:meth:`RecommendWeights.defaults`). Existing
-partners (``PAIRS_WITH``, ``CO_BUILDS``, ``MEMBER_OF``) and rejected pairs are never
-candidates.
+partners (``PAIRS_WITH``, ``CO_BUILDS``, ``MEMBER_OF``, and ``LEADS_COOPERATIVE``: a
+cooperative the village's branch leads) and rejected pairs are never candidates.
 
 Everything that does not depend on the target is computed once per scope by
 :meth:`RecommenderIndex.build`; a query then costs a few milliseconds for a thousand
@@ -81,6 +81,7 @@ __all__ = [
     "DISTANCES",
     "NEED_KINDS",
     "NEED_RESOURCES",
+    "PARTNER_LINK_TYPES",
     "PROXIMITY_SCALE",
     "RELATIONS",
     "Candidate",
@@ -99,6 +100,12 @@ __all__ = [
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
+
+#: Links that make two actors partners already, never to be proposed again: pairings,
+#: co-building, membership, and a cooperative a village's branch leads (领办) together.
+PARTNER_LINK_TYPES: Final[frozenset[str]] = frozenset(
+    {"PAIRS_WITH", "CO_BUILDS", "MEMBER_OF", "LEADS_COOPERATIVE"}
+)
 
 #: Component names, in the order reasons list them.
 COMPONENTS: Final[tuple[str, ...]] = (
@@ -444,7 +451,7 @@ class RecommenderIndex:
         The weighted tie graph (:data:`graph_service.analysis.strength.TIE_LINK_TYPES`
         between actors): ``actor -> {neighbour: weight}``, weights in ``(0, 1]``.
     partners : dict
-        Current ``PAIRS_WITH``, ``CO_BUILDS`` and ``MEMBER_OF`` partners of each actor.
+        Current partners of each actor (:data:`PARTNER_LINK_TYPES`).
     """
 
     ids: tuple[str, ...]
@@ -690,7 +697,7 @@ def _build(H: nx.MultiDiGraph, as_of: dt.date | None, tie_weight: str) -> Recomm
             if value is not None and value > 0:
                 for u in (ua, ub):
                     outcome_totals[u][metric] = outcome_totals[u].get(metric, 0.0) + value
-        if type_ in ("PAIRS_WITH", "CO_BUILDS", "MEMBER_OF"):
+        if type_ in PARTNER_LINK_TYPES:
             partners[ua].add(ub)
             partners[ub].add(ua)
         if type_ == "MEMBER_OF" and _actor_category(H.nodes[ub]) == _BODY:
@@ -1336,8 +1343,8 @@ def recommend_partners(
     -------
     Recommendation
         The best ``top`` candidates by score (ties by id), each with one reason per
-        component. Existing partners (``PAIRS_WITH``, ``CO_BUILDS``, ``MEMBER_OF`` in either
-        direction, through organizations) and rejected pairs are never returned.
+        component. Existing partners (:data:`PARTNER_LINK_TYPES` in either direction,
+        through organizations) and rejected pairs are never returned.
 
     Raises
     ------

@@ -21,10 +21,12 @@ from graph_service.api.routes import (
     links,
     meta,
     nodes,
+    recommendations,
     regions,
 )
 from graph_service.services.analysis import AnalysisService
 from graph_service.services.graph import GraphService
+from graph_service.services.recommendations import RecommendationService
 from graph_service.settings import Settings, get_settings
 from graph_service.store.factory import create_store
 from graph_service.store.protocol import GraphStore
@@ -56,6 +58,8 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
         app.state.analysis = AnalysisService(
             the_store, settings.seed_dir / "rules" / "joint_body_rules.json"
         )
+        # One graph cache for analyses and recommendations: a county exported once.
+        app.state.recommendations = RecommendationService(the_store, app.state.analysis.graphs)
         try:
             yield
         finally:
@@ -84,7 +88,7 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
         )
 
     routers = (meta.router, nodes.router, links.router, graph.router, regions.router)
-    extra = (analysis.router, analysis.recommendations, exports.router, explorer.router)
+    extra = (analysis.router, recommendations.router, exports.router, explorer.router)
     for router in (*routers, *extra):
         app.include_router(router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

@@ -42,9 +42,10 @@ def reader(
 ) -> Caller:
     key = _presented_key(x_api_key, authorization)
     if key is not None:
-        if not settings.key_is_valid(key):
+        name = settings.key_name(key)
+        if name is None:
             raise AuthenticationError("invalid API key", field="X-API-Key")
-        return Caller(authenticated=True, name="api-key")
+        return Caller(authenticated=True, name=name)
     if settings.read_requires_key:
         raise AuthenticationError("reads require an API key", field="X-API-Key")
     return ANONYMOUS

@@ -22,7 +22,6 @@ from graph_service.analysis import (
     change,
     communities,
     coverage,
-    recommend,
     rules,
 )
 from graph_service.analysis import strength as strength_model
@@ -269,46 +268,3 @@ class AnalysisService:
             region_code=scope.value if scope.kind == "region" else None,
         )
         return {"scope": self._scope_info(undated, graph), **to_jsonable(report)}
-
-    async def partners(
-        self,
-        target: str,
-        top: int,
-        partner_labels: Sequence[str],
-        max_distance: str | None,
-        program: str | None,
-        as_of: dt.date | None,
-    ) -> dict[str, Any]:
-        """Ranked partners for a village, its party organization or an enterprise, scored
-        over the target's county (where pairings are decided)."""
-        node = (await self.store.get_nodes([target], as_of)).get(target)
-        if node is None:
-            raise NotFoundError(f"no node {target}", field="target")
-        code = node.get("region_code")
-        if not code or len(code) < 6:
-            raise InvalidInputError("the target has no county-level division code", field="target")
-        scope = AnalysisScope("region", code[:6], 2, (), True, as_of)
-        graph, key = await self.graphs.graph(scope)
-        derived = self.graphs.derived.setdefault(key, {})
-        if "recommender" not in derived:
-            derived["recommender"] = recommend.RecommenderIndex.build(graph, as_of=as_of)
-        try:
-            result = recommend.recommend_partners(
-                derived["recommender"],
-                target,
-                top=top,
-                partner_labels=list(partner_labels) or None,
-                max_distance=max_distance,  # type: ignore[arg-type]
-                program=program,
-            )
-        except (KeyError, ValueError) as exc:
-            raise InvalidInputError(str(exc).strip("'\""), field="target") from exc
-        data: dict[str, Any] = to_jsonable(result)
-        for row in data["candidates"]:
-            row["partner"] = {
-                "id": row["partner_id"],
-                "name": row["name"],
-                "label": row["label"],
-                "kind": row["kind"],
-            }
-        return {"scope": self._scope_info(scope, graph), **data}

@@ -49,6 +49,7 @@ from graph_service.store.protocol import (
     MAX_DEPTH,
     CoverageReport,
     GraphPath,
+    JudgementQuery,
     LinkQuery,
     NeighbourhoodQuery,
     NodeQuery,
@@ -94,6 +95,20 @@ CREATE TABLE IF NOT EXISTS links (
 CREATE INDEX IF NOT EXISTS links_source ON links (source, type);
 CREATE INDEX IF NOT EXISTS links_target ON links (target, type);
 CREATE INDEX IF NOT EXISTS links_type ON links (type, id);
+-- Planners' judgements of recommended pairs: append-only records about the graph.
+CREATE TABLE IF NOT EXISTS judgements (
+    id TEXT PRIMARY KEY,
+    pair TEXT NOT NULL,
+    target TEXT NOT NULL,
+    partner TEXT NOT NULL,
+    decision TEXT NOT NULL,
+    decided_by TEXT,
+    decided_at TEXT NOT NULL,
+    doc BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS judgements_pair ON judgements (pair, id);
+CREATE INDEX IF NOT EXISTS judgements_target ON judgements (target, id);
+CREATE INDEX IF NOT EXISTS judgements_partner ON judgements (partner, id);
 CREATE TABLE IF NOT EXISTS changes (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     entity TEXT NOT NULL,   -- 'node', 'link' or '*' (reload everything)
@@ -475,6 +490,35 @@ class EmbeddedGraphStore:
                 conn.execute("DELETE FROM nodes WHERE id = ?", (node_id,))
                 node_changes[node_id] = None
             counts["nodes_deleted"] += len(batch.delete_nodes)
+
+        if batch.judgements:
+            ids = [j["id"] for j in batch.judgements]
+            check_duplicates(ids, "judgements")
+            stored = self._stored(conn, "judgements", "pair", ids)
+            for index, judgement_id in enumerate(ids):
+                if judgement_id in stored:
+                    raise ConflictError(
+                        f"judgement {judgement_id} exists; judgements are never rewritten",
+                        field=f"judgements.{index}.id",
+                    )
+            conn.executemany(
+                "INSERT INTO judgements (id, pair, target, partner, decision, decided_by, "
+                "decided_at, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        j["id"],
+                        j["pair"],
+                        j["target"],
+                        j["partner"],
+                        j["decision"],
+                        j.get("decided_by"),
+                        j["decided_at"],
+                        _dumps(j),
+                    )
+                    for j in batch.judgements
+                ],
+            )
+            counts["judgements_created"] += len(ids)
         return dict(counts), node_changes, link_changes
 
     def _log_changes(
@@ -873,6 +917,36 @@ class EmbeddedGraphStore:
                         continue
                     graph.add_edge(link["source"], link["target"], key=link_id, **link)
             return graph
+
+    async def list_judgements(self, query: JudgementQuery, cursor: str | None, limit: int) -> Page:
+        where: list[str] = []
+        params: list[Any] = []
+        if query.current:
+            where.append("id IN (SELECT max(id) FROM judgements GROUP BY pair)")
+        if query.ids:
+            where.append(f"id IN ({','.join('?' * len(query.ids))})")
+            params += list(query.ids)
+        for column, value in (
+            ("target", query.target),
+            ("partner", query.partner),
+            ("decided_by", query.decided_by),
+        ):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if query.node is not None:
+            where.append("(target = ? OR partner = ?)")
+            params += [query.node, query.node]
+        if query.decisions:
+            where.append(f"decision IN ({','.join('?' * len(query.decisions))})")
+            params += list(query.decisions)
+        if query.since is not None:
+            where.append("decided_at >= ?")
+            params.append(query.since)
+        if query.until is not None:
+            where.append("decided_at <= ?")
+            params.append(query.until)
+        return self._page("judgements", where, params, cursor, limit)
 
     async def stats(self) -> StoreStats:
         with self._mem_lock:

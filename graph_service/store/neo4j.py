@@ -53,6 +53,7 @@ from graph_service.store.protocol import (
     MAX_DEPTH,
     CoverageReport,
     GraphPath,
+    JudgementQuery,
     LinkQuery,
     NeighbourhoodQuery,
     NodeQuery,
@@ -110,6 +111,20 @@ def _link_props(doc: LinkDoc) -> dict[str, Any]:
         "id": doc["id"],
         "valid_from": doc.get("valid_from"),
         "valid_to": doc.get("valid_to"),
+        "doc": orjson.dumps(doc).decode(),
+    }
+
+
+def _judgement_props(doc: dict[str, Any]) -> dict[str, Any]:
+    """What list filters need as properties, and the whole record as ``doc``."""
+    return {
+        "id": doc["id"],
+        "pair": doc["pair"],
+        "target": doc["target"],
+        "partner": doc["partner"],
+        "decision": doc["decision"],
+        "decided_by": doc.get("decided_by"),
+        "decided_at": doc["decided_at"],
         "doc": orjson.dumps(doc).decode(),
     }
 
@@ -366,10 +381,30 @@ class Neo4jGraphStore:
             await tx.run(cypher.statement("nodes_delete"), ids=list(batch.delete_nodes))
             counts["nodes_deleted"] += len(batch.delete_nodes)
 
-        result = await tx.run(cypher.statement("graph_version_bump"))
+        if batch.judgements:
+            ids = [j["id"] for j in batch.judgements]
+            check_duplicates(ids, "judgements")
+            existing = set(await self._rows(tx, "judgements_existing", ids=ids))
+            for index, judgement_id in enumerate(ids):
+                if judgement_id in existing:
+                    raise ConflictError(
+                        f"judgement {judgement_id} exists; judgements are never rewritten",
+                        field=f"judgements.{index}.id",
+                    )
+            rows = [_judgement_props(j) for j in batch.judgements]
+            for chunk in _chunks(rows):
+                await tx.run(cypher.statement("judgements_create"), rows=chunk)
+            counts["judgements_created"] += len(ids)
+
+        graph_changed = bool(batch.nodes or batch.links or batch.delete_links or batch.delete_nodes)
+        # Judgements are records about the graph: alone they leave its version (and every
+        # cache keyed by it) as it was.
+        name = "graph_version_bump" if graph_changed else "graph_version"
+        result = await tx.run(cypher.statement(name))
         record = await result.single()
         assert record is not None
-        return WriteResult(**counts, version=int(record["version"]))
+        version = record["version"] if graph_changed else record["rows"][0]
+        return WriteResult(**counts, version=int(version))
 
     # ------------------------------------------------------------------ point reads
 
@@ -592,6 +627,25 @@ class Neo4jGraphStore:
             doc = orjson.loads(raw)
             graph.add_edge(doc["source"], doc["target"], key=doc["id"], **doc)
         return graph
+
+    async def list_judgements(self, query: JudgementQuery, cursor: str | None, limit: int) -> Page:
+        records = await self._read(
+            "judgements_list",
+            after=decode_cursor(cursor),
+            limit=limit + 1,
+            ids=list(query.ids) or None,
+            target=query.target,
+            partner=query.partner,
+            node=query.node,
+            decisions=list(query.decisions) or None,
+            decided_by=query.decided_by,
+            since=query.since,
+            until=query.until,
+            current=query.current,
+        )
+        items = [orjson.loads(r["doc"]) for r in records[:limit]]
+        next_cursor = encode_cursor(records[limit - 1]["id"]) if len(records) > limit else None
+        return Page(items, next_cursor)
 
     async def stats(self) -> StoreStats:
         nodes = await self._read("stats_nodes")

@@ -17,12 +17,20 @@ import networkx as nx
 
 from graph_service.models import LinkDoc, NodeDoc
 
+#: A planner's judgement of a recommended pair (see ``graph_service.services.judgements``):
+#: ``id``, ``pair`` (the two actor ids, sorted, joined by ``|``), ``target``, ``partner``,
+#: ``decision``, ``decided_by``, ``decided_at`` (UTC, ``YYYY-MM-DDTHH:MM:SS.ffffffZ``) and
+#: the rest of the record. Stores keep judgements apart from the graph, append-only.
+JudgementDoc = dict[str, Any]
+
 __all__ = [
     "MAX_DEPTH",
     "CoverageReport",
     "Direction",
     "GraphPath",
     "GraphStore",
+    "JudgementDoc",
+    "JudgementQuery",
     "LinkQuery",
     "NeighbourhoodQuery",
     "NodeQuery",
@@ -53,10 +61,13 @@ def valid_on(doc: dict[str, Any], as_of: dt.date | None) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class WriteBatch:
-    """An atomic unit of writes, applied in this order: nodes, links, link and node deletes.
+    """An atomic unit of writes, applied in this order: nodes, links, link and node deletes,
+    judgements.
 
     ``detach`` lets a node delete remove the node's links too; without it, deleting a node
-    that still has links is a conflict.
+    that still has links is a conflict. ``judgements`` are appended (an id already stored
+    is a conflict); they are records about the graph, not part of it, so a batch of
+    judgements alone does not change :meth:`GraphStore.version`.
     """
 
     nodes: Sequence[NodeDoc] = ()
@@ -64,6 +75,7 @@ class WriteBatch:
     delete_links: Sequence[str] = ()
     delete_nodes: Sequence[str] = ()
     detach: bool = False
+    judgements: Sequence[JudgementDoc] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +86,7 @@ class WriteResult:
     links_updated: int = 0
     links_deleted: int = 0
     nodes_deleted: int = 0
+    judgements_created: int = 0
     version: int = 0
 
 
@@ -94,6 +107,28 @@ class LinkQuery:
     #: Either end.
     node: str | None = None
     as_of: dt.date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JudgementQuery:
+    """Judgements to list, in id order (ids start with their UTC time: oldest first).
+
+    ``current`` keeps only the latest judgement of each pair (the one in force) and then
+    applies the other filters: ``current`` with ``decisions=["reject"]`` is the pairs
+    rejected now.
+    """
+
+    ids: Sequence[str] = ()
+    target: str | None = None
+    partner: str | None = None
+    #: Either end.
+    node: str | None = None
+    decisions: Sequence[str] = ()
+    decided_by: str | None = None
+    #: ``decided_at`` bounds, inclusive, in the stored form (UTC ``…Z`` strings).
+    since: str | None = None
+    until: str | None = None
+    current: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,3 +279,6 @@ class GraphStore(Protocol):
     async def export_graph(self, scope: Scope) -> nx.MultiDiGraph: ...
 
     async def stats(self) -> StoreStats: ...
+
+    async def list_judgements(self, query: JudgementQuery, cursor: str | None, limit: int) -> Page:
+        """Judgement records matching ``query``, oldest first, ``limit`` a page."""

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 
 from graph_service.api.deps import ReaderDep
-from graph_service.api.params import AsOf, LinkType, NodeLabel
+from graph_service.api.params import AsOf, LinkType
 from graph_service.api.responses import ORJSONResponse
 from graph_service.services.analysis import AnalysisService, parse_scope
 from graph_service.services.analysis_scope import AnalysisScope
@@ -184,32 +184,3 @@ async def change(
 ) -> ORJSONResponse:
     del caller
     return ORJSONResponse(await analysis.change(scope, date_from, date_to))
-
-
-recommendations = APIRouter(prefix="/v1/recommendations", tags=["recommendations"])
-
-
-@recommendations.get(
-    "/partners", summary="Ranked partners for a village or enterprise, with reasons"
-)
-async def partners(
-    target: Annotated[
-        str,
-        Query(
-            min_length=1,
-            max_length=128,
-            description="Village, its party organization, or an enterprise.",
-        ),
-    ],
-    analysis: AnalysisDep,
-    caller: ReaderDep,
-    top: Annotated[int, Query(ge=1, le=100)] = 10,
-    partner_label: Annotated[list[NodeLabel] | None, Query()] = None,
-    max_distance: Annotated[str | None, Query(pattern="^(town|county|city|province)$")] = None,
-    program: Annotated[str | None, Query(max_length=128)] = None,
-    as_of: AsOf = None,
-) -> ORJSONResponse:
-    del caller
-    return ORJSONResponse(
-        await analysis.partners(target, top, partner_label or (), max_distance, program, as_of)
-    )

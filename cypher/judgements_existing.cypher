@@ -1,0 +1,2 @@
+MATCH (j:Judgement) WHERE j.id IN $ids
+RETURN collect(j.id) AS rows

@@ -1,0 +1,142 @@
+"""Pairing recommendations: ranked partners with reasons, region-wide assignment, what-if,
+and planners' judgements (the only way a recommendation becomes a link)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+
+from graph_service.api.deps import ReaderDep, WriterDep
+from graph_service.api.params import AsOf, Cursor, NodeLabel, PageLimit
+from graph_service.api.responses import ORJSONResponse
+from graph_service.models import AssignmentIn, JudgementIn, WhatIfIn
+from graph_service.services.recommendations import RecommendationService, judgement_time
+from graph_service.store.protocol import JudgementQuery
+
+router = APIRouter(prefix="/v1/recommendations", tags=["recommendations"])
+
+
+def get_recommendations(request: Request) -> RecommendationService:
+    service: RecommendationService = request.app.state.recommendations
+    return service
+
+
+RecommendationsDep = Annotated[RecommendationService, Depends(get_recommendations)]
+NodeRef = Annotated[str | None, Query(min_length=1, max_length=128)]
+
+
+@router.get("/partners", summary="Ranked partners for a village or a helper, with reasons")
+async def partners(
+    target: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=128,
+            description="A village, its party organization, or a helper (enterprise, "
+            "institution, joint body).",
+        ),
+    ],
+    service: RecommendationsDep,
+    caller: ReaderDep,
+    top: Annotated[int, Query(ge=1, le=100)] = 10,
+    partner_label: Annotated[list[NodeLabel] | None, Query()] = None,
+    max_distance: Annotated[Literal["town", "county", "city", "province"] | None, Query()] = None,
+    program: Annotated[str | None, Query(max_length=128)] = None,
+    relation: Annotated[
+        Literal["pairing", "co_building"],
+        Query(description="pairing (结对帮扶, 以强带弱) or co_building (联建共建 between peers)."),
+    ] = "pairing",
+    include_full: Annotated[
+        bool, Query(description="Keep helpers (or villages) without a free place.")
+    ] = False,
+    as_of: AsOf = None,
+) -> ORJSONResponse:
+    del caller
+    return ORJSONResponse(
+        await service.partners(
+            target,
+            top,
+            partner_label or (),
+            max_distance,
+            program,
+            as_of,
+            relation,
+            include_full,
+        )
+    )
+
+
+@router.post(
+    "/assignment",
+    summary="Assign helpers to weak villages across a region under capacities (min-cost flow)",
+)
+async def assignment(
+    body: AssignmentIn, service: RecommendationsDep, caller: ReaderDep
+) -> ORJSONResponse:
+    del caller
+    return ORJSONResponse(await service.assignment(body))
+
+
+@router.post("/what-if", summary="What proposed pairings would change; nothing is written")
+async def what_if(body: WhatIfIn, service: RecommendationsDep, caller: ReaderDep) -> ORJSONResponse:
+    del caller
+    return ORJSONResponse(await service.what_if(body))
+
+
+@router.post(
+    "/judgements",
+    status_code=201,
+    summary="Accept, reject or mark unsure a recommended pair (accept writes the link)",
+)
+async def judge(
+    body: JudgementIn, service: RecommendationsDep, caller: WriterDep
+) -> ORJSONResponse:
+    result = await service.judge(body, caller)
+    return ORJSONResponse(
+        result,
+        status_code=201,
+        headers={"Location": f"/v1/recommendations/judgements/{result['judgement']['id']}"},
+    )
+
+
+@router.get("/judgements", summary="Judgements, oldest first: the audit trail of decisions")
+async def judgements(
+    service: RecommendationsDep,
+    caller: ReaderDep,
+    target: NodeRef = None,
+    partner: NodeRef = None,
+    node: Annotated[
+        str | None, Query(min_length=1, max_length=128, description="Either end.")
+    ] = None,
+    decision: Annotated[list[Literal["accept", "reject", "unsure"]] | None, Query()] = None,
+    decided_by: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+    since: Annotated[dt.datetime | None, Query(description="Decided at or after.")] = None,
+    until: Annotated[dt.datetime | None, Query(description="Decided at or before.")] = None,
+    current: Annotated[
+        bool, Query(description="Only the judgement in force per pair (the latest).")
+    ] = False,
+    cursor: Cursor = None,
+    limit: PageLimit = 100,
+) -> ORJSONResponse:
+    query = JudgementQuery(
+        target=target,
+        partner=partner,
+        node=node,
+        decisions=decision or (),
+        decided_by=decided_by,
+        since=judgement_time(since) if since else None,
+        until=judgement_time(until) if until else None,
+        current=current,
+    )
+    return ORJSONResponse(await service.judgements(query, cursor, limit, caller))
+
+
+@router.get("/judgements/{judgement_id}", summary="One judgement")
+async def judgement(
+    judgement_id: Annotated[str, Path(min_length=1, max_length=128)],
+    service: RecommendationsDep,
+    caller: ReaderDep,
+) -> ORJSONResponse:
+    return ORJSONResponse(await service.judgement(judgement_id, caller))

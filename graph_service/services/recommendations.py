@@ -1,0 +1,579 @@
+"""Recommendations as planners use them: ranked partners, region-wide assignment, what-if,
+and the judgements that turn a proposal into a pairing (or keep it out for good).
+
+The ranking, assignment and what-if are pure functions (``graph_service.analysis``); this
+service resolves the scope (a county, where pairings are decided), keeps the
+:class:`~graph_service.analysis.recommend.RecommenderIndex` beside the cached graph of that
+scope and store version, feeds the planners' current rejections back into every proposal,
+and records judgements. The service proposes; only an ``accept`` judgement writes a link, in
+the same transaction as the judgement itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Sequence
+from typing import Any
+
+import networkx as nx
+import numpy as np
+
+from graph_service.analysis import assignment, recommend
+from graph_service.errors import ConflictError, InvalidInputError, NotFoundError
+from graph_service.models import (
+    AssignmentIn,
+    JudgementIn,
+    LinkDoc,
+    NodeDoc,
+    WhatIfIn,
+    derive_link_id,
+)
+from graph_service.schema import link_allows
+from graph_service.services.analysis import to_jsonable
+from graph_service.services.analysis_scope import AnalysisScope, ScopedGraphs
+from graph_service.services.graph import Caller
+from graph_service.store.protocol import (
+    GraphStore,
+    JudgementDoc,
+    JudgementQuery,
+    LinkQuery,
+    WriteBatch,
+)
+
+__all__ = ["RecommendationService", "judgement_time", "pair_key"]
+
+#: Fields of a judgement only key holders see: people's names and their words.
+_PRIVATE_FIELDS = ("decided_by", "recorded_by", "note")
+#: Judgements read per page when the service gathers a target's or a region's.
+_PAGE = 1000
+
+
+def pair_key(a: str, b: str) -> str:
+    """The unordered pair of two actor ids, as stored (``a|b`` with ``a <= b``)."""
+    return "|".join(sorted((a, b)))
+
+
+def judgement_time(moment: dt.datetime) -> str:
+    """The stored form of a judgement time: UTC, microseconds, ``Z`` (sorts as text)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _new_judgement_id(moment: dt.datetime) -> str:
+    stamp = moment.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    return f"judgement:{stamp}:{secrets.token_hex(4)}"
+
+
+def _brief(doc: NodeDoc | None, node_id: str) -> dict[str, Any]:
+    if doc is None:
+        return {"id": node_id}
+    return {
+        "id": node_id,
+        "name": doc.get("name"),
+        "label": doc.get("label"),
+        "kind": doc.get("kind"),
+        "region_code": doc.get("region_code"),
+    }
+
+
+class RecommendationService:
+    def __init__(self, store: GraphStore, graphs: ScopedGraphs) -> None:
+        self.store = store
+        self.graphs = graphs
+
+    # ------------------------------------------------------------------ scopes
+
+    async def _index(
+        self, region_code: str, as_of: dt.date | None, field: str = "region"
+    ) -> tuple[recommend.RecommenderIndex, nx.MultiDiGraph, AnalysisScope]:
+        scope = AnalysisScope("region", region_code, 2, (), True, as_of)
+        try:
+            graph, key = await self.graphs.graph(scope)
+        except NotFoundError as exc:
+            raise NotFoundError(exc.message, field=field) from exc
+        derived = self.graphs.derived.setdefault(key, {})
+        if "recommender" not in derived:
+            derived["recommender"] = recommend.RecommenderIndex.build(graph, as_of=as_of)
+        index: recommend.RecommenderIndex = derived["recommender"]
+        return index, graph, scope
+
+    async def _node(self, node_id: str, field: str, as_of: dt.date | None = None) -> NodeDoc:
+        node = (await self.store.get_nodes([node_id], as_of)).get(node_id)
+        if node is None:
+            raise NotFoundError(f"no node {node_id}", field=field)
+        return node
+
+    async def _county_of(self, node: NodeDoc, field: str) -> str:
+        """The county (6-digit code) a node's pairings are decided in: its own code's, or,
+        for a party organization without one, that of the village or enterprise it is the
+        organization of."""
+        code = node.get("region_code")
+        if (not code or len(code) < 6) and node.get("label") == "PartyOrganization":
+            page = await self.store.list_links(
+                LinkQuery(types=["ORGANIZATION_OF"], source=node["id"]), None, 10
+            )
+            units = await self.store.get_nodes([link["target"] for link in page.items])
+            codes = sorted(str(u.get("region_code") or "") for u in units.values())
+            code = next((c for c in codes if len(c) >= 6), None)
+        if not code or len(code) < 6:
+            raise InvalidInputError(f"{node['id']} has no county-level division code", field=field)
+        return str(code[:6])
+
+    @staticmethod
+    def _scope_info(scope: AnalysisScope, graph: nx.MultiDiGraph) -> dict[str, Any]:
+        return {
+            **scope.describe(),
+            "nodes": graph.number_of_nodes(),
+            "links": graph.number_of_edges(),
+        }
+
+    async def _current(self, query: JudgementQuery) -> list[JudgementDoc]:
+        """Every judgement in force matching ``query`` (all pages)."""
+        found: list[JudgementDoc] = []
+        cursor: str | None = None
+        while True:
+            page = await self.store.list_judgements(query, cursor, _PAGE)
+            found += page.items
+            if page.next_cursor is None:
+                return found
+            cursor = page.next_cursor
+
+    # ------------------------------------------------------------------ partners
+
+    async def partners(
+        self,
+        target: str,
+        top: int,
+        partner_labels: Sequence[str],
+        max_distance: str | None,
+        program: str | None,
+        as_of: dt.date | None,
+        relation: str = "pairing",
+        include_full: bool = False,
+    ) -> dict[str, Any]:
+        """Ranked partners for a village, its party organization or a helper, scored over
+        the target's county (where pairings are decided); the pairs planners rejected are
+        left out, those they marked ``unsure`` carry that mark."""
+        node = await self._node(target, "target", as_of)
+        index, graph, scope = await self._index(await self._county_of(node, "target"), as_of)
+        try:
+            actor = index.resolve(target)
+        except (nx.NodeNotFound, ValueError) as exc:
+            raise InvalidInputError(str(exc).strip("'\""), field="target") from exc
+        if program is not None and program not in index.programs:
+            raise InvalidInputError(f"no program {program} in the target's county", field="program")
+        judged = await self._current(JudgementQuery(node=actor, current=True))
+        rejected = [(j["target"], j["partner"]) for j in judged if j["decision"] == "reject"]
+        marks = {
+            (j["partner"] if j["target"] == actor else j["target"]): j
+            for j in judged
+            if j["decision"] == "unsure"
+        }
+        try:
+            result = recommend.recommend_partners(
+                index,
+                actor,
+                top=top,
+                partner_labels=list(partner_labels) or None,
+                max_distance=max_distance,  # type: ignore[arg-type]
+                program=program,
+                rejected=rejected,
+                relation=relation,  # type: ignore[arg-type]
+                include_full=include_full,
+            )
+        except ValueError as exc:
+            raise InvalidInputError(str(exc).strip("'\""), field="target") from exc
+        data: dict[str, Any] = to_jsonable(result)
+        for row in data["candidates"]:
+            row["partner"] = {
+                "id": row["partner_id"],
+                "name": row["name"],
+                "label": row["label"],
+                "kind": row["kind"],
+            }
+            mark = marks.get(row["partner_id"])
+            row["judgement"] = (
+                {"id": mark["id"], "decision": mark["decision"], "decided_at": mark["decided_at"]}
+                if mark
+                else None
+            )
+        return {"scope": self._scope_info(scope, graph), **data}
+
+    # ------------------------------------------------------------------ assignment
+
+    async def assignment(self, request: AssignmentIn) -> dict[str, Any]:
+        """A deterministic region-wide plan: helpers to villages under capacities, by
+        min-cost flow over the recommender's scores; rejected pairs never assigned."""
+        index, graph, scope = await self._index(request.region, request.as_of)
+        if request.program is not None and request.program not in index.programs:
+            raise InvalidInputError(f"no program {request.program} in the region", field="program")
+        villages = self._actors(index, request.villages, "villages", ("Village",))
+        helpers = self._actors(
+            index, request.helpers, "helpers", ("Village", "Enterprise", "Institution")
+        )
+        rejected = [
+            (j["target"], j["partner"])
+            for j in await self._current(JudgementQuery(decisions=["reject"], current=True))
+        ]
+        plan = assignment.plan_region(
+            index,
+            villages,
+            helpers,
+            k=request.k,
+            m=request.m,
+            top_candidates=request.top_candidates,
+            min_helpers=request.min_helpers,
+            program=request.program,
+            max_distance=request.max_distance,
+            rejected=rejected,
+        )
+        docs = {
+            actor: (index.names[i], index.labels[i], index.kinds[i])
+            for i, actor in enumerate(index.ids)
+        }
+
+        def who(actor: str) -> dict[str, Any]:
+            name, label, kind = docs.get(actor, (index.actor_names.get(actor), None, None))
+            return {"id": actor, "name": name, "label": label, "kind": kind}
+
+        return {
+            "scope": self._scope_info(scope, graph),
+            "parameters": request.model_dump(mode="json", exclude={"villages", "helpers"}),
+            "method": plan.method,
+            "total_score": plan.total_score,
+            "villages": plan.villages,
+            "helpers": plan.helpers,
+            "candidate_pairs": plan.candidate_pairs,
+            "covered": plan.covered,
+            "excluded_rejected_pairs": len(rejected),
+            "pairs": [
+                {"helper": who(h), "village": who(v), "score": score} for h, v, score in plan.pairs
+            ],
+            "unassigned": [{"village": who(v), "reason": reason} for v, reason in plan.unassigned],
+        }
+
+    @staticmethod
+    def _actors(
+        index: recommend.RecommenderIndex,
+        given: Sequence[str] | None,
+        field: str,
+        categories: Sequence[str],
+    ) -> list[str] | None:
+        if given is None:
+            return None
+        actors = []
+        for i, node in enumerate(given):
+            try:
+                actor = index.resolve(node)
+            except nx.NodeNotFound as exc:
+                raise NotFoundError(f"{node} is not in the region", field=f"{field}.{i}") from exc
+            except ValueError as exc:
+                raise InvalidInputError(str(exc), field=f"{field}.{i}") from exc
+            category = index.category_of(actor)
+            if category is None or recommend.CATEGORIES[category] not in categories:
+                raise InvalidInputError(
+                    f"{node} is a {index.actor_labels.get(actor)}; {field} are "
+                    + " / ".join(categories),
+                    field=f"{field}.{i}",
+                )
+            actors.append(actor)
+        return actors
+
+    # ------------------------------------------------------------------ what-if
+
+    async def what_if(self, request: WhatIfIn) -> dict[str, Any]:
+        """Proposed pairings applied to a copy of the region's graph; nothing is written."""
+        region = request.region
+        if region is None:
+            first = await self._node(request.proposed[0].village, "proposed.0.village")
+            region = await self._county_of(first, "proposed.0.village")
+        scope = AnalysisScope("region", region, 2, (), True, request.as_of)
+        try:
+            graph, key = await self.graphs.graph(scope)
+        except NotFoundError as exc:
+            raise NotFoundError(exc.message, field="region") from exc
+        derived = self.graphs.derived.setdefault(key, {})
+        if "actors" not in derived:
+            derived["actors"] = recommend.actor_map(graph)
+        unit_of: dict[str, str] = derived["actors"]
+        for i, pair in enumerate(request.proposed):
+            for end in ("helper", "village"):
+                node = getattr(pair, end)
+                if node not in graph:
+                    raise NotFoundError(
+                        f"{node} is not in region {region} (or not valid on as_of)",
+                        field=f"proposed.{i}.{end}",
+                    )
+            village = unit_of.get(pair.village)
+            if village is None or graph.nodes[village].get("label") != "Village":
+                raise InvalidInputError(
+                    f"{pair.village} is not a village or a village's party organization",
+                    field=f"proposed.{i}.village",
+                )
+            helper = unit_of.get(pair.helper)
+            if helper is None:
+                raise InvalidInputError(
+                    f"{pair.helper} cannot help (a region, an industry …)",
+                    field=f"proposed.{i}.helper",
+                )
+            if helper == village:
+                raise InvalidInputError(
+                    "a village cannot pair with itself", field=f"proposed.{i}.helper"
+                )
+        report = assignment.what_if(
+            graph,
+            [(p.helper, p.village) for p in request.proposed],
+            region_code=region,
+            as_of=request.as_of,
+            top=request.top,
+            program=request.program,
+        )
+        return {"scope": self._scope_info(scope, graph), "written": False, **to_jsonable(report)}
+
+    # ------------------------------------------------------------------ judgements
+
+    async def judge(self, request: JudgementIn, caller: Caller) -> dict[str, Any]:
+        """Record a planner's judgement; ``accept`` writes the link in the same transaction.
+
+        The record keeps who decided (the stated planner and the API key's name), when, and
+        what the recommender said of the pair at that moment (score, rank, components), so
+        a decision can be audited against the proposal it answered.
+        """
+        target_doc = await self._node(request.target, "target")
+        partner_doc = await self._node(request.partner, "partner")
+        if request.program is not None:
+            program = await self._node(request.program, "program")
+            if program.get("label") != "Program":
+                raise InvalidInputError(f"{request.program} is not a program", field="program")
+        index, _, _ = await self._index(await self._county_of(target_doc, "target"), None)
+        try:
+            target = index.resolve(request.target)
+        except (nx.NodeNotFound, ValueError) as exc:
+            raise InvalidInputError(str(exc).strip("'\""), field="target") from exc
+        partner = await self._actor(index, partner_doc)
+        if partner == target:
+            raise InvalidInputError("a target cannot pair with itself", field="partner")
+        target_category = recommend.candidate_category(
+            {"label": index.actor_labels.get(target), "kind": index.actor_kinds.get(target)}
+        )
+        partner_category = recommend.candidate_category(await self._doc(index, partner))
+        if partner_category is None:
+            raise InvalidInputError(
+                f"{request.partner} cannot be a partner (a village, an enterprise, an "
+                "institution or a joint body can)",
+                field="partner",
+            )
+        assert target_category is not None
+        if partner_category not in recommend.looks_for(target_category):
+            raise InvalidInputError(
+                f"a {target_category} is paired with "
+                + " / ".join(recommend.looks_for(target_category)),
+                field="partner",
+            )
+        already = partner in index.partners.get(target, frozenset())
+        if request.decision == "accept" and already:
+            raise ConflictError(f"{target} and {partner} are partners already", field="partner")
+        pair = pair_key(target, partner)
+        in_force = await self._current(JudgementQuery(node=target, current=True))
+        previous = [j for j in in_force if j["pair"] == pair]
+        rejected = [
+            (j["target"], j["partner"])
+            for j in in_force
+            if j["decision"] == "reject" and j["pair"] != pair
+        ]
+        now = dt.datetime.now(dt.UTC)
+        judgement_id = _new_judgement_id(now)
+        link = None
+        if request.decision == "accept":
+            link = await self._decision_link(
+                request,
+                index,
+                target,
+                partner,
+                target_category,
+                partner_category,
+                judgement_id,
+                caller,
+                now,
+            )
+        doc: JudgementDoc = {
+            "id": judgement_id,
+            "pair": pair,
+            "target": target,
+            "partner": partner,
+            "asked": {"target": request.target, "partner": request.partner},
+            "decision": request.decision,
+            "relation": request.relation,
+            "program": request.program,
+            "note": request.note,
+            "decided_by": request.decided_by or caller.name,
+            "recorded_by": caller.name,
+            "decided_at": judgement_time(now),
+            "link_id": link["id"] if link else None,
+            "supersedes": previous[0]["id"] if previous else None,
+            "already_partners": already,
+            "recommendation": self._snapshot(index, target, partner, request, rejected),
+        }
+        result = await self.store.write(WriteBatch(links=[link] if link else (), judgements=[doc]))
+        return {
+            "judgement": doc,
+            "link": link,
+            "version": result.version,
+        }
+
+    async def _doc(self, index: recommend.RecommenderIndex, actor: str) -> dict[str, Any]:
+        if actor in index.actor_labels:
+            return {"label": index.actor_labels[actor], "kind": index.actor_kinds.get(actor)}
+        return await self._node(actor, "partner")
+
+    async def _actor(self, index: recommend.RecommenderIndex, doc: NodeDoc) -> str:
+        """The actor of a node: its village or enterprise for a party organization that is
+        theirs — from the index when the node is in the target's county, else the store."""
+        node_id: str = doc["id"]
+        if node_id in index.unit_of:
+            return index.unit_of[node_id]
+        if doc.get("label") == "PartyOrganization":
+            page = await self.store.list_links(
+                LinkQuery(types=["ORGANIZATION_OF"], source=node_id), None, 10
+            )
+            for link in page.items:
+                unit = (await self.store.get_nodes([link["target"]])).get(link["target"])
+                if unit and unit.get("label") in ("Village", "Enterprise", "Institution"):
+                    return str(unit["id"])
+        return node_id
+
+    @staticmethod
+    def _snapshot(
+        index: recommend.RecommenderIndex,
+        target: str,
+        partner: str,
+        request: JudgementIn,
+        rejected: Sequence[tuple[str, str]],
+    ) -> dict[str, Any] | None:
+        """What the recommender says of the pair now: score, components, and its rank among
+        the candidates a planner would have been shown (``None`` if not among them)."""
+        if partner not in index.position:
+            return None
+        relation: Any = request.relation
+        pair_scores = recommend.score_candidates(
+            index, target, relation=relation, include_full=True, within=[partner]
+        )
+        if not len(pair_scores.index):
+            return None
+        shown = recommend.score_candidates(index, target, rejected=rejected, relation=relation)
+        pos = index.position[partner]
+        hits = np.flatnonzero(shown.index == pos)
+        score = float(pair_scores.score[0])
+        rank = int((shown.score > shown.score[hits[0]]).sum()) + 1 if len(hits) else None
+        weights = recommend.RecommendWeights.defaults(request.relation).as_dict()
+        return {
+            "score": score,
+            "rank": rank,
+            "considered": len(shown.index),
+            "components": {
+                name: float(pair_scores.components[c, 0])
+                for c, name in enumerate(recommend.COMPONENTS)
+            },
+            "weights": weights,
+            "index_as_of": index.as_of,
+        }
+
+    async def _decision_link(
+        self,
+        request: JudgementIn,
+        index: recommend.RecommenderIndex,
+        target: str,
+        partner: str,
+        target_category: str,
+        partner_category: str,
+        judgement_id: str,
+        caller: Caller,
+        now: dt.datetime,
+    ) -> LinkDoc:
+        """The link an acceptance writes: joining a joint body (``MEMBER_OF``, from the
+        village's party organization where it has one), a pairing (``PAIRS_WITH`` helper →
+        helped) or co-building (``CO_BUILDS``)."""
+        if "PartyOrganization" in (target_category, partner_category):
+            body = target if target_category == "PartyOrganization" else partner
+            member = partner if body == target else target
+            organizations = sorted(
+                o for o, u in index.unit_of.items() if u == member and o != member
+            )
+            source = organizations[0] if organizations else member
+            type_, dest = "MEMBER_OF", body
+        elif request.relation == "co_building":
+            type_, source, dest = "CO_BUILDS", target, partner
+        elif target_category == "Village":
+            type_, source, dest = "PAIRS_WITH", partner, target
+        else:
+            type_, source, dest = "PAIRS_WITH", target, partner
+        labels = {
+            n: (index.actor_labels.get(n) or (await self._node(n, "partner"))["label"])
+            for n in (source, dest)
+        }
+        if not link_allows(type_, labels[source], labels[dest]):
+            raise InvalidInputError(
+                f"a {type_} link cannot join {labels[source]} to {labels[dest]}", field="partner"
+            )
+        link_id = derive_link_id(type_, source, dest)
+        if await self.store.get_links([link_id]):
+            raise ConflictError(f"link {link_id} exists already", field="partner")
+        attributes: dict[str, Any] = {}
+        if request.program is not None and type_ == "PAIRS_WITH":
+            attributes["program"] = request.program
+        day = request.valid_from or now.date()
+        return {
+            "id": link_id,
+            "type": type_,
+            "source": source,
+            "target": dest,
+            "valid_from": day.isoformat(),
+            "attributes": attributes,
+            "sources": [
+                {
+                    "kind": "planner_decision",
+                    "document": judgement_id,
+                    "quote": request.note,
+                    "by": request.decided_by or caller.name,
+                    "recorded_at": now.isoformat(),
+                }
+                if request.note
+                else {
+                    "kind": "planner_decision",
+                    "document": judgement_id,
+                    "by": request.decided_by or caller.name,
+                    "recorded_at": now.isoformat(),
+                }
+            ],
+        }
+
+    async def judgements(
+        self,
+        query: JudgementQuery,
+        cursor: str | None,
+        limit: int,
+        caller: Caller,
+    ) -> dict[str, Any]:
+        """A page of judgements, oldest first; names and notes only for key holders."""
+        page = await self.store.list_judgements(query, cursor, limit)
+        items = [self._visible(j, caller) for j in page.items]
+        ids = sorted({n for j in items for n in (j["target"], j["partner"])})
+        nodes = await self.store.get_nodes(ids)
+        for j in items:
+            j["target_node"] = _brief(nodes.get(j["target"]), j["target"])
+            j["partner_node"] = _brief(nodes.get(j["partner"]), j["partner"])
+        return {"items": items, "next_cursor": page.next_cursor}
+
+    async def judgement(self, judgement_id: str, caller: Caller) -> dict[str, Any]:
+        page = await self.store.list_judgements(JudgementQuery(ids=[judgement_id]), None, 1)
+        if not page.items:
+            raise NotFoundError(f"no judgement {judgement_id}", field="judgement_id")
+        return self._visible(page.items[0], caller)
+
+    @staticmethod
+    def _visible(doc: JudgementDoc, caller: Caller) -> JudgementDoc:
+        if caller.authenticated:
+            return dict(doc)
+        return {k: (None if k in _PRIVATE_FIELDS else v) for k, v in doc.items()}
