@@ -276,13 +276,22 @@ def stats() -> None:
 
 
 @app.command("hash-key")
-def hash_key(key: Annotated[str, typer.Argument(help="The API key to hash.")]) -> None:
+def hash_key(
+    key: Annotated[str, typer.Argument(help="The API key to hash.")],
+    name: Annotated[
+        str | None,
+        typer.Option(help="Who holds the key (recorded with their judgements)."),
+    ] = None,
+) -> None:
     """Print the stored form of an API key for GRAPH_SERVICE_API_KEY_HASHES."""
     if not key.isascii() or not key.isprintable() or len(key) < 8:
         # Keys travel in HTTP headers, which carry ASCII.
         console.print("[red]error[/red] an API key is at least 8 printable ASCII characters")
         raise typer.Exit(2)
-    print(hash_api_key(key))
+    if name is not None and (not name.strip() or "=" in name or len(name) > 100):
+        console.print("[red]error[/red] a key name is 1-100 characters without '='")
+        raise typer.Exit(2)
+    print(f"{name.strip()}={hash_api_key(key)}" if name else hash_api_key(key))
 
 
 analyse_app = typer.Typer(help="Network analyses over a scope; prints JSON.", no_args_is_help=True)
@@ -514,6 +523,140 @@ def export_graph_command(
     else:
         out.write_bytes(data)
     console.print(f"exported {nodes} nodes and {links} links as {fmt}")
+
+
+def _bad_option(message: str) -> typer.Exit:
+    console.print(f"[red]error[/red] {message}")
+    return typer.Exit(2)
+
+
+@app.command("evaluate")
+def evaluate_command(
+    graph: Annotated[
+        str, typer.Option(help="generated (register extract + generator) | seed | store")
+    ] = "generated",
+    county: Annotated[
+        list[str] | None,
+        typer.Option(help="County code of the register extract (repeatable; default: all)."),
+    ] = None,
+    region: Annotated[
+        list[str] | None, typer.Option(help="Region code in the store, for --graph store.")
+    ] = None,
+    seeds: Annotated[
+        str | None,
+        typer.Option(help="A range 3-7 or a list 0,2,5 (default 3-7 / 0-19 / 0-4 by --graph)."),
+    ] = None,
+    split: Annotated[str, typer.Option(help="random | time | both")] = "both",
+    holdout: Annotated[float, typer.Option(help="Share of ties hidden, in (0, 1).")] = 0.2,
+    k: Annotated[str, typer.Option("--k", help="Cut-offs of hits@k, comma-separated.")] = "5,10",
+    fmt: Annotated[str, typer.Option("--format", help="json | markdown")] = "json",
+    tie_weight: Annotated[
+        str, typer.Option(help="Recommender tie weights: strength | count.")
+    ] = "strength",
+) -> None:
+    """Offline evaluation of the partner recommender against link-prediction baselines."""
+    import time
+
+    import orjson
+
+    from graph_service.services import evaluation as ev
+
+    if graph not in ev.GRAPH_SOURCES:
+        raise _bad_option(f"--graph is one of {', '.join(ev.GRAPH_SOURCES)}")
+    if split not in ("random", "time", "both"):
+        raise _bad_option("--split is random, time or both")
+    if fmt not in ("json", "markdown"):
+        raise _bad_option("--format is json or markdown")
+    if tie_weight not in ("strength", "count"):
+        raise _bad_option("--tie-weight is strength or count")
+    if not 0 < holdout < 1:
+        raise _bad_option(f"--holdout is a share in (0, 1), got {holdout}")
+    try:
+        ks = ev.parse_cutoffs(k)
+    except ValueError as exc:
+        raise _bad_option(f"--k: {exc}") from exc
+    try:
+        seed_list = ev.parse_seeds(seeds) if seeds is not None else ev.DEFAULT_SEEDS[graph]
+    except ValueError as exc:
+        raise _bad_option(f"--seeds: {exc}") from exc
+    if county and graph != "generated":
+        raise _bad_option("--county is for --graph generated (use --region with --graph store)")
+    if region and graph != "store":
+        raise _bad_option("--region is for --graph store")
+    if graph == "store" and not region:
+        raise _bad_option("--graph store needs --region CODE")
+    for code in region or ():
+        if not code.isdigit() or len(code) not in (2, 4, 6, 9):
+            raise _bad_option(f"--region {code!r} is not a division code of 2/4/6/9 digits")
+
+    settings = get_settings()
+    register_dir = settings.seed_dir / "register"
+    cases: list[ev.EvaluationCase]
+    if graph == "generated":
+        try:
+            known = ev.register_counties(register_dir)
+        except OSError as exc:
+            console.print(f"[red]error[/red] cannot read the register extract: {exc}")
+            raise typer.Exit(1) from exc
+        counties = list(dict.fromkeys(county)) if county else known
+        unknown = [c for c in counties if c not in known]
+        if unknown:
+            raise _bad_option(
+                f"--county {', '.join(unknown)} has no village in the register extract "
+                f"{register_dir} (counties: {', '.join(known)})"
+            )
+        cases = ev.generated_cases(register_dir, counties, seed_list)
+    elif graph == "seed":
+        cases = ev.seed_cases(settings.seed_dir, seed_list)
+    else:
+        codes = list(dict.fromkeys(region or ()))
+
+        async def work(store: GraphStore) -> dict[str, Any]:
+            with console.status("exporting " + ", ".join(codes)):
+                return {code: await ev.region_graph(store, code) for code in codes}
+
+        cases = ev.store_cases(_run(work, settings), seed_list)
+
+    splits = list(ev.SPLITS) if split == "both" else [split]
+    total = sum(len(case.seeds) for case in cases) * len(splits)
+    started = time.perf_counter()
+    with Progress(
+        TextColumn("evaluating {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
+        task = progress.add_task("", total=total)
+
+        def advance(case: ev.EvaluationCase, seed: int, split_name: str) -> None:
+            progress.update(task, advance=1, description=f"{case.name} seed {seed} {split_name}")
+
+        result = ev.run_evaluation(
+            cases,
+            splits=splits,
+            holdout=holdout,
+            k=ks,
+            tie_weight="count" if tie_weight == "count" else "strength",
+            progress=advance,
+        )
+    console.print(
+        f"{total} evaluation(s) of {len(cases)} graph(s) in {time.perf_counter() - started:.1f} s"
+    )
+    if fmt == "markdown":
+        sys.stdout.write(ev.render_markdown(result))
+    else:
+        sys.stdout.write(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+def _register_recommend() -> None:
+    # Imported here: the recommend commands use this module's helpers (``_run``, ``console``).
+    from graph_service.cli_recommend import recommend_app
+
+    app.add_typer(recommend_app, name="recommend")
+
+
+_register_recommend()
 
 
 def main() -> None:

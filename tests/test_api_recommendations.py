@@ -312,7 +312,8 @@ def test_assignment_reports_villages_left_over_and_why(api: TestClient) -> None:
     assert left["reason"] == "capacity_exhausted"
     assert left["village"]["name"] in {"甲一村", "甲二村"}
     two = ok(api.post("/v1/recommendations/assignment", json={**body, "k": 2}))
-    assert len(two["pairs"]) == 2 and two["unassigned"] == []
+    assert len(two["pairs"]) == 2
+    assert two["unassigned"] == []
 
 
 @pytest.mark.parametrize(

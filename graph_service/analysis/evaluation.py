@@ -347,7 +347,9 @@ def evaluate(
     held, cutoff = _split(ties, split, holdout, seed, skipped)
     index_day = cutoff - dt.timedelta(days=1) if cutoff is not None else as_of
     hidden = [key for t in held for key in t.links]
-    index = RecommenderIndex.build(G, index_day, tie_weight=tie_weight, exclude_links=hidden)
+    # Built on the first held-out tie: a split that holds nothing out (undated ties in a
+    # time split) costs nothing.
+    index: RecommenderIndex | None = None
     answers: defaultdict[str, set[str]] = defaultdict(set)
     for t in held:
         answers[t.query].add(t.answer)
@@ -358,6 +360,10 @@ def evaluate(
     evaluated = 0
     filtered = 0
     for t in held:
+        if index is None:
+            index = RecommenderIndex.build(
+                G, index_day, tie_weight=tie_weight, exclude_links=hidden
+            )
         if t.query not in index.unit_of or t.answer not in index.position:
             skipped["not_in_snapshot"] += 1
             continue

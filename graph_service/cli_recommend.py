@@ -1,0 +1,262 @@
+"""``graph-service recommend …``: partners, region-wide assignment, what-if and judgements
+from the command line, through the same service the HTTP API uses. Prints JSON."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import BaseModel, ValidationError
+
+from graph_service.models import AssignmentIn, JudgementIn, WhatIfIn, error_list
+
+__all__ = ["recommend_app"]
+
+recommend_app = typer.Typer(
+    help="Pairing recommendations: partners, assignment, what-if, judgements. Prints JSON.",
+    no_args_is_help=True,
+)
+
+AsOf = Annotated[
+    str | None, typer.Option("--as-of", help="Only what was valid on this date (YYYY-MM-DD).")
+]
+Program = Annotated[str | None, typer.Option(help="Program id (百企帮百村 …).")]
+Distance = Annotated[
+    str | None, typer.Option("--max-distance", help="town | county | city | province")
+]
+
+
+def _validated(model: type[BaseModel], data: dict[str, Any]) -> Any:
+    from graph_service.cli import console
+
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        for err in error_list(exc):
+            console.print(f"[red]error[/red] {err['field']}: {err['message']}")
+        raise typer.Exit(2) from exc
+
+
+def _recommendations(run: Any) -> None:
+    """Run ``run(service)`` against the configured store and print its JSON."""
+    import orjson
+
+    from graph_service.cli import _run
+    from graph_service.services.analysis_scope import ScopedGraphs
+    from graph_service.services.recommendations import RecommendationService
+
+    async def work(store: Any) -> Any:
+        return await run(RecommendationService(store, ScopedGraphs(store)))
+
+    result = _run(work)
+    sys.stdout.write(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+def _cli_caller() -> Any:
+    from graph_service.services.graph import Caller
+
+    # The CLI writes to the store directly, as the operator who runs it.
+    return Caller(authenticated=True, name=f"cli:{getpass.getuser()}")
+
+
+@recommend_app.command("partners")
+def partners(
+    target: Annotated[str, typer.Argument(help="A village, its party organization, or a helper.")],
+    top: Annotated[int, typer.Option(min=1, max=100)] = 10,
+    partner_label: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--partner-label",
+            help="Village | Enterprise | Institution | "
+            "PartyOrganization (joint bodies); repeatable.",
+        ),
+    ] = None,
+    max_distance: Distance = None,
+    program: Program = None,
+    relation: Annotated[str, typer.Option(help="pairing | co_building")] = "pairing",
+    include_full: Annotated[
+        bool, typer.Option(help="Keep helpers (or villages) without a free place.")
+    ] = False,
+    as_of: AsOf = None,
+) -> None:
+    """Ranked partners for one target, with the reasons behind each score."""
+    from graph_service.cli import _bad_option, _date
+
+    if relation not in ("pairing", "co_building"):
+        raise _bad_option("--relation is pairing or co_building")
+    if max_distance is not None and max_distance not in ("town", "county", "city", "province"):
+        raise _bad_option("--max-distance is town, county, city or province")
+    day = _date(as_of, "--as-of")
+    _recommendations(
+        lambda s: s.partners(
+            target,
+            top,
+            partner_label or (),
+            max_distance,
+            program,
+            day,
+            relation,
+            include_full,
+        )
+    )
+
+
+@recommend_app.command("assign")
+def assign(
+    region: Annotated[str, typer.Option(help="City, county or town division code.")],
+    program: Program = None,
+    village: Annotated[
+        list[str] | None,
+        typer.Option("--village", help="A village to help (repeatable); default: weak villages."),
+    ] = None,
+    helper: Annotated[
+        list[str] | None,
+        typer.Option("--helper", help="A helper (repeatable); default: every possible helper."),
+    ] = None,
+    k: Annotated[int, typer.Option("-k", help="Villages a helper takes at most.")] = 1,
+    capacities: Annotated[
+        bool, typer.Option("--capacities", help="Use each helper's free places instead of -k.")
+    ] = False,
+    m: Annotated[int, typer.Option("-m", help="Helpers a village takes at most.")] = 1,
+    min_helpers: Annotated[int, typer.Option(help="Helpers a village needs.")] = 1,
+    top_candidates: Annotated[int, typer.Option(help="Candidate helpers per village.")] = 50,
+    max_distance: Distance = None,
+    as_of: AsOf = None,
+) -> None:
+    """A region-wide plan by min-cost flow: helpers to villages under capacities."""
+    request = _validated(
+        AssignmentIn,
+        {
+            "region": region,
+            "program": program,
+            "villages": village,
+            "helpers": helper,
+            "k": None if capacities else k,
+            "m": m,
+            "min_helpers": min_helpers,
+            "top_candidates": top_candidates,
+            "max_distance": max_distance,
+            "as_of": as_of,
+        },
+    )
+    _recommendations(lambda s: s.assignment(request))
+
+
+@recommend_app.command("what-if")
+def what_if(
+    pair: Annotated[
+        list[str] | None,
+        typer.Option("--pair", help="HELPER=VILLAGE, a proposed pairing (repeatable)."),
+    ] = None,
+    plan: Annotated[
+        Path | None,
+        typer.Option(help="The JSON of `recommend assign`: propose its pairs.", exists=True),
+    ] = None,
+    region: Annotated[str | None, typer.Option(help="Report on this region.")] = None,
+    program: Program = None,
+    top: Annotated[int, typer.Option(help="PageRank risers to list.")] = 10,
+    as_of: AsOf = None,
+) -> None:
+    """What proposed pairings would change (coverage, connectivity, centrality); writes
+    nothing."""
+    from graph_service.cli import _bad_option
+
+    proposed: list[dict[str, str]] = []
+    for text in pair or ():
+        helper_id, sep, village_id = text.partition("=")
+        if not sep or not helper_id or not village_id:
+            raise _bad_option(f"--pair is HELPER=VILLAGE, got {text!r}")
+        proposed.append({"helper": helper_id, "village": village_id})
+    if plan is not None:
+        try:
+            data = json.loads(plan.read_text(encoding="utf-8"))
+            proposed += [
+                {"helper": p["helper"]["id"], "village": p["village"]["id"]} for p in data["pairs"]
+            ]
+            region = region or data.get("scope", {}).get("value")
+        except (ValueError, KeyError, TypeError) as exc:
+            raise _bad_option(f"--plan is not the output of `recommend assign`: {exc}") from exc
+    request = _validated(
+        WhatIfIn,
+        {"proposed": proposed, "region": region, "program": program, "top": top, "as_of": as_of},
+    )
+    _recommendations(lambda s: s.what_if(request))
+
+
+@recommend_app.command("judge")
+def judge(
+    target: Annotated[str, typer.Argument(help="The village (or helper) recommended for.")],
+    partner: Annotated[str, typer.Argument(help="The recommended partner.")],
+    decision: Annotated[str, typer.Option(help="accept | reject | unsure")],
+    by: Annotated[str, typer.Option("--by", help="The planner who decided.")],
+    note: Annotated[str | None, typer.Option(help="Why.")] = None,
+    program: Program = None,
+    relation: Annotated[str, typer.Option(help="pairing | co_building")] = "pairing",
+    valid_from: Annotated[
+        str | None, typer.Option(help="First day of an accepted link (default: today).")
+    ] = None,
+) -> None:
+    """Record a judgement; accept writes the link with provenance planner_decision."""
+    request = _validated(
+        JudgementIn,
+        {
+            "target": target,
+            "partner": partner,
+            "decision": decision,
+            "decided_by": by,
+            "note": note,
+            "program": program,
+            "relation": relation,
+            "valid_from": valid_from,
+        },
+    )
+    caller = _cli_caller()
+    _recommendations(lambda s: s.judge(request, caller))
+
+
+@recommend_app.command("judgements")
+def judgements(
+    node: Annotated[str | None, typer.Option(help="Either end of the pair.")] = None,
+    target: Annotated[str | None, typer.Option()] = None,
+    partner: Annotated[str | None, typer.Option()] = None,
+    decision: Annotated[
+        list[str] | None, typer.Option(help="accept | reject | unsure (repeatable).")
+    ] = None,
+    by: Annotated[str | None, typer.Option("--by", help="Decided by.")] = None,
+    since: Annotated[str | None, typer.Option(help="Decided at or after (ISO time).")] = None,
+    until: Annotated[str | None, typer.Option(help="Decided at or before (ISO time).")] = None,
+    current: Annotated[bool, typer.Option(help="Only the judgement in force per pair.")] = False,
+    limit: Annotated[int, typer.Option(min=1, max=100_000)] = 1000,
+) -> None:
+    """The judgements, oldest first: the audit trail of decisions."""
+    import datetime as dt
+
+    from graph_service.cli import _bad_option
+    from graph_service.services.recommendations import judgement_time
+    from graph_service.store.protocol import JudgementQuery
+
+    bounds: dict[str, str | None] = {}
+    for name, text in (("since", since), ("until", until)):
+        try:
+            bounds[name] = judgement_time(dt.datetime.fromisoformat(text)) if text else None
+        except ValueError as exc:
+            raise _bad_option(f"--{name} is an ISO date or time") from exc
+    for value in decision or ():
+        if value not in ("accept", "reject", "unsure"):
+            raise _bad_option("--decision is accept, reject or unsure")
+    query = JudgementQuery(
+        target=target,
+        partner=partner,
+        node=node,
+        decisions=decision or (),
+        decided_by=by,
+        since=bounds["since"],
+        until=bounds["until"],
+        current=current,
+    )
+    caller = _cli_caller()
+    _recommendations(lambda s: s.judgements(query, None, limit, caller))
