@@ -5,8 +5,16 @@ The end-to-end test starts a real server (uvicorn over an embedded store that
 Playwright, using the system browser (``executable_path``; no ``playwright install``). It
 searches 红色硒谷, waits for the body and its nine members, clicks a member on the canvas,
 reads its provenance in the side panel, opens a village's 推荐结对 panel, saves a screenshot to
-``test-artifacts/explorer.png`` and downloads the view as PNG. Every request the page makes
-must go to the server itself.
+``test-artifacts/explorer.png`` and downloads the view as PNG.
+
+The judgement test runs its own server over a writable copy of the seed graph that accepts
+the planner key ``王科长``: in 台头村's 推荐结对 panel, 否决 without a key sends nothing, a
+wrong key shows the 401 problem, then with the key it rejects the first candidate (gone from
+the list), accepts the next (a 结对帮扶 link with ``planner_decision`` provenance, drawn at
+once), meets the 409 of a pair already partnered, marks the last 待定, and reads the
+village's 决策记录; screenshot ``test-artifacts/explorer-judgements.png``.
+
+Every request the page makes must go to the server itself.
 
 Without ``/usr/bin/chromium`` (or ``CHROMIUM``) or the ``playwright`` package the browser test
 is skipped, except under CI (``CI`` set, e.g. ``CI=true``), where that is a failure.
@@ -14,6 +22,8 @@ is skipped, except under CI (``CI`` set, e.g. ``CI=true``), where that is a fail
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
 import re
@@ -27,8 +37,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, SEED_DIR
+from conftest import ROOT, SEED_DIR, make_settings
 from fastapi.testclient import TestClient
+
+from graph_service.services.loading import load_seed
+from graph_service.settings import hash_api_key
+from graph_service.store.embedded import EmbeddedGraphStore
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 ARTIFACTS = ROOT / "test-artifacts"
@@ -36,6 +50,8 @@ APP_FACTORY = "graph_service.api.app:create_app"
 BODY = "org:longquan-hongse-xigu"  # “红色硒谷”党建联盟
 MEMBER = "org:longquan-taitou-dangzhibu"  # 台头村党支部
 VILLAGE = "village:370302112206"  # 台头村
+PLANNER = "王科长"
+PLANNER_KEY = "e2e-planner-key-taitou"
 STATIC = ROOT / "graph_service" / "static"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -158,20 +174,10 @@ def _server_env(data_dir: Path) -> dict[str, str]:
     return env
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real uvicorn server on a free 127.0.0.1 port over the seed graph; its base URL."""
-    _browser_or_skip()
-    work = tmp_path_factory.mktemp("explorer")
-    env = _server_env(work / "data")
-    subprocess.run(
-        [sys.executable, "-c", "from graph_service.cli import main; main()", "load-seed"],
-        cwd=work,
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
+@contextlib.contextmanager
+def _serve(work: Path, env: dict[str, str]) -> Iterator[str]:
+    """Run uvicorn (the app factory, configured by ``env``) on a free 127.0.0.1 port in
+    ``work`` until the block ends; yield its base URL once ``/readyz`` answers."""
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     log = (work / "server.log").open("wb")
@@ -209,6 +215,50 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             process.kill()
             process.wait(timeout=15)
         log.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real uvicorn server on a free 127.0.0.1 port over the seed graph; its base URL."""
+    _browser_or_skip()
+    work = tmp_path_factory.mktemp("explorer")
+    env = _server_env(work / "data")
+    subprocess.run(
+        [sys.executable, "-c", "from graph_service.cli import main; main()", "load-seed"],
+        cwd=work,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    with _serve(work, env) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def writable_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real server over its own, writable copy of the seed graph (embedded store) that
+    accepts the named key ``王科长`` for writes; its base URL."""
+    _browser_or_skip()
+    work = tmp_path_factory.mktemp("explorer-judgements")
+    settings = make_settings(
+        "embedded", work / "data", api_key_hashes=[f"{PLANNER}={hash_api_key(PLANNER_KEY)}"]
+    )
+    settings.data_dir.mkdir(parents=True)
+
+    async def fill() -> None:
+        store = EmbeddedGraphStore(settings.embedded_path)
+        await store.open()
+        try:
+            await load_seed(store, SEED_DIR)
+        finally:
+            await store.close()
+
+    asyncio.run(fill())
+    env = _server_env(settings.data_dir)
+    env["GRAPH_SERVICE_API_KEY_HASHES"] = json.dumps(settings.api_key_hashes, ensure_ascii=False)
+    with _serve(work, env) as base:
+        yield base
 
 
 def _api(base: str, path: str) -> Any:
@@ -432,6 +482,226 @@ def test_explorer_end_to_end(server: str) -> None:
     # The only expected console errors are the 404s of a missing recommendation service
     # and of a date before the body existed.
     assert all("404" in text for text in console_errors), console_errors
+    outside = [
+        url
+        for url in requests
+        if not (url.startswith(f"{base}/") or url.startswith((f"blob:{base}/", "data:")))
+    ]
+    assert not outside, outside
+
+
+def test_planner_judges_recommendations_in_the_explorer(writable_server: str) -> None:
+    """推荐结对 → 否决 / 采纳 / 待定 with the planner's key, on a writable seed graph: no key,
+    no request; a rejected partner leaves the list; an accepted one becomes a 结对帮扶 link
+    with 规划决定 provenance, drawn at once; a 409 problem shows its detail; 决策记录 lists
+    the decisions with the planner's name."""
+    sync_api = _browser_or_skip()
+    base = writable_server
+    proposed = _api(base, f"/v1/recommendations/partners?target={VILLAGE}")
+    assert proposed["excluded_rejected"] == 0
+    ranked = [c["partner"] for c in proposed["candidates"]]
+    assert len(ranked) >= 3, ranked
+    rejected, accepted, unsure = ranked[:3]
+    pairs_before = {
+        link["id"] for link in _api(base, "/v1/links?type=PAIRS_WITH&limit=1000")["items"]
+    }
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    requests: list[str] = []
+    writes: list[str] = []
+    page_errors: list[str] = []
+    console_errors: list[str] = []
+
+    def record(request: Any) -> None:
+        requests.append(request.url)
+        if request.method != "GET":
+            writes.append(f"{request.method} {request.url}")
+
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1440, "height": 1000}, locale="zh-CN")
+            page = context.new_page()
+            page.on("request", record)
+            page.on("pageerror", lambda error: page_errors.append(str(error)))
+            page.on(
+                "console",
+                lambda message: (
+                    console_errors.append(message.text) if message.type == "error" else None
+                ),
+            )
+            page.goto(f"{base}/explorer")
+            _idle(page)
+
+            # 台头村 → 推荐结对: every candidate has 采纳 / 否决 / 待定 and a 备注 field.
+            page.fill("#search-input", "台头村")
+            page.click("#search-button")
+            page.click(f'#search-results button[data-id="{VILLAGE}"]')
+            _wait(page, f"window.__explorer.selected() === '{VILLAGE}'")
+            _idle(page)
+            page.click("#action-recommend")
+            recommend = page.locator("#recommend-panel")
+            message = page.locator("#recommend-message")
+            _wait(page, "document.querySelector('#recommend-panel').dataset.state === 'ok'")
+            _idle(page)
+
+            def row(partner: dict[str, Any]) -> Any:
+                return recommend.locator(f'li.candidate[data-id="{partner["id"]}"]')
+
+            def listed() -> list[str]:
+                ids: list[str] = recommend.locator("li.candidate").evaluate_all(
+                    "rows => rows.map(r => r.dataset.id)"
+                )
+                return ids
+
+            assert listed() == [p["id"] for p in ranked]
+            for partner in ranked:
+                buttons = row(partner).locator(".judge button").all_inner_texts()
+                assert buttons == ["采纳", "否决", "待定"], buttons
+                assert row(partner).locator("input.judge-note").count() == 1
+            assert recommend.locator(".badge.unsure").count() == 0
+
+            # Without a key nothing is sent: the panel says writing needs one.
+            assert page.input_value("#api-key") == ""
+            row(rejected).locator("button.judge-reject").click()
+            assert message.is_visible()
+            assert "需要 API 密钥" in message.inner_text()
+            assert message.get_attribute("data-kind") == "error"
+            time.sleep(0.5)
+            _idle(page)
+            assert not writes, writes
+            assert listed() == [p["id"] for p in ranked]
+
+            # A wrong key: the service's 401 problem, shown with its detail; nothing written.
+            page.fill("#api-key", "not-the-planner-key")
+            row(unsure).locator("button.judge-unsure").click()
+            _wait(page, "document.querySelector('#recommend-message').textContent.includes('401')")
+            _idle(page)
+            assert "invalid API key" in message.inner_text()
+            assert message.get_attribute("data-kind") == "error"
+            assert listed() == [p["id"] for p in ranked]
+            assert recommend.locator(".badge.unsure").count() == 0
+
+            # The key: kept in this tab's sessionStorage, never localStorage or the URL.
+            page.fill("#api-key", PLANNER_KEY)
+            assert (
+                page.evaluate("sessionStorage.getItem('graph_service.explorer.api_key')")
+                == PLANNER_KEY
+            )
+            assert page.evaluate("localStorage.length") == 0
+
+            # 否决 the first, with a note: it leaves the list, which counts the rejection.
+            row(rejected).locator("input.judge-note").fill("距离较远,暂不考虑")
+            row(rejected).locator("button.judge-reject").click()
+            _wait(
+                page, "document.querySelector('#recommend-message').textContent.includes('已否决')"
+            )
+            _idle(page)
+            assert rejected["name"] in message.inner_text()
+            assert recommend.get_attribute("data-state") == "ok"
+            assert listed() == [p["id"] for p in ranked[1:]]
+            assert "已排除 1 个否决" in page.inner_text("#recommend-body")
+
+            # 采纳 the next: a 结对帮扶 link with planner provenance, drawn and shown at once.
+            row(accepted).locator("button.judge-accept").click()
+            _wait(
+                page, "document.querySelector('#recommend-message').textContent.includes('已采纳')"
+            )
+            _idle(page)
+            assert "写入 结对帮扶 关系" in message.inner_text()
+            assert message.get_attribute("data-kind") == "ok"
+            links = page.evaluate(
+                "fetch('/v1/links?type=PAIRS_WITH&limit=1000').then(r => r.json())"
+            )["items"]
+            new = [link for link in links if link["id"] not in pairs_before]
+            assert len(new) == 1, new
+            link = new[0]
+            assert (link["source"], link["target"]) == (accepted["id"], VILLAGE)
+            assert [s["kind"] for s in link["sources"]] == ["planner_decision"]
+            assert link["sources"][0]["by"] == PLANNER
+            assert link["id"] in page.evaluate("window.__explorer.edgeIds()")
+            assert accepted["id"] in page.evaluate("window.__explorer.nodeIds()")
+            detail = page.locator("#detail-panel")
+            assert page.inner_text("#detail-title") == "结对帮扶"
+            assert "规划决定" in detail.inner_text()
+            assert PLANNER in detail.inner_text()
+            assert accepted["id"] not in listed()
+            assert PLANNER_KEY not in page.url
+
+            # A pair that is already partnered: the service's 409 problem, with its detail.
+            already = {
+                "target": VILLAGE,
+                "relation": "pairing",
+                "excluded_rejected": 1,
+                "candidates": [
+                    {"partner": accepted, "score": 0.5, "reasons": [], "judgement": None}
+                ],
+            }
+            page.route(
+                "**/v1/recommendations/partners?*",
+                lambda route: route.fulfill(
+                    status=200,
+                    content_type="application/json",
+                    body=json.dumps(already, ensure_ascii=False),
+                ),
+            )
+            page.evaluate(f"window.__explorer.openRecommendations('{VILLAGE}')")
+            _wait(page, "document.querySelector('#recommend-panel').dataset.state === 'ok'")
+            page.unroute("**/v1/recommendations/partners?*")
+            row(accepted).locator("button.judge-accept").click()
+            _wait(page, "document.querySelector('#recommend-message').dataset.kind === 'error'")
+            _idle(page)
+            assert "409" in message.inner_text()
+            assert "partners already" in message.inner_text()
+
+            # 待定 the last: it stays, with a 待定 badge.
+            page.evaluate(f"window.__explorer.openRecommendations('{VILLAGE}')")
+            _wait(page, "document.querySelector('#recommend-panel').dataset.state === 'ok'")
+            _idle(page)
+            assert listed() == [unsure["id"]]
+            row(unsure).locator("button.judge-unsure").click()
+            _wait(
+                page,
+                "document.querySelector('#recommend-message').textContent.includes('已标记待定')",
+            )
+            _idle(page)
+            assert listed() == [unsure["id"]]
+            assert row(unsure).locator(".badge.unsure").inner_text() == "待定"
+
+            # 决策记录 of the village: the three decisions, in order, with the planner's name.
+            assert page.evaluate(f"window.__explorer.select('{VILLAGE}')")
+            page.click("#action-history")
+            _wait(page, "document.querySelector('#history-panel').dataset.state === 'ok'")
+            _idle(page)
+            history = page.locator("#history-panel li.judgement")
+            assert history.evaluate_all("rows => rows.map(r => r.dataset.decision)") == [
+                "reject",
+                "accept",
+                "unsure",
+            ]
+            texts = history.all_inner_texts()
+            for text, partner, word in zip(
+                texts, (rejected, accepted, unsure), ("否决", "采纳", "待定"), strict=True
+            ):
+                assert partner["name"] in text, text
+                assert word in text, text
+                assert f"决策人:{PLANNER}" in text, text
+            assert "距离较远" in texts[0]
+            assert re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", texts[0]), texts[0]
+
+            page.screenshot(path=str(ARTIFACTS / "explorer-judgements.png"))
+            assert page.evaluate("localStorage.length") == 0
+            assert PLANNER_KEY not in page.url
+        finally:
+            browser.close()
+
+    assert not page_errors, page_errors
+    # The expected console errors: the 401 of the wrong key and the 409 of the pair that
+    # is already partnered.
+    assert all(("401" in text or "409" in text) for text in console_errors), console_errors
+    judgements = f"POST {base}/v1/recommendations/judgements"
+    assert writes == [judgements] * 5, writes
+    assert all(PLANNER_KEY not in url for url in requests)
     outside = [
         url
         for url in requests

@@ -16,6 +16,19 @@
     api: "接口录入",
   };
   const MEASURES = { pagerank: "PageRank", degree: "度中心性", betweenness: "中介中心性" };
+  const REASONS = {
+    industry: "产业匹配",
+    proximity: "地理邻近",
+    capacity: "帮扶余力",
+    structural: "网络关联",
+    strength: "综合实力",
+    needs: "需求对接",
+  };
+  const DECISIONS = { accept: "采纳", reject: "否决", unsure: "待定" };
+  /** The API key lives in this tab's sessionStorage only: never localStorage, never a URL. */
+  const KEY_STORAGE = "graph_service.explorer.api_key";
+  /** Labels a judgement can be about (actors and joint bodies). */
+  const ACTOR_LABELS = ["Village", "Enterprise", "Institution", "PartyOrganization"];
   const NEUTRAL = "#7f8fa6";
   const MIN_SIZE = 18;
   const MAX_SIZE = 64;
@@ -35,6 +48,8 @@
     strengths: new Map(),
     pending: 0,
     recommendTarget: null,
+    recommendRelation: "pairing",
+    historyNode: null,
   };
   let cy = null;
 
@@ -72,7 +87,10 @@
     document.body.dataset.busy = String(state.pending);
   }
 
-  async function api(path, params) {
+  /** GET (or, with options.method and options.body, a JSON write) under this origin;
+   * options.key sends the API key as X-API-Key (only the judgement calls do). */
+  async function api(path, params, options) {
+    const opts = options || {};
     const query = new URLSearchParams();
     for (const [key, value] of Object.entries(params || {})) {
       if (value === null || value === undefined || value === "") continue;
@@ -80,9 +98,17 @@
       else query.append(key, String(value));
     }
     const url = query.toString() ? `${path}?${query}` : path;
+    const headers = { Accept: "application/json" };
+    if (opts.key) headers["X-API-Key"] = opts.key;
+    const init = { method: opts.method || "GET", headers };
+    if (opts.body !== undefined) {
+      headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(opts.body);
+    }
+    if (opts.fresh) init.cache = "no-store";
     busy(1);
     try {
-      const response = await fetch(url, { headers: { Accept: "application/json" } });
+      const response = await fetch(url, init);
       let body = null;
       try {
         body = await response.json();
@@ -106,6 +132,39 @@
   function problemText(result) {
     const body = result.body || {};
     return body.detail || body.title || `HTTP ${result.status}`;
+  }
+
+  function apiKey() {
+    return $("api-key").value.trim();
+  }
+
+  function rememberKey(value) {
+    const key = String(value || "").trim();
+    try {
+      if (key) sessionStorage.setItem(KEY_STORAGE, key);
+      else sessionStorage.removeItem(KEY_STORAGE);
+    } catch (_) {
+      // Storage disabled: the key lives in the field only, for this page.
+    }
+  }
+
+  function rememberedKey() {
+    try {
+      return sessionStorage.getItem(KEY_STORAGE) || "";
+    } catch (_) {
+      return "";
+    }
+  }
+
+  /** "2026-05-01T08:30:00.123456Z" → "2026-05-01 16:30" (local time). */
+  function formatTime(text) {
+    const date = new Date(String(text || "").replace(/(\.\d{3})\d+/, "$1"));
+    if (Number.isNaN(date.getTime())) return String(text || "");
+    const two = (n) => String(n).padStart(2, "0");
+    return (
+      `${date.getFullYear()}-${two(date.getMonth() + 1)}-${two(date.getDate())} ` +
+      `${two(date.getHours())}:${two(date.getMinutes())}`
+    );
   }
 
   function labelZh(label) {
@@ -613,6 +672,7 @@
             "div",
             { class: "source-doc" },
             `${kind}`,
+            source.by ? ` · 决策人:${source.by}` : null,
             doc ? " · 出处:" : null,
             isArticle
               ? el("a", {
@@ -722,6 +782,14 @@
               onclick: () => openRecommendations(id),
             })
           : null,
+        ACTOR_LABELS.includes(doc.label)
+          ? el("button", {
+              type: "button",
+              id: "action-history",
+              text: "决策记录",
+              onclick: () => openHistory(id),
+            })
+          : null,
       ),
       el("h3", { text: "属性" }),
       attrs.length ? el("table", { class: "attrs" }, attrs) : el("p", { class: "muted", text: "无属性" }),
@@ -819,7 +887,87 @@
 
   // ---------------------------------------------------------------- 推荐结对
 
-  async function openRecommendations(id) {
+  function recommendMessage(text, kind) {
+    const box = $("recommend-message");
+    if (!text) {
+      box.hidden = true;
+      box.textContent = "";
+      box.dataset.kind = "";
+      return;
+    }
+    box.textContent = text;
+    box.className = `notice message ${kind || "info"}`;
+    box.dataset.kind = kind || "info";
+    box.hidden = false;
+  }
+
+  function reasonRows(reasons) {
+    return el(
+      "ul",
+      { class: "reasons" },
+      (reasons || []).map((r) =>
+        el(
+          "li",
+          null,
+          el("b", { text: REASONS[r.name] || r.name }),
+          typeof r.value === "number" ? `(${r.value.toFixed(2)})` : "",
+          r.explanation ? `:${r.explanation}` : "",
+        ),
+      ),
+    );
+  }
+
+  function candidateRow(targetId, c) {
+    const partner = c.partner || {};
+    const score = typeof c.score === "number" ? c.score.toFixed(2) : "";
+    const marked = c.judgement && c.judgement.decision === "unsure";
+    const note = el("input", {
+      type: "text",
+      class: "judge-note",
+      maxlength: 2000,
+      placeholder: "备注(可选)",
+      "aria-label": `对 ${partner.name || partner.id} 的备注`,
+    });
+    const buttons = [];
+    const decide = (decision) => () =>
+      judge(targetId, partner, decision, note.value.trim(), [note, ...buttons]);
+    buttons.push(
+      el("button", { type: "button", class: "judge-accept primary", text: "采纳", onclick: decide("accept") }),
+      el("button", { type: "button", class: "judge-reject", text: "否决", onclick: decide("reject") }),
+      el("button", { type: "button", class: "judge-unsure", text: "待定", onclick: decide("unsure") }),
+    );
+    return el(
+      "li",
+      { class: "candidate", dataset: { id: partner.id || "", judgement: marked ? "unsure" : "" } },
+      el(
+        "div",
+        { class: "candidate-head" },
+        el("strong", { text: partner.name || partner.id }),
+        el("span", { class: "muted", text: ` ${labelZh(partner.label)}` }),
+        marked
+          ? el("span", {
+              class: "badge unsure",
+              title: c.judgement.decided_at ? `标记于 ${formatTime(c.judgement.decided_at)}` : null,
+              text: "待定",
+            })
+          : null,
+        el("span", { class: "score", text: score ? `得分 ${score}` : "" }),
+        partner.id
+          ? el("button", {
+              type: "button",
+              class: "link-button",
+              text: "在图中显示",
+              onclick: () => showPartner(targetId, partner.id),
+            })
+          : null,
+      ),
+      reasonRows(c.reasons),
+      partner.id ? el("div", { class: "judge" }, note, buttons) : null,
+    );
+  }
+
+  /** Open (or, with keepMessage, refresh) the ranked partners of a village. */
+  async function openRecommendations(id, keepMessage) {
     const panel = $("recommend-panel");
     const body = $("recommend-body");
     state.recommendTarget = id;
@@ -828,54 +976,46 @@
     panel.scrollIntoView({ block: "nearest" });
     panel.dataset.state = "loading";
     panel.dataset.target = id;
+    if (keepMessage !== true) recommendMessage(null);
     body.replaceChildren(el("p", { class: "muted", text: "正在计算推荐…" }));
-    const result = await api("/v1/recommendations/partners", { target: id, top: 10 });
+    const result = await api("/v1/recommendations/partners", { target: id, top: 10 }, { fresh: true });
     if (state.recommendTarget !== id) return;
     if (result.ok) {
       const candidates = (result.body && result.body.candidates) || [];
+      state.recommendRelation = (result.body && result.body.relation) || "pairing";
+      const rejected = Number((result.body && result.body.excluded_rejected) || 0);
+      const excluded = rejected
+        ? el("span", { class: "excluded", text: ` · 已排除 ${rejected} 个否决` })
+        : null;
+      const history = el("button", {
+        type: "button",
+        class: "link-button",
+        id: "recommend-history",
+        text: "决策记录",
+        onclick: () => openHistory(id),
+      });
       if (!candidates.length) {
         panel.dataset.state = "empty";
-        body.replaceChildren(el("p", { class: "notice", text: "暂无合适的结对对象。" }));
+        body.replaceChildren(
+          el("p", { class: "notice", text: "暂无合适的结对对象。" }),
+          el("p", { class: "muted intro" }, excluded, " ", history),
+        );
         return;
       }
       panel.dataset.state = "ok";
       body.replaceChildren(
-        el("p", { class: "muted", text: `为 ${nodeName(id)} 推荐的结对对象(按得分排序):` }),
+        el(
+          "p",
+          { class: "muted intro" },
+          `为 ${nodeName(id)} 推荐的结对对象(按得分排序)`,
+          excluded,
+          " ",
+          history,
+        ),
         el(
           "ol",
           { class: "candidates" },
-          candidates.map((c) => {
-            const partner = c.partner || {};
-            const score = typeof c.score === "number" ? c.score.toFixed(2) : "";
-            return el(
-              "li",
-              { class: "candidate", dataset: { id: partner.id || "" } },
-              el("strong", { text: partner.name || partner.id }),
-              el("span", { class: "muted", text: ` ${labelZh(partner.label)}` }),
-              el("span", { class: "score", text: score ? `得分 ${score}` : "" }),
-              partner.id
-                ? el("button", {
-                    type: "button",
-                    class: "link-button",
-                    text: "在图中显示",
-                    onclick: () => showPartner(id, partner.id),
-                  })
-                : null,
-              el(
-                "ul",
-                { class: "reasons" },
-                (c.reasons || []).map((r) =>
-                  el(
-                    "li",
-                    null,
-                    el("b", { text: r.name }),
-                    typeof r.value === "number" ? `(${r.value.toFixed(2)})` : "",
-                    r.explanation ? `:${r.explanation}` : "",
-                  ),
-                ),
-              ),
-            );
-          }),
+          candidates.map((c) => candidateRow(id, c)),
         ),
       );
       return;
@@ -894,6 +1034,197 @@
       body.replaceChildren(
         el("p", { class: "notice error", text: `推荐服务暂不可用:${problemText(result)}` }),
       );
+    }
+  }
+
+  function judgeProblem(result) {
+    const detail = problemText(result);
+    if (result.status === 0) return `提交失败:无法连接服务(${detail})`;
+    if (result.status === 401) return `密钥无效,无法写入决策(401):${detail}`;
+    if (result.status === 403) return `此密钥无权写入决策(403):${detail}`;
+    if (result.status === 409) return `无法提交,与现有数据冲突(409):${detail}`;
+    return `提交失败(${result.status}):${detail}`;
+  }
+
+  /** Record a planner's judgement of a proposed pair; accept writes the link. Without a
+   * key nothing is sent. */
+  async function judge(targetId, partner, decision, note, controls) {
+    const key = apiKey();
+    const name = partner.name || partner.id;
+    if (!key) {
+      recommendMessage(
+        "写入决策需要 API 密钥:请先在上方“密钥”框中输入(只保存在本标签页,关闭即清除)。",
+        "error",
+      );
+      $("api-key").focus();
+      return false;
+    }
+    busy(1);
+    controls.forEach((c) => (c.disabled = true));
+    try {
+      recommendMessage(`正在提交:${DECISIONS[decision]} ${name}…`, "info");
+      const body = { target: targetId, partner: partner.id, decision };
+      if (note) body.note = note;
+      if (state.recommendRelation) body.relation = state.recommendRelation;
+      const result = await api("/v1/recommendations/judgements", null, {
+        method: "POST",
+        body,
+        key,
+      });
+      if (!result.ok) {
+        recommendMessage(judgeProblem(result), "error");
+        controls.forEach((c) => (c.disabled = false));
+        return false;
+      }
+      const link = result.body && result.body.link;
+      if (decision === "accept") {
+        const names = { [targetId]: nodeName(targetId), [partner.id]: name };
+        const ends = link ? `(${names[link.source] || link.source} → ${names[link.target] || link.target})` : "";
+        recommendMessage(
+          link ? `已采纳:写入 ${typeZh(link.type)} 关系${ends}` : `已采纳:${name}`,
+          "ok",
+        );
+      } else if (decision === "reject") {
+        recommendMessage(`已否决:${name},今后不再推荐这一对。`, "ok");
+      } else {
+        recommendMessage(`已标记待定:${name}`, "ok");
+      }
+      if (state.recommendTarget === targetId) await openRecommendations(targetId, true);
+      if (link) await drawDecisionLink(targetId, link);
+      if (state.historyNode === targetId || state.historyNode === partner.id) {
+        await openHistory(state.historyNode);
+      }
+      return true;
+    } finally {
+      busy(-1);
+    }
+  }
+
+  /** After an accept: refresh the drawn neighbourhoods so the new link appears (adding it
+   * and its ends if the view did not reach them), then show its provenance. */
+  async function drawDecisionLink(anchorId, link) {
+    await refreshStats();
+    if (state.centre) await reload();
+    const params = viewParams();
+    const shown = !params.link_type || params.link_type.includes(link.type);
+    const valid = !params.as_of || !link.valid_from || link.valid_from <= params.as_of;
+    if (!cy.getElementById(link.id).length && shown && valid && !params.noLinks) {
+      const docs = [];
+      for (const end of [link.source, link.target]) {
+        if (cy.getElementById(end).length) continue;
+        const result = await api(`/v1/nodes/${encodeURIComponent(end)}`);
+        if (result.ok) docs.push(result.body);
+      }
+      addSubgraph(docs, [link], anchorId);
+      await refreshMetrics();
+      runLayout(false);
+      cy.fit(undefined, 40);
+      afterChange();
+    }
+    if (!state.links.has(link.id) || !(state.links.get(link.id).sources || []).length) {
+      state.links.set(link.id, link);
+    }
+    if (cy.getElementById(link.id).length) selectLink(link.id);
+  }
+
+  // ---------------------------------------------------------------- 决策记录
+
+  async function openHistory(id, cursor) {
+    const panel = $("history-panel");
+    const body = $("history-body");
+    state.historyNode = id;
+    $("history-target").textContent = `· ${nodeName(id)}`;
+    panel.hidden = false;
+    panel.dataset.target = id;
+    panel.dataset.state = "loading";
+    if (!cursor) body.replaceChildren(el("p", { class: "muted", text: "正在加载决策记录…" }));
+    const params = { node: id, limit: 50, cursor };
+    const key = apiKey();
+    let result = await api("/v1/recommendations/judgements", params, { key, fresh: true });
+    let keyRefused = false;
+    if (result.status === 401 && key) {
+      // A wrong key closes reads too: show the record without names and notes.
+      keyRefused = true;
+      result = await api("/v1/recommendations/judgements", params, { fresh: true });
+    }
+    if (state.historyNode !== id) return;
+    if (!result.ok) {
+      panel.dataset.state = "error";
+      body.replaceChildren(
+        el("p", { class: "notice error", text: `无法加载决策记录:${problemText(result)}` }),
+      );
+      return;
+    }
+    const items = result.body.items || [];
+    const list = cursor ? body.querySelector("ol.history") : null;
+    const ol = list || el("ol", { class: "history" });
+    const superseded = new Set(
+      Array.from(body.querySelectorAll("li.judgement"))
+        .map((li) => li.dataset.supersedes)
+        .concat(items.map((j) => j.supersedes))
+        .filter(Boolean),
+    );
+    for (const j of items) ol.append(historyRow(id, j));
+    ol.querySelectorAll("li.judgement").forEach((li) =>
+      li.classList.toggle("superseded", superseded.has(li.dataset.id)),
+    );
+    const rows = ol.querySelectorAll("li.judgement").length;
+    const hidden = !key || keyRefused;
+    panel.dataset.state = rows ? "ok" : "empty";
+    fill(
+      body,
+      rows
+        ? el("p", { class: "muted", text: `共 ${rows} 条决定(按时间先后;灰色为已被后续决定取代)` })
+        : el("p", { class: "notice", text: "尚无决策记录。" }),
+      rows ? ol : null,
+      result.body.next_cursor
+        ? el("button", {
+            type: "button",
+            id: "history-more",
+            text: "加载更多",
+            onclick: () => openHistory(id, result.body.next_cursor),
+          })
+        : null,
+      keyRefused
+        ? el("p", { class: "notice error", text: "密钥无效:决策人和备注未显示。" })
+        : hidden && rows
+          ? el("p", { class: "muted", text: "输入密钥后可查看决策人和备注。" })
+          : null,
+    );
+  }
+
+  function historyRow(id, j) {
+    const other = j.target === id ? j.partner_node : j.target_node;
+    const otherName = (other && other.name) || (j.target === id ? j.partner : j.target);
+    const decision = el("span", {
+      class: `badge decision ${j.decision}`,
+      text: DECISIONS[j.decision] || j.decision,
+    });
+    return el(
+      "li",
+      {
+        class: "judgement",
+        dataset: { id: j.id, decision: j.decision, supersedes: j.supersedes || "" },
+        title: j.id,
+      },
+      el(
+        "div",
+        { class: "judgement-head" },
+        el("span", { class: "time", text: formatTime(j.decided_at) }),
+        decision,
+        el("strong", { class: "partner-name", text: otherName }),
+        j.target !== id ? el("span", { class: "muted", text: "(为其推荐)" }) : null,
+      ),
+      j.decided_by ? el("div", { class: "decided-by", text: `决策人:${j.decided_by}` }) : null,
+      j.note ? el("div", { class: "judgement-note", text: `备注:${j.note}` }) : null,
+      j.link_id ? el("div", { class: "node-id", text: `写入关系 ${j.link_id}` }) : null,
+    );
+  }
+
+  async function refreshStats() {
+    const stats = await api("/v1/stats", null, { fresh: true });
+    if (stats.ok) {
+      $("store-info").textContent = `共 ${stats.body.nodes.toLocaleString("zh-CN")} 个节点 · ${stats.body.links.toLocaleString("zh-CN")} 条联系`;
     }
   }
 
@@ -1044,6 +1375,9 @@
       state.loaded = [];
       clearSelection();
       $("recommend-panel").hidden = true;
+      $("history-panel").hidden = true;
+      $("history-panel").dataset.state = "closed";
+      state.historyNode = null;
       history.replaceState(null, "", location.pathname);
       afterChange();
     });
@@ -1051,6 +1385,18 @@
       $("recommend-panel").hidden = true;
       $("recommend-panel").dataset.state = "closed";
       state.recommendTarget = null;
+    });
+    $("history-close").addEventListener("click", () => {
+      $("history-panel").hidden = true;
+      $("history-panel").dataset.state = "closed";
+      state.historyNode = null;
+    });
+    $("api-key").value = rememberedKey();
+    $("api-key").addEventListener("input", () => rememberKey($("api-key").value));
+    $("api-key-clear").addEventListener("click", () => {
+      $("api-key").value = "";
+      rememberKey("");
+      recommendMessage("已清除密钥。", "info");
     });
     $("doc-close").addEventListener("click", () => $("doc-dialog").close());
 
@@ -1076,6 +1422,7 @@
     select,
     selectLink,
     openRecommendations,
+    openHistory,
     savePng,
     /** Where a node is drawn, relative to the graph container (for real mouse clicks). */
     renderedPosition: (id) => {
