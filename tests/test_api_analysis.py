@@ -127,6 +127,10 @@ def test_communities_brokers_and_fragility(seed_client: TestClient) -> None:
     assert -0.5 <= found["modularity"] <= 1
     again = ok(seed_client.get("/v1/analysis/communities", params={**scope, "seed": 3}))
     assert again["communities"] == found["communities"]  # deterministic for a seed
+    # The alliance's nine member branches and, through ORGANIZATION_OF, the eight villages
+    # they are the branches of: members even though communities ran without structural links.
+    (alliance,) = [b for b in found["joint_bodies"]["bodies"] if b["body"] == BODY]
+    assert alliance["members"] + alliance["missing"] == 17
     brokers = ok(seed_client.get("/v1/analysis/brokers", params={**scope, "top": 5}))["brokers"]
     constraints = [b["constraint"] for b in brokers]
     assert constraints == sorted(constraints)

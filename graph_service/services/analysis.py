@@ -128,7 +128,19 @@ class AnalysisService:
     ) -> dict[str, Any]:
         graph, simple, _ = await self._simple(scope)
         result = communities.louvain(simple, resolution=resolution, seed=seed)
-        comparison = communities.compare_with_bodies(result, communities.joint_bodies(graph))
+        # Membership reads MEMBER_OF and ORGANIZATION_OF (a village is a member through its
+        # branch) whatever links the communities were detected on.
+        types = (*scope.link_types, "MEMBER_OF", "ORGANIZATION_OF") if scope.link_types else ()
+        members_scope = dataclasses.replace(
+            scope, link_types=tuple(dict.fromkeys(types)), include_structural=True
+        )
+        members_graph, _ = await self.graphs.graph(members_scope)
+        bodies = {
+            body: members
+            for body, members in communities.joint_bodies(members_graph).items()
+            if body in simple
+        }
+        comparison = communities.compare_with_bodies(result, bodies)
         rows = []
         for index, members in enumerate(result.communities):
             ordered = sorted(members, key=str)
