@@ -383,3 +383,14 @@ def test_a_cooperative_the_village_branch_leads_is_not_offered(seed_client: Test
     offered = {c["partner_id"] for c in result["candidates"]}
     assert "ent:longquan-taitou-fangcaoyuan-hezuoshe" not in offered
     assert result["excluded_partners"] >= 1
+
+
+def test_a_write_frees_the_cached_graphs_of_the_old_version(api: TestClient) -> None:
+    partners(api, V1)
+    graphs = api.app.state.analysis.graphs  # type: ignore[attr-defined]
+    (old,) = list(graphs._cache)
+    judge(api, target=V1, partner=E2, decision="accept")  # writes a link: a new version
+    partners(api, V1)
+    assert old not in graphs._cache
+    assert old not in graphs.derived
+    assert len(graphs._cache) == 1

@@ -73,6 +73,11 @@ class ScopedGraphs:
         if hit is not None:
             self._cache.move_to_end(key)
             return hit[0], key
+        # Graphs of an older store version are never asked for again: free them now rather
+        # than when the LRU gets round to them (a county graph and its index are ~100 MB).
+        for old in [k for k in self._cache if k[1] != key[1]]:
+            del self._cache[old]
+            self.derived.pop(old, None)
         graph = await self._export(scope)
         self._cache[key] = (graph, {})
         self.derived[key] = {}
@@ -80,6 +85,16 @@ class ScopedGraphs:
             old, _ = self._cache.popitem(last=False)
             self.derived.pop(old, None)
         return graph, key
+
+    def counts(self, key: tuple[Any, ...]) -> tuple[int, int]:
+        """Nodes and links of a cached graph, counted once (counting a multigraph's links
+        walks every adjacency)."""
+        derived = self.derived.setdefault(key, {})
+        if "size" not in derived:
+            graph = self._cache[key][0]
+            derived["size"] = (graph.number_of_nodes(), graph.number_of_edges())
+        size: tuple[int, int] = derived["size"]
+        return size
 
     async def _export(self, scope: AnalysisScope) -> nx.MultiDiGraph:
         types = scope.effective_link_types()

@@ -87,7 +87,7 @@ class RecommendationService:
 
     async def _index(
         self, region_code: str, as_of: dt.date | None, field: str = "region"
-    ) -> tuple[recommend.RecommenderIndex, nx.MultiDiGraph, AnalysisScope]:
+    ) -> tuple[recommend.RecommenderIndex, dict[str, Any]]:
         scope = AnalysisScope("region", region_code, 2, (), True, as_of)
         try:
             graph, key = await self.graphs.graph(scope)
@@ -97,7 +97,7 @@ class RecommendationService:
         if "recommender" not in derived:
             derived["recommender"] = recommend.RecommenderIndex.build(graph, as_of=as_of)
         index: recommend.RecommenderIndex = derived["recommender"]
-        return index, graph, scope
+        return index, self._scope_info(scope, key)
 
     async def _node(self, node_id: str, field: str, as_of: dt.date | None = None) -> NodeDoc:
         node = (await self.store.get_nodes([node_id], as_of)).get(node_id)
@@ -121,13 +121,9 @@ class RecommendationService:
             raise InvalidInputError(f"{node['id']} has no county-level division code", field=field)
         return str(code[:6])
 
-    @staticmethod
-    def _scope_info(scope: AnalysisScope, graph: nx.MultiDiGraph) -> dict[str, Any]:
-        return {
-            **scope.describe(),
-            "nodes": graph.number_of_nodes(),
-            "links": graph.number_of_edges(),
-        }
+    def _scope_info(self, scope: AnalysisScope, key: tuple[Any, ...]) -> dict[str, Any]:
+        nodes, links = self.graphs.counts(key)
+        return {**scope.describe(), "nodes": nodes, "links": links}
 
     async def _current(self, query: JudgementQuery) -> list[JudgementDoc]:
         """Every judgement in force matching ``query`` (all pages)."""
@@ -157,7 +153,7 @@ class RecommendationService:
         the target's county (where pairings are decided); the pairs planners rejected are
         left out, those they marked ``unsure`` carry that mark."""
         node = await self._node(target, "target", as_of)
-        index, graph, scope = await self._index(await self._county_of(node, "target"), as_of)
+        index, info = await self._index(await self._county_of(node, "target"), as_of)
         try:
             actor = index.resolve(target)
         except (nx.NodeNotFound, ValueError) as exc:
@@ -199,14 +195,14 @@ class RecommendationService:
                 if mark
                 else None
             )
-        return {"scope": self._scope_info(scope, graph), **data}
+        return {"scope": info, **data}
 
     # ------------------------------------------------------------------ assignment
 
     async def assignment(self, request: AssignmentIn) -> dict[str, Any]:
         """A deterministic region-wide plan: helpers to villages under capacities, by
         min-cost flow over the recommender's scores; rejected pairs never assigned."""
-        index, graph, scope = await self._index(request.region, request.as_of)
+        index, info = await self._index(request.region, request.as_of)
         if request.program is not None and request.program not in index.programs:
             raise InvalidInputError(f"no program {request.program} in the region", field="program")
         villages = self._actors(index, request.villages, "villages", ("Village",))
@@ -239,7 +235,7 @@ class RecommendationService:
             return {"id": actor, "name": name, "label": label, "kind": kind}
 
         return {
-            "scope": self._scope_info(scope, graph),
+            "scope": info,
             "parameters": request.model_dump(mode="json", exclude={"villages", "helpers"}),
             "method": plan.method,
             "total_score": plan.total_score,
@@ -330,7 +326,8 @@ class RecommendationService:
             top=request.top,
             program=request.program,
         )
-        return {"scope": self._scope_info(scope, graph), "written": False, **to_jsonable(report)}
+        info = self._scope_info(scope, key)
+        return {"scope": info, "written": False, **to_jsonable(report)}
 
     # ------------------------------------------------------------------ judgements
 
@@ -347,7 +344,7 @@ class RecommendationService:
             program = await self._node(request.program, "program")
             if program.get("label") != "Program":
                 raise InvalidInputError(f"{request.program} is not a program", field="program")
-        index, _, _ = await self._index(await self._county_of(target_doc, "target"), None)
+        index, _ = await self._index(await self._county_of(target_doc, "target"), None)
         try:
             target = index.resolve(request.target)
         except (nx.NodeNotFound, ValueError) as exc:
