@@ -394,3 +394,21 @@ def test_a_write_frees_the_cached_graphs_of_the_old_version(api: TestClient) -> 
     assert old not in graphs._cache
     assert old not in graphs.derived
     assert len(graphs._cache) == 1
+
+
+@pytest.mark.parametrize(
+    ("params", "status", "field"),
+    [
+        ({"target": f"region:{TOWN_A}"}, 422, "target"),
+        ({"target": "village:ghost"}, 404, "target"),
+        ({"target": V1, "program": "program:none"}, 422, "program"),
+        ({"target": V1, "relation": "sideways"}, 422, "relation"),
+        ({"target": V1, "top": 0}, 422, "top"),
+    ],
+)
+def test_bad_partner_queries_are_problems(
+    api: TestClient, params: dict[str, Any], status: int, field: str
+) -> None:
+    found = problem(api.get("/v1/recommendations/partners", params=params), status, field)
+    if field == "target" and status == 422:
+        assert found["detail"].startswith(f"'region:{TOWN_A}' cannot be a target")

@@ -66,6 +66,11 @@ def _new_judgement_id(moment: dt.datetime) -> str:
     return f"judgement:{stamp}:{secrets.token_hex(4)}"
 
 
+def _message(exc: Exception) -> str:
+    # str() of a KeyError quotes its argument; the argument itself reads as written.
+    return str(exc.args[0]) if exc.args else str(exc)
+
+
 def _brief(doc: NodeDoc | None, node_id: str) -> dict[str, Any]:
     if doc is None:
         return {"id": node_id}
@@ -157,7 +162,7 @@ class RecommendationService:
         try:
             actor = index.resolve(target)
         except (nx.NodeNotFound, ValueError) as exc:
-            raise InvalidInputError(str(exc).strip("'\""), field="target") from exc
+            raise InvalidInputError(_message(exc), field="target") from exc
         if program is not None and program not in index.programs:
             raise InvalidInputError(f"no program {program} in the target's county", field="program")
         judged = await self._current(JudgementQuery(node=actor, current=True))
@@ -180,7 +185,7 @@ class RecommendationService:
                 include_full=include_full,
             )
         except ValueError as exc:
-            raise InvalidInputError(str(exc).strip("'\""), field="target") from exc
+            raise InvalidInputError(_message(exc), field="target") from exc
         data: dict[str, Any] = to_jsonable(result)
         for row in data["candidates"]:
             row["partner"] = {
@@ -348,7 +353,7 @@ class RecommendationService:
         try:
             target = index.resolve(request.target)
         except (nx.NodeNotFound, ValueError) as exc:
-            raise InvalidInputError(str(exc).strip("'\""), field="target") from exc
+            raise InvalidInputError(_message(exc), field="target") from exc
         partner = await self._actor(index, partner_doc)
         if partner == target:
             raise InvalidInputError("a target cannot pair with itself", field="partner")
