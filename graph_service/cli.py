@@ -16,7 +16,8 @@ from rich.table import Table
 from graph_service.errors import GraphServiceError
 from graph_service.services.graph import GraphService
 from graph_service.services.loading import export_jsonl, import_file, load_seed
-from graph_service.settings import Settings, get_settings, hash_api_key
+from graph_service.settings import Settings, hash_api_key
+from graph_service.settings import get_settings as get_settings  # re-exported: tests patch it here
 from graph_service.store.factory import create_store
 from graph_service.store.protocol import GraphStore
 

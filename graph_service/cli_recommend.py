@@ -45,14 +45,15 @@ def _recommendations(run: Any) -> None:
     """Run ``run(service)`` against the configured store and print its JSON."""
     import orjson
 
-    from graph_service.cli import _run
+    from graph_service import cli
     from graph_service.services.analysis_scope import ScopedGraphs
     from graph_service.services.recommendations import RecommendationService
 
     async def work(store: Any) -> Any:
-        return await run(RecommendationService(store, ScopedGraphs(store)))
+        tie_weight = cli.get_settings().recommend_tie_weight
+        return await run(RecommendationService(store, ScopedGraphs(store), tie_weight))
 
-    result = _run(work)
+    result = cli._run(work)
     sys.stdout.write(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode() + "\n")
 
 

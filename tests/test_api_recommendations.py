@@ -412,3 +412,15 @@ def test_bad_partner_queries_are_problems(
     found = problem(api.get("/v1/recommendations/partners", params=params), status, field)
     if field == "target" and status == 422:
         assert found["detail"].startswith(f"'region:{TOWN_A}' cannot be a target")
+
+
+def test_the_tie_weight_setting_reaches_the_index(empty_settings: Any) -> None:
+    from graph_service.api.app import create_app
+
+    settings = empty_settings.model_copy(update={"recommend_tie_weight": "count"})
+    with TestClient(create_app(settings), raise_server_exceptions=False) as c:
+        ok(c.post("/v1/batch", json={"nodes": _nodes(), "links": _links()}, headers=AUTH))
+        ok(c.get("/v1/recommendations/partners", params={"target": V1}))
+        graphs = c.app.state.analysis.graphs  # type: ignore[attr-defined]
+        (derived,) = [d for d in graphs.derived.values() if "recommender" in d]
+        assert derived["recommender"].tie_weight == "count"

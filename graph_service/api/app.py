@@ -59,7 +59,9 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
             the_store, settings.seed_dir / "rules" / "joint_body_rules.json"
         )
         # One graph cache for analyses and recommendations: a county exported once.
-        app.state.recommendations = RecommendationService(the_store, app.state.analysis.graphs)
+        app.state.recommendations = RecommendationService(
+            the_store, app.state.analysis.graphs, settings.recommend_tie_weight
+        )
         try:
             yield
         finally:

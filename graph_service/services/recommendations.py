@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 import networkx as nx
 import numpy as np
@@ -84,9 +84,15 @@ def _brief(doc: NodeDoc | None, node_id: str) -> dict[str, Any]:
 
 
 class RecommendationService:
-    def __init__(self, store: GraphStore, graphs: ScopedGraphs) -> None:
+    def __init__(
+        self,
+        store: GraphStore,
+        graphs: ScopedGraphs,
+        tie_weight: Literal["strength", "count"] = "strength",
+    ) -> None:
         self.store = store
         self.graphs = graphs
+        self.tie_weight: Literal["strength", "count"] = tie_weight
 
     # ------------------------------------------------------------------ scopes
 
@@ -100,7 +106,9 @@ class RecommendationService:
             raise NotFoundError(exc.message, field=field) from exc
         derived = self.graphs.derived.setdefault(key, {})
         if "recommender" not in derived:
-            derived["recommender"] = recommend.RecommenderIndex.build(graph, as_of=as_of)
+            derived["recommender"] = recommend.RecommenderIndex.build(
+                graph, as_of=as_of, tie_weight=self.tie_weight
+            )
         index: recommend.RecommenderIndex = derived["recommender"]
         return index, self._scope_info(scope, key)
 
