@@ -50,7 +50,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.run import _rss_kb, free_port, percentiles  # noqa: E402
+from bench.run import _rss_kb, free_port, percentiles, server_command  # noqa: E402
 from graph_service.analysis import assignment  # noqa: E402
 from graph_service.analysis.recommend import RecommenderIndex  # noqa: E402
 from graph_service.models import AssignmentIn  # noqa: E402
@@ -348,19 +348,7 @@ class Server:
         env["GRAPH_SERVICE_API_KEY_HASHES"] = json.dumps([f"bench={hash_api_key(self.key)}"])
         started = time.perf_counter()
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "--factory",
-                "graph_service.api.app:create_app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-            ],
+            server_command(port),
             env=env,
             cwd=ROOT,
         )

@@ -119,23 +119,28 @@ async def bench_store(
     }
 
 
+def server_command(port: int) -> list[str]:
+    """The service under a real uvicorn on 127.0.0.1:``port`` (settings from the env)."""
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "graph_service.api.app:create_app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
+
+
 def bench_http(settings_env: dict[str, str], centres: list[str], repeat: int) -> dict[str, Any]:
     port = free_port()
     env = {**os.environ, **settings_env}
     server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "graph_service.api.app:create_app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
+        server_command(port),
         env=env,
         cwd=ROOT,
     )
