@@ -124,11 +124,7 @@ class RecommendationService:
         organization of."""
         code = node.get("region_code")
         if (not code or len(code) < 6) and node.get("label") == "PartyOrganization":
-            page = await self.store.list_links(
-                LinkQuery(types=["ORGANIZATION_OF"], source=node["id"]), None, 10
-            )
-            units = await self.store.get_nodes([link["target"] for link in page.items])
-            codes = sorted(str(u.get("region_code") or "") for u in units.values())
+            codes = sorted(str(u.get("region_code") or "") for u in await self._units(node))
             code = next((c for c in codes if len(c) >= 6), None)
         if not code or len(code) < 6:
             raise InvalidInputError(f"{node['id']} has no county-level division code", field=field)
@@ -444,15 +440,21 @@ class RecommendationService:
         node_id: str = doc["id"]
         if node_id in index.unit_of:
             return index.unit_of[node_id]
-        if doc.get("label") == "PartyOrganization":
-            page = await self.store.list_links(
-                LinkQuery(types=["ORGANIZATION_OF"], source=node_id), None, 10
-            )
-            for link in page.items:
-                unit = (await self.store.get_nodes([link["target"]])).get(link["target"])
-                if unit and unit.get("label") in ("Village", "Enterprise", "Institution"):
-                    return str(unit["id"])
-        return node_id
+        units = sorted(str(u["id"]) for u in await self._units(doc))
+        return units[0] if units else node_id
+
+    async def _units(self, doc: NodeDoc) -> list[NodeDoc]:
+        """The villages, enterprises and institutions a party organization is the
+        organization of (``ORGANIZATION_OF``), read from the store; none for other nodes."""
+        if doc.get("label") != "PartyOrganization":
+            return []
+        page = await self.store.list_links(
+            LinkQuery(types=["ORGANIZATION_OF"], source=doc["id"]), None, 10
+        )
+        units = await self.store.get_nodes([link["target"] for link in page.items])
+        return [
+            u for u in units.values() if u.get("label") in ("Village", "Enterprise", "Institution")
+        ]
 
     @staticmethod
     def _snapshot(
@@ -534,6 +536,14 @@ class RecommendationService:
         if request.program is not None and type_ == "PAIRS_WITH":
             attributes["program"] = request.program
         day = request.valid_from or now.date()
+        provenance = {
+            "kind": "planner_decision",
+            "document": judgement_id,
+            "by": request.decided_by or caller.name,
+            "recorded_at": now.isoformat(),
+        }
+        if request.note:
+            provenance["quote"] = request.note
         return {
             "id": link_id,
             "type": type_,
@@ -541,22 +551,7 @@ class RecommendationService:
             "target": dest,
             "valid_from": day.isoformat(),
             "attributes": attributes,
-            "sources": [
-                {
-                    "kind": "planner_decision",
-                    "document": judgement_id,
-                    "quote": request.note,
-                    "by": request.decided_by or caller.name,
-                    "recorded_at": now.isoformat(),
-                }
-                if request.note
-                else {
-                    "kind": "planner_decision",
-                    "document": judgement_id,
-                    "by": request.decided_by or caller.name,
-                    "recorded_at": now.isoformat(),
-                }
-            ],
+            "sources": [provenance],
         }
 
     async def judgements(
