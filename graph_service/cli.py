@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import getpass
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -16,10 +17,12 @@ from rich.table import Table
 from graph_service.errors import GraphServiceError
 from graph_service.services.graph import GraphService
 from graph_service.services.loading import export_jsonl, import_file, load_seed
+from graph_service.services.view import GraphView, GraphViews
 from graph_service.settings import Settings, hash_api_key
 from graph_service.settings import get_settings as get_settings  # re-exported: tests patch it here
 from graph_service.store.factory import create_store
 from graph_service.store.protocol import GraphStore
+from graph_service.visibility import Caller
 
 __all__ = ["app", "main"]
 
@@ -321,7 +324,15 @@ def _date(text: str | None, option: str) -> Any:
         raise typer.Exit(2) from exc
 
 
-def _analyse(run: Callable[[Any], Awaitable[Any]]) -> None:
+def operator(public: bool = False) -> Caller:
+    """Who a CLI command reads and writes as: the operator who runs it (they hold the data
+    files), or the public view of it for output meant to be passed on."""
+    if public:
+        return Caller(authenticated=False, name="cli:public")
+    return Caller(authenticated=True, name=f"cli:{getpass.getuser()}")
+
+
+def _analyse(run: Callable[[Any, GraphView], Awaitable[Any]], public: bool = False) -> None:
     import orjson
 
     from graph_service.services.analysis import AnalysisService
@@ -329,8 +340,8 @@ def _analyse(run: Callable[[Any], Awaitable[Any]]) -> None:
     settings = get_settings()
 
     async def work(store: GraphStore) -> Any:
-        service = AnalysisService(store, settings.seed_dir / "rules" / "joint_body_rules.json")
-        return await run(service)
+        service = AnalysisService(settings.seed_dir / "rules" / "joint_body_rules.json")
+        return await run(service, GraphViews(store).view(operator(public)))
 
     result = _run(work, settings)
     sys.stdout.write(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode() + "\n")
@@ -361,7 +372,7 @@ def analyse_centrality(
 
     measures = measure or list(MEASURES)
     target = _scope(scope, link_type, as_of)
-    _analyse(lambda s: s.centrality(target, measures, top, k, seed, 5000))
+    _analyse(lambda s, v: s.centrality(v, target, measures, top, k, seed, 5000))
 
 
 @analyse_app.command("communities")
@@ -374,7 +385,7 @@ def analyse_communities(
 ) -> None:
     """Louvain communities and how they sit against the joint bodies."""
     target = _scope(scope, link_type, as_of)
-    _analyse(lambda s: s.communities(target, seed, resolution))
+    _analyse(lambda s, v: s.communities(v, target, seed, resolution))
 
 
 @analyse_app.command("brokers")
@@ -386,7 +397,7 @@ def analyse_brokers(
 ) -> None:
     """Burt's constraint and effective size."""
     target = _scope(scope, link_type, as_of)
-    _analyse(lambda s: s.brokers(target, top))
+    _analyse(lambda s, v: s.brokers(v, target, top))
 
 
 @analyse_app.command("fragility")
@@ -395,7 +406,7 @@ def analyse_fragility(
 ) -> None:
     """Bridges and articulation points, and the villages they would cut off."""
     target = _scope(scope, link_type, as_of)
-    _analyse(lambda s: s.fragility(target))
+    _analyse(lambda s, v: s.fragility(v, target))
 
 
 @analyse_app.command("strength")
@@ -406,7 +417,7 @@ def analyse_strength(
 ) -> None:
     """Explainable strength of the link between two nodes, component by component."""
     day = _date(as_of, "--as-of")
-    _analyse(lambda s: s.link_strength(source, target, day, None))
+    _analyse(lambda s, v: s.link_strength(v, source, target, day, None))
 
 
 @analyse_app.command("links")
@@ -418,7 +429,7 @@ def analyse_links(
 ) -> None:
     """The weakest (or strongest) links of a scope."""
     target = _scope(scope, None, as_of)
-    _analyse(lambda s: s.extreme_links(target, top, strongest=not weakest))
+    _analyse(lambda s, v: s.extreme_links(v, target, top, strongest=not weakest))
 
 
 @analyse_app.command("coverage")
@@ -429,14 +440,14 @@ def analyse_coverage(
 ) -> None:
     """Villages covered by a joint body, a pairing, both or nothing; weak villages alone."""
     day = _date(as_of, "--as-of")
-    _analyse(lambda s: s.coverage(region, day, strong_threshold))
+    _analyse(lambda s, v: s.coverage(v, region, day, strong_threshold))
 
 
 @analyse_app.command("rules")
 def analyse_rules(scope: ScopeOption = "all", as_of: AsOfOption = None) -> None:
     """Joint bodies that break the rules in seed/rules, with the evidence."""
     target = _scope(scope, None, as_of)
-    _analyse(lambda s: s.rule_check(target))
+    _analyse(lambda s, v: s.rule_check(v, target))
 
 
 @analyse_app.command("change")
@@ -448,7 +459,7 @@ def analyse_change(
     """New and lost links, centrality movers and coverage change between two dates."""
     target = _scope(scope, None, None)
     a, b = _date(date_from, "--from"), _date(date_to, "--to")
-    _analyse(lambda s: s.change(target, a, b))
+    _analyse(lambda s, v: s.change(v, target, a, b))
 
 
 @app.command("export-graph")
@@ -483,8 +494,6 @@ def export_graph_command(
     import orjson
 
     from graph_service.services.analysis import parse_scope
-    from graph_service.services.analysis_scope import ScopedGraphs
-    from graph_service.services.graph import SENSITIVE_LABELS, SENSITIVE_LINK_TYPES
     from graph_service.visual import formats
 
     if fmt not in formats.FORMATS:
@@ -500,9 +509,7 @@ def export_graph_command(
         raise typer.Exit(2) from exc
 
     async def work(store: GraphStore) -> tuple[dict[str, Any] | bytes, int, int]:
-        graph, _ = await ScopedGraphs(store).graph(the_scope)
-        if not people:
-            graph = formats.drop_sensitive(graph, SENSITIVE_LABELS, SENSITIVE_LINK_TYPES)
+        graph, _ = await GraphViews(store).view(operator(public=not people)).graph(the_scope)
         result = formats.export(
             graph,
             fmt,

@@ -3,7 +3,6 @@ from the command line, through the same service the HTTP API uses. Prints JSON."
 
 from __future__ import annotations
 
-import getpass
 import json
 import sys
 from pathlib import Path
@@ -42,26 +41,21 @@ def _validated(model: type[BaseModel], data: dict[str, Any]) -> Any:
 
 
 def _recommendations(run: Any) -> None:
-    """Run ``run(service)`` against the configured store and print its JSON."""
+    """Run ``run(service, view)`` as the operator against the configured store and print its
+    JSON."""
     import orjson
 
     from graph_service import cli
-    from graph_service.services.analysis_scope import ScopedGraphs
     from graph_service.services.recommendations import RecommendationService
+    from graph_service.services.view import GraphViews
 
     async def work(store: Any) -> Any:
         tie_weight = cli.get_settings().recommend_tie_weight
-        return await run(RecommendationService(store, ScopedGraphs(store), tie_weight))
+        view = GraphViews(store).view(cli.operator())
+        return await run(RecommendationService(store, tie_weight), view)
 
     result = cli._run(work)
     sys.stdout.write(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode() + "\n")
-
-
-def _cli_caller() -> Any:
-    from graph_service.services.graph import Caller
-
-    # The CLI writes to the store directly, as the operator who runs it.
-    return Caller(authenticated=True, name=f"cli:{getpass.getuser()}")
 
 
 @recommend_app.command("partners")
@@ -93,7 +87,8 @@ def partners(
         raise _bad_option("--max-distance is town, county, city or province")
     day = _date(as_of, "--as-of")
     _recommendations(
-        lambda s: s.partners(
+        lambda s, v: s.partners(
+            v,
             target,
             top,
             partner_label or (),
@@ -144,7 +139,7 @@ def assign(
             "as_of": as_of,
         },
     )
-    _recommendations(lambda s: s.assignment(request))
+    _recommendations(lambda s, v: s.assignment(v, request))
 
 
 @recommend_app.command("what-if")
@@ -185,7 +180,7 @@ def what_if(
         WhatIfIn,
         {"proposed": proposed, "region": region, "program": program, "top": top, "as_of": as_of},
     )
-    _recommendations(lambda s: s.what_if(request))
+    _recommendations(lambda s, v: s.what_if(v, request))
 
 
 @recommend_app.command("judge")
@@ -215,8 +210,7 @@ def judge(
             "valid_from": valid_from,
         },
     )
-    caller = _cli_caller()
-    _recommendations(lambda s: s.judge(request, caller))
+    _recommendations(lambda s, v: s.judge(v, request))
 
 
 @recommend_app.command("judgements")
@@ -259,5 +253,4 @@ def judgements(
         until=bounds["until"],
         current=current,
     )
-    caller = _cli_caller()
-    _recommendations(lambda s: s.judgements(query, None, limit, caller))
+    _recommendations(lambda s, v: s.judgements(v, query, None, limit))

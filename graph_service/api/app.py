@@ -27,6 +27,7 @@ from graph_service.api.routes import (
 from graph_service.services.analysis import AnalysisService
 from graph_service.services.graph import GraphService
 from graph_service.services.recommendations import RecommendationService
+from graph_service.services.view import GraphViews
 from graph_service.settings import Settings, get_settings
 from graph_service.store.factory import create_store
 from graph_service.store.protocol import GraphStore
@@ -55,13 +56,11 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
         await the_store.open()
         log.info("graph-service %s on the %s store", __version__, the_store.backend)
         app.state.service = GraphService(the_store)
-        app.state.analysis = AnalysisService(
-            the_store, settings.seed_dir / "rules" / "joint_body_rules.json"
-        )
-        # One graph cache for analyses and recommendations: a county exported once.
-        app.state.recommendations = RecommendationService(
-            the_store, app.state.analysis.graphs, settings.recommend_tie_weight
-        )
+        # Every read goes through a caller's view; one graph cache behind all of them, so
+        # analyses, exports and recommendations export a county once per audience.
+        app.state.views = GraphViews(the_store)
+        app.state.analysis = AnalysisService(settings.seed_dir / "rules" / "joint_body_rules.json")
+        app.state.recommendations = RecommendationService(the_store, settings.recommend_tie_weight)
         try:
             yield
         finally:

@@ -19,9 +19,10 @@ import orjson
 from graph_service.errors import GraphServiceError, InvalidInputError
 from graph_service.models import LinkDoc, NodeDoc
 from graph_service.schema import LINK_TYPES, NODE_LABELS
-from graph_service.services.graph import Caller, GraphService
+from graph_service.services.graph import GraphService
 from graph_service.services.seed import SeedGraph, build_seed_graph, read_scope
 from graph_service.store.protocol import GraphStore, LinkQuery, NodeQuery, WriteBatch
+from graph_service.visibility import Caller
 
 __all__ = [
     "ImportProblem",

@@ -73,7 +73,6 @@ __all__ = [
     "MIN_SIZE",
     "ExportTooLargeError",
     "check_size",
-    "drop_sensitive",
     "export",
     "layout",
     "link_strengths",
@@ -161,7 +160,7 @@ class ExportTooLargeError(PayloadTooLargeError, ValueError):
 
 
 # ---------------------------------------------------------------------------------------
-# Preparation: size limit, redaction, metrics, layout
+# Preparation: size limit, metrics, layout (redaction is the caller's view)
 # ---------------------------------------------------------------------------------------
 
 
@@ -176,22 +175,6 @@ def check_size(G: nx.MultiDiGraph, max_nodes: int = MAX_EXPORT_NODES) -> None:
             field="scope",
             details={"nodes": n, "links": G.number_of_edges(), "max_nodes": max_nodes},
         )
-
-
-def drop_sensitive(
-    G: nx.MultiDiGraph, labels: Iterable[str], link_types: Iterable[str]
-) -> nx.MultiDiGraph:
-    """A copy of ``G`` without nodes of ``labels``, their links and links of ``link_types``."""
-    hidden_labels, hidden_types = frozenset(labels), frozenset(link_types)
-    H = nx.MultiDiGraph()
-    H.graph.update(G.graph)
-    H.add_nodes_from((n, d) for n, d in G.nodes(data=True) if d.get("label") not in hidden_labels)
-    H.add_edges_from(
-        (u, v, k, d)
-        for u, v, k, d in G.edges(keys=True, data=True)
-        if u in H and v in H and d.get("type") not in hidden_types
-    )
-    return H
 
 
 def node_metric(

@@ -8,23 +8,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from graph_service.api.deps import ReaderDep
+from graph_service.api.deps import ViewDep
 from graph_service.api.params import AsOf, LinkType
 from graph_service.api.responses import ORJSONResponse
+from graph_service.domain import CENTRALITY_MEASURES
 from graph_service.services.analysis import AnalysisService, parse_scope
 from graph_service.services.analysis_scope import AnalysisScope
 
 router = APIRouter(prefix="/v1/analysis", tags=["analysis"])
 
-MEASURES = (
-    "degree",
-    "weighted_degree",
-    "betweenness",
-    "closeness",
-    "harmonic",
-    "eigenvector",
-    "pagerank",
-)
+MEASURES = CENTRALITY_MEASURES
 
 
 def get_analysis(request: Request) -> AnalysisService:
@@ -62,7 +55,7 @@ ScopeDep = Annotated[AnalysisScope, Depends(scope_dep)]
 async def centrality(
     scope: ScopeDep,
     analysis: AnalysisDep,
-    caller: ReaderDep,
+    view: ViewDep,
     measure: Annotated[list[str] | None, Query(description=", ".join(MEASURES))] = None,
     top: Top = 20,
     k: Annotated[
@@ -71,40 +64,36 @@ async def centrality(
     seed: Annotated[int, Query(ge=0)] = 0,
     exact_max: Annotated[int, Query(ge=10, le=200_000)] = 5000,
 ) -> ORJSONResponse:
-    del caller
     measures = measure or list(MEASURES)
     unknown = [m for m in measures if m not in MEASURES]
     if unknown:
         from graph_service.errors import InvalidInputError
 
         raise InvalidInputError(f"unknown measure {unknown[0]}", field="measure")
-    return ORJSONResponse(await analysis.centrality(scope, measures, top, k, seed, exact_max))
+    return ORJSONResponse(await analysis.centrality(view, scope, measures, top, k, seed, exact_max))
 
 
 @router.get("/communities", summary="Louvain communities set against the joint bodies")
 async def communities(
     scope: ScopeDep,
     analysis: AnalysisDep,
-    caller: ReaderDep,
+    view: ViewDep,
     seed: Annotated[int, Query(ge=0)] = 0,
     resolution: Annotated[float, Query(gt=0, le=10)] = 1.0,
 ) -> ORJSONResponse:
-    del caller
-    return ORJSONResponse(await analysis.communities(scope, seed, resolution))
+    return ORJSONResponse(await analysis.communities(view, scope, seed, resolution))
 
 
 @router.get("/brokers", summary="Brokers: Burt's constraint and effective size")
 async def brokers(
-    scope: ScopeDep, analysis: AnalysisDep, caller: ReaderDep, top: Top = 20
+    scope: ScopeDep, analysis: AnalysisDep, view: ViewDep, top: Top = 20
 ) -> ORJSONResponse:
-    del caller
-    return ORJSONResponse(await analysis.brokers(scope, top))
+    return ORJSONResponse(await analysis.brokers(view, scope, top))
 
 
 @router.get("/fragility", summary="Bridges and articulation points that cut villages off")
-async def fragility(scope: ScopeDep, analysis: AnalysisDep, caller: ReaderDep) -> ORJSONResponse:
-    del caller
-    return ORJSONResponse(await analysis.fragility(scope))
+async def fragility(scope: ScopeDep, analysis: AnalysisDep, view: ViewDep) -> ORJSONResponse:
+    return ORJSONResponse(await analysis.fragility(view, scope))
 
 
 @router.get("/link-strength", summary="Explainable strength of a link or any pair of nodes")
@@ -112,7 +101,7 @@ async def link_strength(
     source: Annotated[str, Query(min_length=1, max_length=128)],
     target: Annotated[str, Query(min_length=1, max_length=128)],
     analysis: AnalysisDep,
-    caller: ReaderDep,
+    view: ViewDep,
     as_of: AsOf = None,
     w_duration: Annotated[float | None, Query(ge=0, le=100)] = None,
     w_intensity: Annotated[float | None, Query(ge=0, le=100)] = None,
@@ -123,7 +112,6 @@ async def link_strength(
     w_overlap: Annotated[float | None, Query(ge=0, le=100)] = None,
     w_administrative: Annotated[float | None, Query(ge=0, le=100)] = None,
 ) -> ORJSONResponse:
-    del caller
     given = {
         "duration": w_duration,
         "intensity": w_intensity,
@@ -135,52 +123,51 @@ async def link_strength(
         "administrative": w_administrative,
     }
     weights = {k: v for k, v in given.items() if v is not None}
-    return ORJSONResponse(await analysis.link_strength(source, target, as_of, weights or None))
+    return ORJSONResponse(
+        await analysis.link_strength(view, source, target, as_of, weights or None)
+    )
 
 
 @router.get("/links/strongest", summary="The strongest links of a scope")
 async def strongest(
-    scope: ScopeDep, analysis: AnalysisDep, caller: ReaderDep, top: Top = 20
+    scope: ScopeDep, analysis: AnalysisDep, view: ViewDep, top: Top = 20
 ) -> ORJSONResponse:
-    del caller
-    return ORJSONResponse(await analysis.extreme_links(scope, top, strongest=True))
+    return ORJSONResponse(await analysis.extreme_links(view, scope, top, strongest=True))
 
 
 @router.get("/links/weakest", summary="The weakest links of a scope")
 async def weakest(
-    scope: ScopeDep, analysis: AnalysisDep, caller: ReaderDep, top: Top = 20
+    scope: ScopeDep, analysis: AnalysisDep, view: ViewDep, top: Top = 20
 ) -> ORJSONResponse:
-    del caller
-    return ORJSONResponse(await analysis.extreme_links(scope, top, strongest=False))
+    return ORJSONResponse(await analysis.extreme_links(view, scope, top, strongest=False))
 
 
 @router.get("/coverage", summary="Coverage and gaps: joint bodies, pairings, weak villages")
 async def coverage(
     region: Annotated[str, Query(pattern=r"^([0-9]{2}|[0-9]{4}|[0-9]{6}|[0-9]{9})$")],
     analysis: AnalysisDep,
-    caller: ReaderDep,
+    view: ViewDep,
     as_of: AsOf = None,
     strong_threshold: Annotated[float, Query(ge=0, le=1)] = 0.5,
     details: Annotated[bool, Query(description="Include every village's row.")] = False,
     limit: Annotated[int, Query(ge=0, le=100_000, description="Cut lists at this length.")] = 200,
 ) -> ORJSONResponse:
-    del caller
-    return ORJSONResponse(await analysis.coverage(region, as_of, strong_threshold, details, limit))
+    return ORJSONResponse(
+        await analysis.coverage(view, region, as_of, strong_threshold, details, limit)
+    )
 
 
 @router.get("/rules", summary="Joint bodies that break their rules, with the evidence")
-async def rule_check(scope: ScopeDep, analysis: AnalysisDep, caller: ReaderDep) -> ORJSONResponse:
-    del caller
-    return ORJSONResponse(await analysis.rule_check(scope))
+async def rule_check(scope: ScopeDep, analysis: AnalysisDep, view: ViewDep) -> ORJSONResponse:
+    return ORJSONResponse(await analysis.rule_check(view, scope))
 
 
 @router.get("/change", summary="What changed between two dates")
 async def change(
     scope: ScopeDep,
     analysis: AnalysisDep,
-    caller: ReaderDep,
+    view: ViewDep,
     date_from: Annotated[dt.date, Query(alias="from")],
     date_to: Annotated[dt.date, Query(alias="to")],
 ) -> ORJSONResponse:
-    del caller
-    return ORJSONResponse(await analysis.change(scope, date_from, date_to))
+    return ORJSONResponse(await analysis.change(view, scope, date_from, date_to))

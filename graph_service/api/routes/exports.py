@@ -11,8 +11,9 @@
 ``application/json``, ``*/*``, no header           cytoscape
 =================================================  ==========
 
-Anonymous callers never see sensitive labels (people) or their links: they are dropped
-before metrics and layout are computed, so scores do not leak them either.
+The scope's graph comes from the caller's view (``GraphView.graph``): what the caller may not
+see (people, their links, personal fields) is not in it before metrics and layout are
+computed, so scores do not leak it either.
 """
 
 from __future__ import annotations
@@ -22,22 +23,15 @@ from functools import partial
 from typing import Annotated, Any
 
 import anyio.to_thread
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Header, Query, Request
 from starlette.responses import Response
 
-from graph_service.api.deps import ReaderDep
+from graph_service.api.deps import ViewDep
 from graph_service.api.params import AsOf, LinkType
 from graph_service.api.responses import ORJSONResponse, problem
-from graph_service.errors import InvalidInputError, NotFoundError
-from graph_service.services.analysis import AnalysisService, parse_scope
-from graph_service.services.graph import SENSITIVE_LABELS, SENSITIVE_LINK_TYPES
-from graph_service.visual.formats import (
-    FORMATS,
-    MAX_EXPORT_NODES,
-    METRICS,
-    drop_sensitive,
-    export,
-)
+from graph_service.errors import InvalidInputError
+from graph_service.services.analysis import parse_scope
+from graph_service.visual.formats import FORMATS, MAX_EXPORT_NODES, METRICS, export
 
 __all__ = ["ACCEPTED", "MEDIA_TYPES", "negotiate", "router"]
 
@@ -69,14 +63,6 @@ _EXTENSIONS = {
     "graphml": "graphml",
     "gexf": "gexf",
 }
-
-
-def get_analysis(request: Request) -> AnalysisService:
-    service: AnalysisService = request.app.state.analysis
-    return service
-
-
-AnalysisDep = Annotated[AnalysisService, Depends(get_analysis)]
 
 
 def negotiate(accept: str | None) -> str | None:
@@ -121,8 +107,7 @@ def negotiate(accept: str | None) -> str | None:
 )
 async def export_scope(
     request: Request,
-    analysis: AnalysisDep,
-    caller: ReaderDep,
+    view: ViewDep,
     scope: Annotated[
         str,
         Query(
@@ -179,18 +164,12 @@ async def export_scope(
             f"unknown metric {metric!r}: one of {', '.join(METRICS)}", field="metric"
         )
     analysis_scope = parse_scope(scope, depth, link_type or (), include_structural, as_of)
-    graph, _ = await analysis.graphs.graph(analysis_scope)
-    if analysis_scope.kind == "neighbourhood":
-        centre = graph.nodes.get(analysis_scope.value)
-        if centre is None or (not caller.authenticated and centre.get("label") in SENSITIVE_LABELS):
-            raise NotFoundError(f"no node {analysis_scope.value}", field="scope")
-    if not caller.authenticated:
-        graph = drop_sensitive(graph, SENSITIVE_LABELS, SENSITIVE_LINK_TYPES)
+    graph, _ = await view.graph(analysis_scope)
     meta: dict[str, Any] = {
         "title": f"党建联建网络 · {scope}",
         "scope": analysis_scope.describe(),
         "format": fmt,
-        "redacted": not caller.authenticated,
+        "redacted": not view.caller.sees_personal,
     }
     # Metrics, layout and serialisation are CPU work: off the event loop.
     result = await anyio.to_thread.run_sync(

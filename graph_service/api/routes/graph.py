@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from graph_service.api.deps import ReaderDep, ServiceDep, SettingsDep, WriterDep
+from graph_service.api.deps import ServiceDep, SettingsDep, ViewDep, WriterDep
 from graph_service.api.params import (
     MAX_NEIGHBOURHOOD,
     MAX_PATHS,
@@ -78,15 +78,14 @@ async def write_batch(
 @router.get("/search", summary="Search names and aliases (exact > prefix > substring)")
 async def search(
     q: Annotated[str, Query(min_length=1, max_length=100, description="名称或别名")],
-    service: ServiceDep,
-    caller: ReaderDep,
+    view: ViewDep,
     label: Annotated[list[NodeLabel] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
     as_of: AsOf = None,
 ) -> ORJSONResponse:
     if not q.strip():
         raise InvalidInputError("q is blank", field="q")
-    hits = await service.search(caller, q, label or (), limit, as_of)
+    hits = await view.search(q, label or (), limit, as_of)
     return ORJSONResponse(
         {
             "query": q,
@@ -101,8 +100,7 @@ async def search(
 @router.get("/nodes/{node_id}/neighbourhood", summary="k-hop neighbourhood (k ≤ 3)")
 async def neighbourhood(
     node_id: NodeId,
-    service: ServiceDep,
-    caller: ReaderDep,
+    view: ViewDep,
     depth: Annotated[int, Query(ge=1, le=MAX_DEPTH)] = 1,
     link_type: Annotated[list[LinkType] | None, Query()] = None,
     label: Annotated[list[NodeLabel] | None, Query()] = None,
@@ -119,7 +117,7 @@ async def neighbourhood(
         limit=limit,
         as_of=as_of,
     )
-    subgraph = await service.neighbourhood(caller, query)
+    subgraph = await view.neighbourhood(query)
     return ORJSONResponse({"centre": node_id, **_subgraph(subgraph)})
 
 
@@ -127,8 +125,7 @@ async def neighbourhood(
 async def paths(
     source: Annotated[str, Query(min_length=1, max_length=128)],
     target: Annotated[str, Query(min_length=1, max_length=128)],
-    service: ServiceDep,
-    caller: ReaderDep,
+    view: ViewDep,
     max_depth: Annotated[int, Query(ge=1, le=8)] = 6,
     link_type: Annotated[list[LinkType] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PATHS)] = 10,
@@ -142,7 +139,7 @@ async def paths(
         limit=limit,
         as_of=as_of,
     )
-    found, subgraph = await service.shortest_paths(caller, query)
+    found, subgraph = await view.shortest_paths(query)
     return ORJSONResponse(
         {
             "source": source,

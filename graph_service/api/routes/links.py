@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Response
 
-from graph_service.api.deps import ReaderDep, ServiceDep, WriterDep
+from graph_service.api.deps import ServiceDep, ViewDep, WriterDep
 from graph_service.api.params import AsOf, Cursor, LinkId, LinkType, PageLimit
 from graph_service.api.responses import ORJSONResponse
 from graph_service.models import LinkIn
@@ -45,10 +45,8 @@ async def put_link(
 
 
 @router.get("/{link_id}", summary="Read a link")
-async def get_link(
-    link_id: LinkId, service: ServiceDep, caller: ReaderDep, as_of: AsOf = None
-) -> ORJSONResponse:
-    return ORJSONResponse(await service.get_link(caller, link_id, as_of))
+async def get_link(link_id: LinkId, view: ViewDep, as_of: AsOf = None) -> ORJSONResponse:
+    return ORJSONResponse(await view.link(link_id, as_of))
 
 
 @router.delete("/{link_id}", status_code=204, summary="Delete a link")
@@ -59,8 +57,7 @@ async def delete_link(link_id: LinkId, service: ServiceDep, caller: WriterDep) -
 
 @router.get("", summary="List links with filters and cursor pagination")
 async def list_links(
-    service: ServiceDep,
-    caller: ReaderDep,
+    view: ViewDep,
     type: Annotated[list[LinkType] | None, Query()] = None,
     source: _EndId = None,
     target: _EndId = None,
@@ -70,5 +67,5 @@ async def list_links(
     limit: PageLimit = 100,
 ) -> ORJSONResponse:
     query = LinkQuery(types=type or (), source=source, target=target, node=node, as_of=as_of)
-    page = await service.list_links(caller, query, cursor, limit)
+    page = await view.list_links(query, cursor, limit)
     return ORJSONResponse({"items": page.items, "next_cursor": page.next_cursor})

@@ -9,11 +9,10 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from graph_service.api.deps import ReaderDep, ServiceDep, SettingsDep
+from graph_service.api.deps import ServiceDep, SettingsDep, ViewDep
 from graph_service.api.responses import ORJSONResponse, problem
 from graph_service.errors import NotFoundError, StoreUnavailableError
 from graph_service.schema import schema_document
-from graph_service.services.graph import SENSITIVE_LABELS, SENSITIVE_LINK_TYPES
 
 router = APIRouter(tags=["meta"])
 
@@ -47,12 +46,9 @@ async def schema() -> ORJSONResponse:
 
 
 @router.get("/v1/stats", summary="Node and link counts by label and type")
-async def stats(service: ServiceDep, caller: ReaderDep) -> ORJSONResponse:
-    result = await service.store.stats()
+async def stats(view: ViewDep) -> ORJSONResponse:
+    result = await view.stats()
     labels, types = result.nodes_by_label, result.links_by_type
-    if not caller.authenticated:
-        labels = {k: v for k, v in labels.items() if k not in SENSITIVE_LABELS}
-        types = {k: v for k, v in types.items() if k not in SENSITIVE_LINK_TYPES}
     return ORJSONResponse(
         {
             "store": result.backend,
@@ -76,16 +72,17 @@ def _documents(seed_dir: Path) -> dict[str, dict[str, Any]]:
 
 
 @router.get("/v1/documents", summary="Source documents the seed graph quotes")
-async def documents(settings: SettingsDep, caller: ReaderDep) -> ORJSONResponse:
-    del caller
-    return ORJSONResponse({"items": list(_documents(settings.seed_dir).values())})
+async def documents(settings: SettingsDep, view: ViewDep) -> ORJSONResponse:
+    policy = await view.policy()
+    return ORJSONResponse({"items": policy.value(list(_documents(settings.seed_dir).values()))})
 
 
 @router.get("/v1/documents/{document_id}", summary="One source document with its text")
-async def document(document_id: str, settings: SettingsDep, caller: ReaderDep) -> ORJSONResponse:
-    del caller
+async def document(document_id: str, settings: SettingsDep, view: ViewDep) -> ORJSONResponse:
     meta = _documents(settings.seed_dir).get(document_id)
     if meta is None:
         raise NotFoundError(f"no document {document_id}", field="document_id")
     text = (settings.seed_dir / "documents" / document_id).read_text(encoding="utf-8")
-    return ORJSONResponse({**meta, "text": text})
+    # Articles name people: the public reads them with the names masked.
+    policy = await view.policy()
+    return ORJSONResponse(policy.value({**meta, "text": text}))

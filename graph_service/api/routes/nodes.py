@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Response
 
-from graph_service.api.deps import ReaderDep, ServiceDep, WriterDep
+from graph_service.api.deps import ServiceDep, ViewDep, WriterDep
 from graph_service.api.params import AsOf, Cursor, NodeId, NodeLabel, PageLimit
 from graph_service.api.responses import ORJSONResponse
 from graph_service.models import NodeIn
@@ -43,10 +43,8 @@ async def put_node(
 
 
 @router.get("/{node_id}", summary="Read a node")
-async def get_node(
-    node_id: NodeId, service: ServiceDep, caller: ReaderDep, as_of: AsOf = None
-) -> ORJSONResponse:
-    return ORJSONResponse(await service.get_node(caller, node_id, as_of))
+async def get_node(node_id: NodeId, view: ViewDep, as_of: AsOf = None) -> ORJSONResponse:
+    return ORJSONResponse(await view.node(node_id, as_of))
 
 
 @router.delete("/{node_id}", status_code=204, summary="Delete a node")
@@ -62,8 +60,7 @@ async def delete_node(
 
 @router.get("", summary="List nodes with filters and cursor pagination")
 async def list_nodes(
-    service: ServiceDep,
-    caller: ReaderDep,
+    view: ViewDep,
     label: Annotated[list[NodeLabel] | None, Query()] = None,
     kind: Annotated[list[str] | None, Query(max_length=20)] = None,
     region_code: Annotated[str | None, Query(pattern=r"^[0-9]{2,12}$")] = None,
@@ -72,5 +69,5 @@ async def list_nodes(
     limit: PageLimit = 100,
 ) -> ORJSONResponse:
     query = NodeQuery(labels=label or (), kinds=kind or (), region_code=region_code, as_of=as_of)
-    page = await service.list_nodes(caller, query, cursor, limit)
+    page = await view.list_nodes(query, cursor, limit)
     return ORJSONResponse({"items": page.items, "next_cursor": page.next_cursor})

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
-from graph_service.api.deps import ReaderDep, WriterDep
+from graph_service.api.deps import ViewDep, WriterViewDep
 from graph_service.api.params import AsOf, Cursor, NodeLabel, PageLimit
 from graph_service.api.responses import ORJSONResponse
 from graph_service.models import AssignmentIn, JudgementIn, WhatIfIn
@@ -39,7 +39,7 @@ async def partners(
         ),
     ],
     service: RecommendationsDep,
-    caller: ReaderDep,
+    view: ViewDep,
     top: Annotated[int, Query(ge=1, le=100)] = 10,
     partner_label: Annotated[list[NodeLabel] | None, Query()] = None,
     max_distance: Annotated[Literal["town", "county", "city", "province"] | None, Query()] = None,
@@ -53,9 +53,9 @@ async def partners(
     ] = False,
     as_of: AsOf = None,
 ) -> ORJSONResponse:
-    del caller
     return ORJSONResponse(
         await service.partners(
+            view,
             target,
             top,
             partner_label or (),
@@ -73,16 +73,14 @@ async def partners(
     summary="Assign helpers to weak villages across a region under capacities (min-cost flow)",
 )
 async def assignment(
-    body: AssignmentIn, service: RecommendationsDep, caller: ReaderDep
+    body: AssignmentIn, service: RecommendationsDep, view: ViewDep
 ) -> ORJSONResponse:
-    del caller
-    return ORJSONResponse(await service.assignment(body))
+    return ORJSONResponse(await service.assignment(view, body))
 
 
 @router.post("/what-if", summary="What proposed pairings would change; nothing is written")
-async def what_if(body: WhatIfIn, service: RecommendationsDep, caller: ReaderDep) -> ORJSONResponse:
-    del caller
-    return ORJSONResponse(await service.what_if(body))
+async def what_if(body: WhatIfIn, service: RecommendationsDep, view: ViewDep) -> ORJSONResponse:
+    return ORJSONResponse(await service.what_if(view, body))
 
 
 @router.post(
@@ -91,9 +89,9 @@ async def what_if(body: WhatIfIn, service: RecommendationsDep, caller: ReaderDep
     summary="Accept, reject or mark unsure a recommended pair (accept writes the link)",
 )
 async def judge(
-    body: JudgementIn, service: RecommendationsDep, caller: WriterDep
+    body: JudgementIn, service: RecommendationsDep, view: WriterViewDep
 ) -> ORJSONResponse:
-    result = await service.judge(body, caller)
+    result = await service.judge(view, body)
     return ORJSONResponse(
         result,
         status_code=201,
@@ -104,7 +102,7 @@ async def judge(
 @router.get("/judgements", summary="Judgements, oldest first: the audit trail of decisions")
 async def judgements(
     service: RecommendationsDep,
-    caller: ReaderDep,
+    view: ViewDep,
     target: NodeRef = None,
     partner: NodeRef = None,
     node: Annotated[
@@ -130,13 +128,13 @@ async def judgements(
         until=judgement_time(until) if until else None,
         current=current,
     )
-    return ORJSONResponse(await service.judgements(query, cursor, limit, caller))
+    return ORJSONResponse(await service.judgements(view, query, cursor, limit))
 
 
 @router.get("/judgements/{judgement_id}", summary="One judgement")
 async def judgement(
     judgement_id: Annotated[str, Path(min_length=1, max_length=128)],
     service: RecommendationsDep,
-    caller: ReaderDep,
+    view: ViewDep,
 ) -> ORJSONResponse:
-    return ORJSONResponse(await service.judgement(judgement_id, caller))
+    return ORJSONResponse(await service.judgement(view, judgement_id))
