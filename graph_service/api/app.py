@@ -15,6 +15,7 @@ from graph_service.api.limits import BodySizeLimit
 from graph_service.api.responses import ORJSONResponse, problem
 from graph_service.api.routes import (
     analysis,
+    docs,
     explorer,
     exports,
     graph,
@@ -73,6 +74,8 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
         description=DESCRIPTION,
         lifespan=lifespan,
         default_response_class=ORJSONResponse,
+        docs_url=None,  # routes/docs.py: the same pages, with vendored files
+        redoc_url=None,
     )
     app.state.settings = settings
     install_error_handlers(app)
@@ -92,5 +95,6 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
     extra = (analysis.router, recommendations.router, exports.router, explorer.router)
     for router in (*routers, *extra):
         app.include_router(router)
+    app.include_router(docs.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

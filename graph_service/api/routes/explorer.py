@@ -3,7 +3,8 @@
 Everything the page loads comes from this service: its own script and style sheet and the
 vendored Cytoscape.js (``graph_service/static/vendor``, copied from the npm registry by
 ``scripts/build-frontend`` and committed). A Content-Security-Policy of ``'self'`` makes the
-browser refuse anything else, so the page works offline and never calls a CDN.
+browser refuse anything else, so the page works offline and never calls a CDN. The same static
+route serves the vendored Swagger UI and ReDoc of ``/docs`` and ``/redoc`` (routes/docs.py).
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ _TYPES: Final[dict[str, str]] = {
     ".png": "image/png",
     ".json": "application/json",
     ".LICENSE": "text/plain; charset=utf-8",
+    ".NOTICE": "text/plain; charset=utf-8",
+    ".txt": "text/plain; charset=utf-8",
 }
 #: Only this service: scripts, styles, fetches. Images may be data:/blob: (cy.png()).
 CSP: Final[str] = (
