@@ -74,6 +74,10 @@ class Caller:
     def sees_personal(self) -> bool:
         return self.authenticated
 
+    @property
+    def may_write(self) -> bool:
+        return self.authenticated
+
 
 ANONYMOUS: Final[Caller] = Caller()
 

@@ -17,7 +17,7 @@ runner = CliRunner()
 @pytest.fixture
 def cli_env(empty_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
     """Point the CLI's settings at the test store of each backend."""
-    monkeypatch.setattr("graph_service.cli.get_settings", lambda: empty_settings)
+    monkeypatch.setattr("graph_service.cli.runtime.get_settings", lambda: empty_settings)
     get_settings.cache_clear()
     return empty_settings
 

@@ -75,7 +75,7 @@ def invoke(*args: str) -> Any:
 def seed_dir_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     """Settings with the repository's seed folder and an unused data folder."""
     settings = Settings(data_dir=tmp_path / "data", seed_dir=SEED_DIR)
-    monkeypatch.setattr("graph_service.cli.get_settings", lambda: settings)
+    monkeypatch.setattr("graph_service.cli.runtime.get_settings", lambda: settings)
     get_settings.cache_clear()
     return settings
 
@@ -266,7 +266,7 @@ def generated_store(empty_settings: Settings, monkeypatch: pytest.MonkeyPatch) -
             await store.close()
 
     asyncio.run(fill())
-    monkeypatch.setattr("graph_service.cli.get_settings", lambda: empty_settings)
+    monkeypatch.setattr("graph_service.cli.runtime.get_settings", lambda: empty_settings)
     get_settings.cache_clear()
     return empty_settings
 

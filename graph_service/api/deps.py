@@ -54,7 +54,7 @@ def reader(
 
 
 def writer(caller: Annotated[Caller, Depends(reader)]) -> Caller:
-    if not caller.authenticated:
+    if not caller.may_write:
         raise AuthenticationError("writes require an API key", field="X-API-Key")
     return caller
 

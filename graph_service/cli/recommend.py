@@ -4,14 +4,17 @@ from the command line, through the same service the HTTP API uses. Prints JSON."
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from pydantic import BaseModel, ValidationError
 
+from graph_service.cli import runtime
+from graph_service.cli.runtime import bad_option, console, parse_date, print_json, run, view_of
 from graph_service.models import AssignmentIn, JudgementIn, WhatIfIn, error_list
+from graph_service.services.recommendations import RecommendationService
+from graph_service.store.protocol import GraphStore
 
 __all__ = ["recommend_app"]
 
@@ -30,8 +33,6 @@ Distance = Annotated[
 
 
 def _validated(model: type[BaseModel], data: dict[str, Any]) -> Any:
-    from graph_service.cli import console
-
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -40,22 +41,15 @@ def _validated(model: type[BaseModel], data: dict[str, Any]) -> Any:
         raise typer.Exit(2) from exc
 
 
-def _recommendations(run: Any) -> None:
-    """Run ``run(service, view)`` as the operator against the configured store and print its
-    JSON."""
-    import orjson
+def _recommendations(work: Any) -> None:
+    """Run ``work(service, view)`` as the operator against the configured store and print
+    its JSON."""
 
-    from graph_service import cli
-    from graph_service.services.recommendations import RecommendationService
-    from graph_service.services.view import GraphViews
+    async def job(store: GraphStore) -> Any:
+        tie_weight = runtime.get_settings().recommend_tie_weight
+        return await work(RecommendationService(store, tie_weight), view_of(store))
 
-    async def work(store: Any) -> Any:
-        tie_weight = cli.get_settings().recommend_tie_weight
-        view = GraphViews(store).view(cli.operator())
-        return await run(RecommendationService(store, tie_weight), view)
-
-    result = cli._run(work)
-    sys.stdout.write(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode() + "\n")
+    print_json(run(job))
 
 
 @recommend_app.command("partners")
@@ -79,13 +73,11 @@ def partners(
     as_of: AsOf = None,
 ) -> None:
     """Ranked partners for one target, with the reasons behind each score."""
-    from graph_service.cli import _bad_option, _date
-
     if relation not in ("pairing", "co_building"):
-        raise _bad_option("--relation is pairing or co_building")
+        raise bad_option("--relation is pairing or co_building")
     if max_distance is not None and max_distance not in ("town", "county", "city", "province"):
-        raise _bad_option("--max-distance is town, county, city or province")
-    day = _date(as_of, "--as-of")
+        raise bad_option("--max-distance is town, county, city or province")
+    day = parse_date(as_of, "--as-of")
     _recommendations(
         lambda s, v: s.partners(
             v,
@@ -159,13 +151,11 @@ def what_if(
 ) -> None:
     """What proposed pairings would change (coverage, connectivity, centrality); writes
     nothing."""
-    from graph_service.cli import _bad_option
-
     proposed: list[dict[str, str]] = []
     for text in pair or ():
         helper_id, sep, village_id = text.partition("=")
         if not sep or not helper_id or not village_id:
-            raise _bad_option(f"--pair is HELPER=VILLAGE, got {text!r}")
+            raise bad_option(f"--pair is HELPER=VILLAGE, got {text!r}")
         proposed.append({"helper": helper_id, "village": village_id})
     if plan is not None:
         try:
@@ -175,7 +165,7 @@ def what_if(
             ]
             region = region or data.get("scope", {}).get("value")
         except (ValueError, KeyError, TypeError) as exc:
-            raise _bad_option(f"--plan is not the output of `recommend assign`: {exc}") from exc
+            raise bad_option(f"--plan is not the output of `recommend assign`: {exc}") from exc
     request = _validated(
         WhatIfIn,
         {"proposed": proposed, "region": region, "program": program, "top": top, "as_of": as_of},
@@ -230,7 +220,6 @@ def judgements(
     """The judgements, oldest first: the audit trail of decisions."""
     import datetime as dt
 
-    from graph_service.cli import _bad_option
     from graph_service.services.recommendations import judgement_time
     from graph_service.store.protocol import JudgementQuery
 
@@ -239,10 +228,10 @@ def judgements(
         try:
             bounds[name] = judgement_time(dt.datetime.fromisoformat(text)) if text else None
         except ValueError as exc:
-            raise _bad_option(f"--{name} is an ISO date or time") from exc
+            raise bad_option(f"--{name} is an ISO date or time") from exc
     for value in decision or ():
         if value not in ("accept", "reject", "unsure"):
-            raise _bad_option("--decision is accept, reject or unsure")
+            raise bad_option("--decision is accept, reject or unsure")
     query = JudgementQuery(
         target=target,
         partner=partner,

@@ -1,0 +1,156 @@
+"""The package's shape: no import cycle, layers that point one way, one home per policy.
+
+Imports are read from the source with ``ast`` (every import, at module level or inside a
+function), so a cycle hidden behind a late import is a failure too.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "graph_service"
+
+#: Layer → packages it must never import (api/cli → services → store protocol and analysis).
+FORBIDDEN: dict[str, tuple[str, ...]] = {
+    "graph_service.analysis": (
+        "graph_service.api",
+        "graph_service.cli",
+        "graph_service.services",
+        "graph_service.store",
+    ),
+    "graph_service.store": ("graph_service.api", "graph_service.cli", "graph_service.services"),
+    "graph_service.services": ("graph_service.api", "graph_service.cli"),
+    "graph_service.cli": ("graph_service.api.routes",),
+    "graph_service.visibility": ("graph_service.api", "graph_service.services"),
+    "graph_service.domain": ("graph_service.",),
+}
+
+
+def _modules() -> dict[str, Path]:
+    found = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        found[name] = path
+    return found
+
+
+MODULES = _modules()
+
+
+def _imports(name: str, path: Path) -> Iterator[str]:
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield alias.name
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            for alias in node.names:
+                # ``from graph_service.cli import runtime`` imports the module cli.runtime.
+                submodule = f"{base}.{alias.name}"
+                yield submodule if submodule in MODULES else base
+
+
+def _graph() -> dict[str, set[str]]:
+    graph: dict[str, set[str]] = {}
+    for name, path in MODULES.items():
+        targets = {t for t in _imports(name, path) if t in MODULES and t != name}
+        # A package's own __init__ is not a dependency of its submodules' imports of
+        # siblings: ``from graph_service.cli import runtime`` reaches cli.runtime only.
+        graph[name] = targets
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Every strongly connected component of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    counter = [0]
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = counter[0]
+        counter[0] += 1
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph[v]):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_no_import_cycle_inside_the_package() -> None:
+    assert _cycles(_graph()) == []
+
+
+def test_the_cycle_finder_finds_a_cycle() -> None:
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert _cycles({"a": {"b"}, "b": set()}) == []
+
+
+@pytest.mark.parametrize("layer", sorted(FORBIDDEN))
+def test_layers_point_one_way(layer: str) -> None:
+    graph = _graph()
+    wrong = sorted(
+        f"{module} imports {target}"
+        for module, targets in graph.items()
+        if module == layer or module.startswith(layer + ".")
+        for target in targets
+        if any(target == f or target.startswith(f) for f in FORBIDDEN[layer])
+    )
+    assert wrong == []
+
+
+def test_the_cli_is_a_package_by_command_group() -> None:
+    cli = PACKAGE / "cli"
+    assert {p.stem for p in cli.glob("*.py")} >= {
+        "__init__",
+        "runtime",
+        "admin",
+        "data",
+        "analyse",
+        "recommend",
+        "evaluate",
+    }
+    assert not (PACKAGE / "cli.py").exists()
+
+
+def test_personal_data_policy_lives_in_one_module() -> None:
+    """Only the visibility module decides what is personal; other modules ask it."""
+    spelled = sorted(
+        name
+        for name, path in MODULES.items()
+        if name not in ("graph_service.visibility", "graph_service.schema")
+        and any(
+            marker in path.read_text(encoding="utf-8")
+            for marker in (".sensitive", "SENSITIVE_LABELS", '== "Person"', "caller.authenticated")
+        )
+    )
+    assert spelled == []
