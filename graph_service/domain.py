@@ -12,9 +12,24 @@ from typing import Final
 
 __all__ = [
     "CENTRALITY_MEASURES",
+    "COUNTY_CODE_LENGTH",
+    "DIVISION_CODE_LENGTHS",
+    "EXPORT_METRICS",
+    "MAX_DEPTH",
+    "MAX_EXPORT_NODES",
+    "MAX_NEIGHBOURHOOD",
+    "MAX_PAGE",
+    "MAX_PATHS",
+    "MAX_TOP",
+    "MEMBERSHIP_LINK_TYPES",
+    "PAIRING_LINK_TYPES",
     "REGION_CODE_LENGTHS",
+    "REGION_CODE_PATTERN",
     "REGION_LEVELS",
+    "STRONG_LINK_THRESHOLD",
+    "TIE_LINK_TYPES",
     "VILLAGE_CODE_LENGTH",
+    "WEAK_INCOME_YUAN",
     "child_code_length",
     "code_ancestors",
     "is_region_code",
@@ -69,6 +84,58 @@ def code_ancestors(code: str) -> list[str]:
 
 
 # ---------------------------------------------------------------------------------------
+# Link-type families
+# ---------------------------------------------------------------------------------------
+
+#: The 联建 relations between actors: non-structural links that are not a category tag
+#: (``IN_INDUSTRY``, ``PART_OF_PROGRAM``) or a person's post (``HOLDS_POSITION``). Link
+#: strength's overlap graph and the strongest/weakest links read these.
+TIE_LINK_TYPES: Final[frozenset[str]] = frozenset(
+    {
+        "MEMBER_OF",
+        "CO_BUILDS",
+        "PAIRS_WITH",
+        "LEADS_COOPERATIVE",
+        "SUPPLIES",
+        "FINANCES",
+        "DISPATCHES",
+    }
+)
+#: Pairings between two actors that planners decide (结对帮扶, 联建共建): what the
+#: recommender proposes and its evaluation hides.
+PAIRING_LINK_TYPES: Final[tuple[str, ...]] = ("PAIRS_WITH", "CO_BUILDS")
+#: How a village belongs to a joint body: through its party organization (``ORGANIZATION_OF``)
+#: being a member (``MEMBER_OF``).
+MEMBERSHIP_LINK_TYPES: Final[tuple[str, ...]] = ("MEMBER_OF", "ORGANIZATION_OF")
+
+# ---------------------------------------------------------------------------------------
+# Thresholds
+# ---------------------------------------------------------------------------------------
+
+#: A village earning less than this collective income a year counts as weak (the
+#: generator's threshold; 平凉 reports 联建 villages at 村均22.8万元).
+WEAK_INCOME_YUAN: Final[float] = 100_000.0
+#: A link at least this strong (0..1) counts as a strong tie in coverage.
+STRONG_LINK_THRESHOLD: Final[float] = 0.5
+
+# ---------------------------------------------------------------------------------------
+# Limits: what one request may ask for
+# ---------------------------------------------------------------------------------------
+
+#: Hops of a neighbourhood or a node scope.
+MAX_DEPTH: Final[int] = 3
+#: Items per page of a list.
+MAX_PAGE: Final[int] = 1000
+#: Nodes of one neighbourhood answer.
+MAX_NEIGHBOURHOOD: Final[int] = 5000
+#: Shortest paths in one answer.
+MAX_PATHS: Final[int] = 50
+#: Rows of a top-N analysis.
+MAX_TOP: Final[int] = 500
+#: Nodes of one export.
+MAX_EXPORT_NODES: Final[int] = 20_000
+
+# ---------------------------------------------------------------------------------------
 # Analyses
 # ---------------------------------------------------------------------------------------
 
@@ -81,4 +148,12 @@ CENTRALITY_MEASURES: Final[tuple[str, ...]] = (
     "harmonic",
     "eigenvector",
     "pagerank",
+)
+#: Node scores an export can size nodes by.
+EXPORT_METRICS: Final[tuple[str, ...]] = (
+    "degree",
+    "weighted_degree",
+    "pagerank",
+    "betweenness",
+    "strength",
 )

@@ -16,6 +16,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Final
 
+from graph_service.domain import REGION_LEVELS
+
 __all__ = [
     "JOINT_BODY_KINDS",
     "LINKAGE_MODELS",
@@ -103,9 +105,7 @@ class LinkTypeSpec:
 # Closed vocabularies
 # ---------------------------------------------------------------------------------------
 
-#: Region kinds and the length of their official division code.
-REGION_LEVELS: Final[dict[str, int]] = {"省": 2, "市": 4, "县": 6, "乡镇": 9}
-VILLAGE_CODE_LENGTH: Final[int] = 12
+# Region kinds and their code lengths are domain constants (graph_service.domain).
 
 ORDINARY_PARTY_KINDS: Final[tuple[str, ...]] = ("党委", "党总支", "党支部", "党工委", "党组")
 #: Party organizations that exist to link others (联建组织).

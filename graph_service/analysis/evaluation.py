@@ -62,6 +62,7 @@ from graph_service.analysis.recommend import (
     looks_for,
     score_candidates,
 )
+from graph_service.domain import PAIRING_LINK_TYPES
 
 __all__ = [
     "EVALUATED_LINK_TYPES",
@@ -84,7 +85,7 @@ METHODS: Final[tuple[str, ...]] = (
     "proximity",
 )
 #: The ties hidden and predicted.
-EVALUATED_LINK_TYPES: Final[tuple[str, ...]] = ("PAIRS_WITH", "CO_BUILDS")
+EVALUATED_LINK_TYPES: Final[tuple[str, ...]] = PAIRING_LINK_TYPES
 _ADMIN_SCALE: Final[tuple[float, ...]] = (1.0, 0.75, 0.5, 0.25)
 
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Literal, TypeAlias
 
 from fastapi import Path, Query
 
+from graph_service import domain
 from graph_service.schema import LINK_TYPES, NODE_LABELS
 
 __all__ = [
@@ -23,9 +24,9 @@ __all__ = [
     "RegionCodePath",
 ]
 
-MAX_PAGE = 1000
-MAX_NEIGHBOURHOOD = 5000
-MAX_PATHS = 50
+MAX_PAGE = domain.MAX_PAGE
+MAX_NEIGHBOURHOOD = domain.MAX_NEIGHBOURHOOD
+MAX_PATHS = domain.MAX_PATHS
 
 if TYPE_CHECKING:
     NodeLabel: TypeAlias = str

@@ -20,7 +20,7 @@ from graph_service.cli.runtime import (
     run,
     view_of,
 )
-from graph_service.domain import CENTRALITY_MEASURES
+from graph_service.domain import CENTRALITY_MEASURES, STRONG_LINK_THRESHOLD
 from graph_service.services.analysis import AnalysisService
 from graph_service.services.view import GraphView
 from graph_service.store.protocol import GraphStore
@@ -118,7 +118,7 @@ def analyse_links(
 def analyse_coverage(
     region: Annotated[str, typer.Option(help="Division code.")],
     as_of: AsOfOption = None,
-    strong_threshold: float = 0.5,
+    strong_threshold: float = STRONG_LINK_THRESHOLD,
 ) -> None:
     """Villages covered by a joint body, a pairing, both or nothing; weak villages alone."""
     day = parse_date(as_of, "--as-of")

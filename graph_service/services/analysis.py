@@ -26,6 +26,7 @@ from graph_service.analysis import (
 )
 from graph_service.analysis import strength as strength_model
 from graph_service.analysis.graphs import collapse
+from graph_service.domain import MEMBERSHIP_LINK_TYPES, is_region_code
 from graph_service.errors import InvalidInputError
 from graph_service.services.analysis_scope import AnalysisScope
 from graph_service.services.view import GraphView
@@ -61,7 +62,7 @@ def parse_scope(
     kind, _, value = text.partition(":")
     if kind == "all" and not value:
         return AnalysisScope("all", None, depth, tuple(link_types), include_structural, as_of)
-    if kind == "region" and value.isdigit() and len(value) in (2, 4, 6, 9):
+    if kind == "region" and is_region_code(value):
         return AnalysisScope("region", value, depth, tuple(link_types), include_structural, as_of)
     if kind in ("body", "node") and value:
         scope_kind = "body" if kind == "body" else "neighbourhood"
@@ -134,7 +135,7 @@ class AnalysisService:
         result = communities.louvain(simple, resolution=resolution, seed=seed)
         # Membership reads MEMBER_OF and ORGANIZATION_OF (a village is a member through its
         # branch) whatever links the communities were detected on.
-        types = (*scope.link_types, "MEMBER_OF", "ORGANIZATION_OF") if scope.link_types else ()
+        types = (*scope.link_types, *MEMBERSHIP_LINK_TYPES) if scope.link_types else ()
         members_scope = dataclasses.replace(
             scope, link_types=tuple(dict.fromkeys(types)), include_structural=True
         )

@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 import networkx as nx
 
+from graph_service.domain import MEMBERSHIP_LINK_TYPES
 from graph_service.errors import InvalidInputError, NotFoundError
 from graph_service.schema import JOINT_BODY_KINDS, LINK_TYPES, STRUCTURAL_LINK_TYPES
 from graph_service.store.protocol import GraphStore, NeighbourhoodQuery, Scope
@@ -148,7 +149,7 @@ class ScopedGraphs:
                 NeighbourhoodQuery(
                     scope.value,
                     depth=2,
-                    link_types=["MEMBER_OF", "ORGANIZATION_OF"],
+                    link_types=list(MEMBERSHIP_LINK_TYPES),
                     node_labels=labels,
                     limit=5000,
                     as_of=scope.as_of,

@@ -15,6 +15,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 import networkx as nx
 
+from graph_service import domain
 from graph_service.models import LinkDoc, NodeDoc
 
 #: A planner's judgement of a recommended pair (see ``graph_service.services.judgements``):
@@ -46,7 +47,7 @@ __all__ = [
     "valid_on",
 ]
 
-MAX_DEPTH = 3
+MAX_DEPTH = domain.MAX_DEPTH
 Direction = Literal["out", "in", "both"]
 
 

@@ -59,6 +59,8 @@ import numpy as np
 import orjson
 
 from graph_service.analysis.graphs import collapse
+from graph_service.domain import EXPORT_METRICS
+from graph_service.domain import MAX_EXPORT_NODES as DOMAIN_MAX_EXPORT_NODES
 from graph_service.errors import PayloadTooLargeError
 from graph_service.schema import JOINT_BODY_KINDS, LINK_TYPES, NODE_LABELS
 
@@ -86,18 +88,12 @@ __all__ = [
 ]
 
 #: Exports refuse scopes with more nodes than this (the HTTP route lets callers go lower).
-MAX_EXPORT_NODES: Final[int] = 20_000
+MAX_EXPORT_NODES: Final[int] = DOMAIN_MAX_EXPORT_NODES
 #: Up to this many nodes :func:`layout` runs networkx's spring layout; above, a sampled one.
 SPRING_MAX_NODES: Final[int] = 500
 
 FORMATS: Final[tuple[str, ...]] = ("cytoscape", "echarts", "node-link", "graphml", "gexf")
-METRICS: Final[tuple[str, ...]] = (
-    "degree",
-    "weighted_degree",
-    "pagerank",
-    "betweenness",
-    "strength",
-)
+METRICS: Final[tuple[str, ...]] = EXPORT_METRICS
 
 MIN_SIZE: Final[float] = 10.0
 MAX_SIZE: Final[float] = 60.0

@@ -11,7 +11,12 @@ from fastapi import APIRouter, Depends, Query, Request
 from graph_service.api.deps import ViewDep
 from graph_service.api.params import AsOf, LinkType
 from graph_service.api.responses import ORJSONResponse
-from graph_service.domain import CENTRALITY_MEASURES
+from graph_service.domain import (
+    CENTRALITY_MEASURES,
+    MAX_TOP,
+    REGION_CODE_PATTERN,
+    STRONG_LINK_THRESHOLD,
+)
 from graph_service.services.analysis import AnalysisService, parse_scope
 from graph_service.services.analysis_scope import AnalysisScope
 
@@ -33,7 +38,7 @@ ScopeText = Annotated[
         description="all | region:<division code> | body:<joint body id> | node:<node id>",
     ),
 ]
-Top = Annotated[int, Query(ge=1, le=500)]
+Top = Annotated[int, Query(ge=1, le=MAX_TOP)]
 
 
 def scope_dep(
@@ -144,11 +149,11 @@ async def weakest(
 
 @router.get("/coverage", summary="Coverage and gaps: joint bodies, pairings, weak villages")
 async def coverage(
-    region: Annotated[str, Query(pattern=r"^([0-9]{2}|[0-9]{4}|[0-9]{6}|[0-9]{9})$")],
+    region: Annotated[str, Query(pattern=REGION_CODE_PATTERN)],
     analysis: AnalysisDep,
     view: ViewDep,
     as_of: AsOf = None,
-    strong_threshold: Annotated[float, Query(ge=0, le=1)] = 0.5,
+    strong_threshold: Annotated[float, Query(ge=0, le=1)] = STRONG_LINK_THRESHOLD,
     details: Annotated[bool, Query(description="Include every village's row.")] = False,
     limit: Annotated[int, Query(ge=0, le=100_000, description="Cut lists at this length.")] = 200,
 ) -> ORJSONResponse:
