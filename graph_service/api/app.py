@@ -12,6 +12,7 @@ from starlette.responses import Response
 from graph_service import __version__
 from graph_service.api.errors import install_error_handlers
 from graph_service.api.limits import BodySizeLimit
+from graph_service.api.openapi import install_openapi
 from graph_service.api.responses import ORJSONResponse, problem
 from graph_service.api.routes import (
     analysis,
@@ -97,4 +98,5 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
         app.include_router(router)
     app.include_router(docs.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    install_openapi(app)
     return app

@@ -39,8 +39,14 @@ def _presented_key(x_api_key: str | None, authorization: str | None) -> str | No
 
 def reader(
     settings: SettingsDep,
-    x_api_key: Annotated[str | None, Header(max_length=512)] = None,
-    authorization: Annotated[str | None, Header(max_length=600)] = None,
+    x_api_key: Annotated[
+        str | None,
+        Header(max_length=512, description="API key: needed for writes (reads if configured)."),
+    ] = None,
+    authorization: Annotated[
+        str | None,
+        Header(max_length=600, description="Bearer <API key>, instead of X-API-Key."),
+    ] = None,
 ) -> Caller:
     key = _presented_key(x_api_key, authorization)
     if key is not None:

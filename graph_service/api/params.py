@@ -42,9 +42,9 @@ AsOf = Annotated[
 Cursor = Annotated[
     str | None, Query(max_length=600, description="next_cursor of the previous page.")
 ]
-PageLimit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
-NodeId = Annotated[str, Path(min_length=1, max_length=128)]
-LinkId = Annotated[str, Path(min_length=1, max_length=128)]
+PageLimit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="Items per page at most.")]
+NodeId = Annotated[str, Path(min_length=1, max_length=128, description="Node id.")]
+LinkId = Annotated[str, Path(min_length=1, max_length=128, description="Link id.")]
 RegionCodePath = Annotated[
     str, Path(pattern=r"^([0-9]{2}|[0-9]{4}|[0-9]{6}|[0-9]{9})$", description="Division code.")
 ]

@@ -27,8 +27,10 @@ from fastapi import APIRouter, Header, Query, Request
 from starlette.responses import Response
 
 from graph_service.api.deps import ViewDep
+from graph_service.api.openapi import READ, problems
 from graph_service.api.params import AsOf, LinkType
 from graph_service.api.responses import ORJSONResponse, problem
+from graph_service.api.schemas import JsonExport
 from graph_service.errors import InvalidInputError
 from graph_service.services.analysis import parse_scope
 from graph_service.visual.formats import FORMATS, MAX_EXPORT_NODES, METRICS, export
@@ -92,17 +94,22 @@ def negotiate(accept: str | None) -> str | None:
 @router.get(
     "/export",
     summary="Export a scope as Cytoscape.js, ECharts, node-link JSON, GraphML or GEXF",
+    response_model=JsonExport,
     responses={
         200: {
             "content": {
-                "application/json": {},
-                "application/graphml+xml": {},
-                "application/gexf+xml": {},
+                "application/graphml+xml": {"schema": {"type": "string"}},
+                "application/gexf+xml": {"schema": {"type": "string"}},
             },
-            "description": "The scope in the chosen format.",
+            "description": "The scope in the chosen format: cytoscape, echarts and node-link "
+            "as application/json, graphml and gexf as XML.",
         },
-        406: {"description": "The Accept header names no format served here."},
-        413: {"description": "The scope has more than max_nodes nodes."},
+        **problems(
+            *READ,
+            (404, "The scope names no region, joint body or node (on as_of)."),
+            406,
+            (413, "The scope has more than max_nodes nodes."),
+        ),
     },
 )
 async def export_scope(
@@ -120,7 +127,9 @@ async def export_scope(
         Query(description=f"{' | '.join(FORMATS)}; without it, the Accept header decides."),
     ] = None,
     depth: Annotated[int, Query(ge=1, le=3, description="Hops, for node: scopes.")] = 2,
-    link_type: Annotated[list[LinkType] | None, Query()] = None,
+    link_type: Annotated[
+        list[LinkType] | None, Query(description="Only these link types (default: all).")
+    ] = None,
     include_structural: Annotated[
         bool, Query(description="Keep IN_REGION / SUBORDINATE_TO / ORGANIZATION_OF links.")
     ] = True,
@@ -132,13 +141,16 @@ async def export_scope(
         bool, Query(description="Link width from explainable link strength.")
     ] = False,
     layout: Annotated[bool, Query(description="Add seeded layout coordinates.")] = False,
-    seed: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+    seed: Annotated[int, Query(ge=0, le=2**31 - 1, description="Seed of the layout.")] = 0,
     max_nodes: Annotated[
         int,
         Query(ge=1, le=MAX_EXPORT_NODES, description="Refuse scopes with more nodes (413)."),
     ] = MAX_EXPORT_NODES,
     download: Annotated[bool, Query(description="Serve as an attachment.")] = False,
-    accept: Annotated[str | None, Header(max_length=1000)] = None,
+    accept: Annotated[
+        str | None,
+        Header(max_length=1000, description="Picks the format when format is not given."),
+    ] = None,
 ) -> Response:
     if format is not None:
         if format not in FORMATS:

@@ -7,11 +7,14 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from graph_service.api.deps import ViewDep
+from graph_service.api.openapi import READ, problems
 from graph_service.api.params import AsOf, Cursor, NodeLabel, PageLimit, RegionCodePath
 from graph_service.api.responses import ORJSONResponse
+from graph_service.api.schemas import NodePage, RegionCoverageReport, RegionSummary
 from graph_service.store.protocol import NodeQuery, RegionCoverage
 
 router = APIRouter(prefix="/v1/regions", tags=["regions"])
+_NO_REGION = problems(*READ, (404, "No region with this code."))
 
 
 def _row(row: RegionCoverage, uncovered_limit: int) -> dict[str, object]:
@@ -26,16 +29,26 @@ def _row(row: RegionCoverage, uncovered_limit: int) -> dict[str, object]:
     }
 
 
-@router.get("/{code}", summary="A region with its parent, children and node counts")
+@router.get(
+    "/{code}",
+    summary="A region with its parent, children and node counts",
+    response_model=RegionSummary,
+    responses=_NO_REGION,
+)
 async def region(code: RegionCodePath, view: ViewDep) -> ORJSONResponse:
     return ORJSONResponse(await view.region_summary(code))
 
 
-@router.get("/{code}/nodes", summary="Everything under a region code")
+@router.get(
+    "/{code}/nodes",
+    summary="Everything under a region code",
+    response_model=NodePage,
+    responses=_NO_REGION,
+)
 async def region_nodes(
     code: RegionCodePath,
     view: ViewDep,
-    label: Annotated[list[NodeLabel] | None, Query()] = None,
+    label: Annotated[list[NodeLabel] | None, Query(description="Only these labels.")] = None,
     as_of: AsOf = None,
     cursor: Cursor = None,
     limit: PageLimit = 100,
@@ -47,12 +60,19 @@ async def region_nodes(
     return ORJSONResponse({"items": page.items, "next_cursor": page.next_cursor})
 
 
-@router.get("/{code}/coverage", summary="Villages covered by a joint body, per child region")
+@router.get(
+    "/{code}/coverage",
+    summary="Villages covered by a joint body, per child region",
+    response_model=RegionCoverageReport,
+    responses=_NO_REGION,
+)
 async def coverage(
     code: RegionCodePath,
     view: ViewDep,
     as_of: AsOf = None,
-    uncovered_limit: Annotated[int, Query(ge=0, le=10_000)] = 100,
+    uncovered_limit: Annotated[
+        int, Query(ge=0, le=10_000, description="Uncovered village ids listed per row at most.")
+    ] = 100,
 ) -> ORJSONResponse:
     report = await view.coverage(code, as_of)
     return ORJSONResponse(
