@@ -154,3 +154,29 @@ def test_personal_data_policy_lives_in_one_module() -> None:
         )
     )
     assert spelled == []
+
+
+#: Code lines (docstring, comments and blank lines aside) above which a function must say why.
+LONG_FUNCTION = 80
+WHY_LONG = "# Why this is long:"
+
+
+def test_long_functions_say_why() -> None:
+    unexplained = []
+    for name, path in MODULES.items():
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for node in ast.walk(ast.parse("\n".join(lines))):
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            body = node.body
+            first = body[0]
+            has_doc = isinstance(first, ast.Expr) and isinstance(
+                getattr(first, "value", None), ast.Constant
+            )
+            start = body[1].lineno if has_doc and len(body) > 1 else first.lineno
+            text = lines[start - 1 : node.end_lineno]
+            code = [t for t in text if t.strip() and not t.strip().startswith("#")]
+            whole = lines[node.lineno - 1 : node.end_lineno]
+            if len(code) > LONG_FUNCTION and not any(WHY_LONG in t for t in whole):
+                unexplained.append(f"{name}.{node.name}: {len(code)} lines")
+    assert unexplained == []

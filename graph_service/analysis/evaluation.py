@@ -404,29 +404,13 @@ def evaluate(
                 for kk, h in zip(ks, hits, strict=True):
                     row[f"{method}:{kk}"].append(h)
 
-    def rows(group: str) -> tuple[EvaluationRow, ...]:
-        row = sums.get(group, {})
-        out = []
-        for method in METHODS:
-            rr = row.get(f"{method}:rr", [])
-            n = len(rr)
-            out.append(
-                EvaluationRow(
-                    method=method,
-                    hits=tuple(float(np.mean(row[f"{method}:{kk}"])) if n else 0.0 for kk in ks),
-                    mrr=float(np.mean(rr)) if n else 0.0,
-                    n=n,
-                )
-            )
-        return tuple(out)
-
     return EvaluationReport(
         split=split,
         holdout=holdout,
         seed=seed,
         k=ks,
-        rows=rows("all"),
-        by_type={group: rows(group) for group in sorted(set(sums) - {"all"})},
+        rows=_rows(sums, "all", ks),
+        by_type={group: _rows(sums, group, ks) for group in sorted(set(sums) - {"all"})},
         eligible=len(ties),
         held_out=len(held),
         evaluated=evaluated,
@@ -435,6 +419,26 @@ def evaluate(
         filtered_answers=filtered,
         cutoff=cutoff.isoformat() if cutoff is not None else None,
     )
+
+
+def _rows(
+    sums: Mapping[str, Mapping[str, list[float]]], group: str, ks: tuple[int, ...]
+) -> tuple[EvaluationRow, ...]:
+    """Each method's mean hits@k and MRR over one group's queries."""
+    row = sums.get(group, {})
+    out = []
+    for method in METHODS:
+        rr = row.get(f"{method}:rr", [])
+        n = len(rr)
+        out.append(
+            EvaluationRow(
+                method=method,
+                hits=tuple(float(np.mean(row[f"{method}:{kk}"])) if n else 0.0 for kk in ks),
+                mrr=float(np.mean(rr)) if n else 0.0,
+                n=n,
+            )
+        )
+    return tuple(out)
 
 
 def pool(reports: Iterable[EvaluationReport]) -> tuple[EvaluationRow, ...]:

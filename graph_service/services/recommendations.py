@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import networkx as nx
@@ -80,6 +81,15 @@ def _brief(doc: NodeDoc | None, node_id: str) -> dict[str, Any]:
         "kind": doc.get("kind"),
         "region_code": doc.get("region_code"),
     }
+
+
+@dataclass(frozen=True, slots=True)
+class _JudgedPair:
+    index: recommend.RecommenderIndex
+    target: str
+    partner: str
+    target_category: str
+    partner_category: str
 
 
 class RecommendationService:
@@ -354,37 +364,9 @@ class RecommendationService:
         a decision can be audited against the proposal it answered.
         """
         caller = view.caller
-        target_doc = await self._node(view, request.target, "target")
-        partner_doc = await self._node(view, request.partner, "partner")
-        if request.program is not None:
-            program = await self._node(view, request.program, "program")
-            if program.get("label") != "Program":
-                raise InvalidInputError(f"{request.program} is not a program", field="program")
-        index, _ = await self._index(view, await self._county_of(view, target_doc, "target"), None)
-        try:
-            target = index.resolve(request.target)
-        except (nx.NodeNotFound, ValueError) as exc:
-            raise InvalidInputError(_message(exc), field="target") from exc
-        partner = await self._actor(view, index, partner_doc)
-        if partner == target:
-            raise InvalidInputError("a target cannot pair with itself", field="partner")
-        target_category = recommend.candidate_category(
-            {"label": index.actor_labels.get(target), "kind": index.actor_kinds.get(target)}
-        )
-        partner_category = recommend.candidate_category(await self._doc(view, index, partner))
-        if partner_category is None:
-            raise InvalidInputError(
-                f"{request.partner} cannot be a partner (a village, an enterprise, an "
-                "institution or a joint body can)",
-                field="partner",
-            )
-        assert target_category is not None
-        if partner_category not in recommend.looks_for(target_category):
-            raise InvalidInputError(
-                f"a {target_category} is paired with "
-                + " / ".join(recommend.looks_for(target_category)),
-                field="partner",
-            )
+        pair_of = await self._judged_pair(view, request)
+        index, target, partner = pair_of.index, pair_of.target, pair_of.partner
+        target_category, partner_category = pair_of.target_category, pair_of.partner_category
         already = partner in index.partners.get(target, frozenset())
         if request.decision == "accept" and already:
             raise ConflictError(f"{target} and {partner} are partners already", field="partner")
@@ -436,6 +418,42 @@ class RecommendationService:
             "link": link,
             "version": result.version,
         }
+
+    async def _judged_pair(self, view: GraphView, request: JudgementIn) -> _JudgedPair:
+        """The actors a judgement is about, in the target's county index, with their
+        candidate categories; a pair the recommender could never propose is refused."""
+        target_doc = await self._node(view, request.target, "target")
+        partner_doc = await self._node(view, request.partner, "partner")
+        if request.program is not None:
+            program = await self._node(view, request.program, "program")
+            if program.get("label") != "Program":
+                raise InvalidInputError(f"{request.program} is not a program", field="program")
+        index, _ = await self._index(view, await self._county_of(view, target_doc, "target"), None)
+        try:
+            target = index.resolve(request.target)
+        except (nx.NodeNotFound, ValueError) as exc:
+            raise InvalidInputError(_message(exc), field="target") from exc
+        partner = await self._actor(view, index, partner_doc)
+        if partner == target:
+            raise InvalidInputError("a target cannot pair with itself", field="partner")
+        target_category = recommend.candidate_category(
+            {"label": index.actor_labels.get(target), "kind": index.actor_kinds.get(target)}
+        )
+        partner_category = recommend.candidate_category(await self._doc(view, index, partner))
+        if partner_category is None:
+            raise InvalidInputError(
+                f"{request.partner} cannot be a partner (a village, an enterprise, an "
+                "institution or a joint body can)",
+                field="partner",
+            )
+        assert target_category is not None
+        if partner_category not in recommend.looks_for(target_category):
+            raise InvalidInputError(
+                f"a {target_category} is paired with "
+                + " / ".join(recommend.looks_for(target_category)),
+                field="partner",
+            )
+        return _JudgedPair(index, target, partner, target_category, partner_category)
 
     async def _doc(
         self, view: GraphView, index: recommend.RecommenderIndex, actor: str
