@@ -180,3 +180,83 @@ def test_long_functions_say_why() -> None:
             if len(code) > LONG_FUNCTION and not any(WHY_LONG in t for t in whole):
                 unexplained.append(f"{name}.{node.name}: {len(code)} lines")
     assert unexplained == []
+
+
+def _literal(node: ast.AST) -> object:
+    try:
+        value = ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return None
+    return value
+
+
+def _distinctive(value: object) -> bool:
+    """Vocabularies (tuples, sets, maps of two or more) and money amounts are compared;
+    plain numbers (0.5, 12, 1000) recur for unrelated reasons and are not."""
+    if isinstance(value, float) and not isinstance(value, bool):
+        return abs(value) >= 1000
+    if isinstance(value, (tuple, list, set, frozenset, dict)):
+        return len(value) >= 2
+    return False
+
+
+def _comparable(value: object) -> object:
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return frozenset(map(str, value))
+    if isinstance(value, dict):
+        return frozenset((str(k), str(v)) for k, v in value.items())
+    return value
+
+
+def test_each_domain_constant_is_defined_once() -> None:
+    """No module spells a domain constant's value again: every literal in the package (a
+    module constant, a default, a bound, a tuple in an expression) that equals one of
+    ``graph_service.domain``'s distinctive values is a second definition."""
+    from graph_service import domain
+
+    values = {
+        name: _comparable(value)
+        for name in domain.__all__
+        if _distinctive(value := getattr(domain, name))
+    }
+    again = []
+    for name, path in MODULES.items():
+        if name == "graph_service.domain":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, (ast.Constant, ast.Tuple, ast.List, ast.Set, ast.Dict)):
+                continue
+            value = _literal(node)
+            if not _distinctive(value):
+                continue
+            for constant, expected in values.items():
+                if _comparable(value) == expected:
+                    again.append(f"{name}:{node.lineno} repeats domain.{constant}")
+    assert again == []
+
+
+def test_every_cited_module_exists() -> None:
+    """Docstrings, comments and docs name ``graph_service.x.y`` only where it exists."""
+    import importlib
+    import re
+
+    root = PACKAGE.parent
+    texts = [*PACKAGE.rglob("*.py"), root / "README.md", *(root / "docs").glob("*.md")]
+    missing = set()
+    for path in texts:
+        for dotted in re.findall(r"graph_service(?:\.[A-Za-z_][A-Za-z0-9_]*)+", path.read_text()):
+            parts = dotted.split(".")
+            module = max(
+                (".".join(parts[:n]) for n in range(1, len(parts) + 1)),
+                key=lambda m: (m in MODULES, len(m) if m in MODULES else 0),
+            )
+            if module not in MODULES:
+                missing.add(f"{path.name}: {dotted}")
+                continue
+            value: object = importlib.import_module(module)
+            for attr in parts[len(module.split(".")) :]:
+                if not hasattr(value, attr):
+                    missing.add(f"{path.name}: {dotted}")
+                    break
+                value = getattr(value, attr)
+    assert sorted(missing) == []

@@ -62,7 +62,7 @@ from graph_service.analysis.recommend import (
     looks_for,
     score_candidates,
 )
-from graph_service.domain import PAIRING_LINK_TYPES
+from graph_service.domain import PAIRING_LINK_TYPES, REGION_CODE_LENGTHS
 
 __all__ = [
     "EVALUATED_LINK_TYPES",
@@ -257,7 +257,7 @@ def _baselines(
     code = index.actor_codes.get(query, "")
     proximity = np.zeros(len(cand))
     for level in range(index.code_keys.shape[0] - 1, -1, -1):
-        length = (9, 6, 4, 2)[level]
+        length = REGION_CODE_LENGTHS[::-1][level]
         if len(code) < length or not code[:length].isdigit():
             continue
         same = index.code_keys[level, cand] == int(code[:length])

@@ -18,7 +18,7 @@ import networkx as nx
 from graph_service import domain
 from graph_service.models import LinkDoc, NodeDoc
 
-#: A planner's judgement of a recommended pair (see ``graph_service.services.judgements``):
+#: A planner's judgement of a recommended pair (see ``graph_service.services.recommendations``):
 #: ``id``, ``pair`` (the two actor ids, sorted, joined by ``|``), ``target``, ``partner``,
 #: ``decision``, ``decided_by``, ``decided_at`` (UTC, ``YYYY-MM-DDTHH:MM:SS.ffffffZ``) and
 #: the rest of the record. Stores keep judgements apart from the graph, append-only.
