@@ -13,6 +13,7 @@ from typing import Final
 __all__ = [
     "CENTRALITY_MEASURES",
     "COUNTY_CODE_LENGTH",
+    "DEFAULT_NEIGHBOURHOOD",
     "DIVISION_CODE_LENGTHS",
     "EXPORT_METRICS",
     "MAX_DEPTH",
@@ -21,6 +22,7 @@ __all__ = [
     "MAX_PAGE",
     "MAX_PATHS",
     "MAX_TOP",
+    "MEASURE_LABELS_ZH",
     "MEMBERSHIP_LINK_TYPES",
     "PAIRING_LINK_TYPES",
     "REGION_CODE_LENGTHS",
@@ -128,6 +130,8 @@ MAX_DEPTH: Final[int] = 3
 MAX_PAGE: Final[int] = 1000
 #: Nodes of one neighbourhood answer.
 MAX_NEIGHBOURHOOD: Final[int] = 5000
+#: Nodes of a neighbourhood when the caller names no limit (the route's and the explorer's).
+DEFAULT_NEIGHBOURHOOD: Final[int] = 500
 #: Shortest paths in one answer.
 MAX_PATHS: Final[int] = 50
 #: Rows of a top-N analysis.
@@ -149,6 +153,17 @@ CENTRALITY_MEASURES: Final[tuple[str, ...]] = (
     "eigenvector",
     "pagerank",
 )
+#: The measures' names as a planner reads them (the explorer's 节点大小 and badges).
+MEASURE_LABELS_ZH: Final[dict[str, str]] = {
+    "degree": "度中心性",
+    "weighted_degree": "加权度",
+    "betweenness": "中介中心性",
+    "closeness": "接近中心性",
+    "harmonic": "调和中心性",
+    "eigenvector": "特征向量中心性",
+    "pagerank": "PageRank",
+}
+
 #: Node scores an export can size nodes by.
 EXPORT_METRICS: Final[tuple[str, ...]] = (
     "degree",

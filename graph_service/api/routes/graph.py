@@ -19,6 +19,7 @@ from graph_service.api.params import (
 )
 from graph_service.api.responses import ORJSONResponse
 from graph_service.api.schemas import Neighbourhood, Paths, SearchResult, WriteSummary
+from graph_service.domain import DEFAULT_NEIGHBOURHOOD
 from graph_service.errors import InvalidInputError
 from graph_service.models import ID_PATTERN, LinkIn, NodeIn
 from graph_service.store.protocol import MAX_DEPTH, NeighbourhoodQuery, PathQuery, Subgraph
@@ -140,7 +141,7 @@ async def neighbourhood(
     limit: Annotated[
         int,
         Query(ge=1, le=MAX_NEIGHBOURHOOD, description="Nodes at most; more sets truncated."),
-    ] = 500,
+    ] = DEFAULT_NEIGHBOURHOOD,
     as_of: AsOf = None,
 ) -> ORJSONResponse:
     query = NeighbourhoodQuery(
