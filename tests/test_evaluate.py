@@ -20,8 +20,10 @@ from graph_service.register import read_register, register_graph
 from graph_service.services import evaluation as ev
 from graph_service.services.generation import generate_into
 from graph_service.services.generator import county_profile
+from graph_service.services.view import GraphViews
 from graph_service.settings import Settings, get_settings
 from graph_service.store.protocol import WriteBatch
+from graph_service.visibility import Caller
 
 REGISTER = SEED_DIR / "register"
 #: 崇信县, the smallest county of the extract (85 villages): fast to generate and evaluate.
@@ -294,9 +296,10 @@ def test_store_region_evaluates_like_the_generated_graph(generated_store: Settin
         store = open_store(generated_store)
         await store.open()
         try:
-            assert (await ev.region_graph(store, SMALL_COUNTY)).number_of_edges() > 0
+            view = GraphViews(store).view(Caller(authenticated=True, name="test"))
+            assert (await ev.region_graph(view, SMALL_COUNTY)).number_of_edges() > 0
             with pytest.raises(NotFoundError, match="999999"):
-                await ev.region_graph(store, "999999")
+                await ev.region_graph(view, "999999")
         finally:
             await store.close()
 

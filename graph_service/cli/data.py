@@ -187,14 +187,17 @@ def import_command(
 
 def export(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="File (default: stdout).")] = None,
+    public: Annotated[
+        bool, typer.Option(help="The public view: no people, no personal fields, names masked.")
+    ] = False,
 ) -> None:
     """Export every node and link as JSONL (re-importable)."""
 
     async def work(store: GraphStore) -> tuple[int, int]:
         if out is None:
-            return await export_jsonl(store, sys.stdout.buffer)  # type: ignore[arg-type]
+            return await export_jsonl(view_of(store, public), sys.stdout.buffer)  # type: ignore[arg-type]
         with out.open("wb") as fh:
-            return await export_jsonl(store, fh)
+            return await export_jsonl(view_of(store, public), fh)
 
     nodes, links = run(work)
     console.print(f"exported {nodes} nodes and {links} links")

@@ -11,7 +11,14 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from graph_service.cli import runtime
-from graph_service.cli.runtime import bad_option, check_region_codes, console, print_json, run
+from graph_service.cli.runtime import (
+    bad_option,
+    check_region_codes,
+    console,
+    print_json,
+    run,
+    view_of,
+)
 from graph_service.services import evaluation as ev
 from graph_service.settings import Settings
 from graph_service.store.protocol import GraphStore
@@ -121,7 +128,8 @@ def _cases(
 
     async def work(store: GraphStore) -> dict[str, Any]:
         with console.status("exporting " + ", ".join(codes)):
-            return {code: await ev.region_graph(store, code) for code in codes}
+            view = view_of(store)
+            return {code: await ev.region_graph(view, code) for code in codes}
 
     return ev.store_cases(run(work, settings), seed_list)
 
