@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import orjson
 
+from graph_service.domain import VILLAGE_CODE_LENGTH, child_code_length
 from graph_service.errors import InvalidInputError, NotFoundError
 from graph_service.models import LinkDoc, NodeDoc
 from graph_service.store.protocol import (
@@ -27,7 +28,6 @@ __all__ = [
     "LINK_FIELDS",
     "NODE_FIELDS",
     "PageRequest",
-    "child_code_length",
     "child_region_length",
     "chunks",
     "code_range",
@@ -143,14 +143,6 @@ class PageRequest:
 # ---------------------------------------------------------------------- regions and coverage
 
 
-#: Region code length of the next level down: province → city → county → town → village.
-_CHILD_LENGTH = {2: 4, 4: 6, 6: 9, 9: 12}
-
-
-def child_code_length(code: str) -> int | None:
-    return _CHILD_LENGTH.get(len(code))
-
-
 def code_range(prefix: str) -> tuple[str, str]:
     # Codes are digits; ':' sorts right after '9', so [p, p + ':') is "starts with p".
     return prefix, prefix + ":"
@@ -170,7 +162,7 @@ def child_region_length(code: str) -> int | None:
     """Code length of the regions one level below ``code``; ``None`` for a town, whose
     children are villages."""
     length = child_code_length(code)
-    return length if length is not None and length < 12 else None
+    return length if length is not None and length < VILLAGE_CODE_LENGTH else None
 
 
 def require_region(region: NodeDoc | None, code: str) -> NodeDoc:
