@@ -1,4 +1,5 @@
-"""Write a generated network (``services.generator``) for some regions into a store."""
+"""Generate the network of some regions (:mod:`~graph_service.services.synthetic.network`) into
+a store, in atomic batches."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 from graph_service.errors import InvalidInputError, NotFoundError
 from graph_service.models import LinkDoc, NodeDoc
-from graph_service.services.generator import generate_network
+from graph_service.services.synthetic.network import generate_network
 from graph_service.store.protocol import GraphStore, NodeQuery, WriteBatch
 
 __all__ = ["GenerationReport", "generate_into", "scope_of"]
