@@ -31,8 +31,8 @@ def explain(
     structure: CommonNeighbours,
 ) -> str:
     """Why ``partner`` scores ``value`` on component ``name`` for ``target`` (of category
-    ``cat``); ``structure`` is :func:`~graph_service.analysis.recommend.scoring.
-    common_neighbours` of the target."""
+    ``cat``); ``structure`` holds the target's common neighbours
+    (:func:`~graph_service.analysis.recommend.scoring.common_neighbours`)."""
     if name == "industry":
         return _industry(index, target, partner)
     if name == "proximity":

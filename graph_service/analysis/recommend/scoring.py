@@ -1,10 +1,11 @@
 """Scoring: every candidate of a target, filtered, with its six components and the score.
 
-:func:`score_candidates` is what ranking (:func:`~graph_service.analysis.recommend.ranking.
-recommend_partners`), evaluation and region-wide assignment call. The components are
-industry fit, proximity, capacity, structural closeness (weighted Adamic–Adar and resource
-allocation on the tie graph, with shared joint bodies), strength or priority, and the
-四项清单 needs, each in ``[0, 1]``; the score is their weighted mean.
+:func:`score_candidates` is what ranking
+(:func:`~graph_service.analysis.recommend.ranking.recommend_partners`), evaluation and
+region-wide assignment call. The components are industry fit, proximity, capacity,
+structural closeness (weighted Adamic–Adar and resource allocation on the tie graph, with
+shared joint bodies), strength or priority, and the 四项清单 needs, each in ``[0, 1]``; the
+score is their weighted mean.
 """
 
 from __future__ import annotations
