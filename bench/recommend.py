@@ -58,8 +58,13 @@ from graph_service.services.analysis_scope import AnalysisScope, ScopedGraphs  #
 from graph_service.services.divisions import load_divisions  # noqa: E402
 from graph_service.services.recommendations import RecommendationService  # noqa: E402
 from graph_service.services.synthetic.into_store import generate_into  # noqa: E402
+from graph_service.services.view import GraphViews  # noqa: E402
 from graph_service.settings import hash_api_key  # noqa: E402
 from graph_service.store.embedded import EmbeddedGraphStore  # noqa: E402
+from graph_service.visibility import Caller  # noqa: E402
+
+#: The benchmark reads as a key holder does (the full view).
+OPERATOR = Caller(authenticated=True, name="bench")
 
 SETTINGS = {"k1_m1": (1, 1), "k2_m2": (2, 2)}
 TOP_CANDIDATES = 50
@@ -208,7 +213,7 @@ async def bench_in_process(
             for _ in range(3):
                 graphs = ScopedGraphs(store)
                 with Clock() as clock:
-                    graph, _ = await graphs.graph(scope_of(code))
+                    graph, _ = await graphs.graph(scope_of(code), GraphViews.FULL)
                 exports.append(clock.ms)
                 with Clock() as clock:
                     indexes[code] = RecommenderIndex.build(graph)
@@ -229,18 +234,18 @@ async def bench_in_process(
         rng.shuffle(targets)
         cold = []
         for target in targets[:3]:
-            service = RecommendationService(store, ScopedGraphs(store))
+            service, view = RecommendationService(store), GraphViews(store).view(OPERATOR)
             started = time.perf_counter()
-            await service.partners(target, 10, (), None, None, None)
+            await service.partners(view, target, 10, (), None, None, None)
             cold.append(ms_since(started))
-        service = RecommendationService(store, ScopedGraphs(store))
+        service, view = RecommendationService(store), GraphViews(store).view(OPERATOR)
         for target in targets[:20]:
-            await service.partners(target, 10, (), None, None, None)
+            await service.partners(view, target, 10, (), None, None, None)
         warm, returned = [], []
         with Clock() as total:
             for target in targets:
                 started = time.perf_counter()
-                result = await service.partners(target, 10, (), None, None, None)
+                result = await service.partners(view, target, 10, (), None, None, None)
                 warm.append(ms_since(started))
                 returned.append(len(result["candidates"]))
         out["partners"] = {
@@ -256,14 +261,14 @@ async def bench_in_process(
         out["assignment"] = {"chosen": choice["chosen"]}
         for name, (k, m) in SETTINGS.items():
             request = AssignmentIn(**assignment_body(region, choice, k, m))
-            service = RecommendationService(store, ScopedGraphs(store))
+            service, view = RecommendationService(store), GraphViews(store).view(OPERATOR)
             started = time.perf_counter()
-            result = await service.assignment(request)
+            result = await service.assignment(view, request)
             service_cold = ms_since(started)
             service_warm, service_cpu = [], []
             for _ in range(repeat):
                 with Clock() as clock:
-                    result = await service.assignment(request)
+                    result = await service.assignment(view, request)
                 service_warm.append(clock.ms)
                 service_cpu.append(clock.cpu_ms)
             plan_wall, plan_cpu = [], []

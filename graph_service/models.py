@@ -25,12 +25,11 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from graph_service.domain import REGION_LEVELS, VILLAGE_CODE_LENGTH
 from graph_service.schema import (
     LINK_TYPES,
     NODE_LABELS,
-    REGION_LEVELS,
     SOURCE_KINDS,
-    VILLAGE_CODE_LENGTH,
     AttributeSpec,
     LinkTypeSpec,
     NodeLabelSpec,

@@ -16,6 +16,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Final
 
+from graph_service.domain import REGION_LEVELS
+
 __all__ = [
     "JOINT_BODY_KINDS",
     "LINKAGE_MODELS",
@@ -51,6 +53,9 @@ class AttributeSpec:
     le: float | None = None
     choices: tuple[str, ...] | None = None
     max_length: int = 2000
+    #: Personal data (a named contact, a phone number): only callers allowed to see personal
+    #: data get it (``graph_service.visibility``).
+    personal: bool = False
 
     def python_type(self) -> Any:
         return _PY_TYPES[self.type]
@@ -100,9 +105,7 @@ class LinkTypeSpec:
 # Closed vocabularies
 # ---------------------------------------------------------------------------------------
 
-#: Region kinds and the length of their official division code.
-REGION_LEVELS: Final[dict[str, int]] = {"省": 2, "市": 4, "县": 6, "乡镇": 9}
-VILLAGE_CODE_LENGTH: Final[int] = 12
+# Region kinds and their code lengths are domain constants (graph_service.domain).
 
 ORDINARY_PARTY_KINDS: Final[tuple[str, ...]] = ("党委", "党总支", "党支部", "党工委", "党组")
 #: Party organizations that exist to link others (联建组织).
@@ -167,6 +170,20 @@ def _count(name: str, label_zh: str, description: str = "", unit: str = "个") -
     return AttributeSpec(name, "int", label_zh, description, unit=unit, ge=0)
 
 
+#: Who to call about an organization or village (负责人, 联系电话 in a planner's 台账): personal.
+_CONTACT: Final[tuple[AttributeSpec, ...]] = (
+    AttributeSpec(
+        "contact_person",
+        "str",
+        "联系人",
+        "A named contact (负责人).",
+        max_length=100,
+        personal=True,
+    ),
+    AttributeSpec("contact_phone", "str", "联系电话", max_length=50, personal=True),
+)
+
+
 #: The substance of a relation: what decides how strong it is (see the link-strength model).
 _LINK_SUBSTANCE: Final[tuple[AttributeSpec, ...]] = (
     AttributeSpec("agreement_signed", "bool", "签订协议", "A signed agreement or charter."),
@@ -223,6 +240,7 @@ NODE_LABELS: Final[dict[str, NodeLabelSpec]] = {
                 AttributeSpec("weak", "bool", "薄弱村", "Listed as weak (薄弱村/经济薄弱村)."),
                 AttributeSpec("key_village", "bool", "重点村", "A key village of a program."),
                 *_FOUR_LISTS,
+                *_CONTACT,
             ),
         ),
         NodeLabelSpec(
@@ -245,6 +263,7 @@ NODE_LABELS: Final[dict[str, NodeLabelSpec]] = {
                 ),
                 _count("college_graduates", "大学生人数", unit="人"),
                 *_FOUR_LISTS,
+                *_CONTACT,
             ),
         ),
         NodeLabelSpec(
@@ -270,6 +289,7 @@ NODE_LABELS: Final[dict[str, NodeLabelSpec]] = {
                 AttributeSpec("land_area_mu", "float", "经营土地", unit="亩", ge=0),
                 AttributeSpec("products", "list[str]", "主要产品"),
                 *_FOUR_LISTS,
+                *_CONTACT,
             ),
         ),
         NodeLabelSpec(
@@ -286,7 +306,7 @@ NODE_LABELS: Final[dict[str, NodeLabelSpec]] = {
                 "群团组织",
                 "社会组织",
             ),
-            attributes=(_count("staff", "职工数", unit="人"), *_FOUR_LISTS),
+            attributes=(_count("staff", "职工数", unit="人"), *_FOUR_LISTS, *_CONTACT),
         ),
         NodeLabelSpec("Industry", "产业", "An industry or industry chain (产业链)."),
         NodeLabelSpec(
@@ -302,7 +322,7 @@ NODE_LABELS: Final[dict[str, NodeLabelSpec]] = {
             "A named person (书记, 第一书记, expert). Sensitive: hidden from anonymous readers.",
             kinds=("书记", "第一书记", "驻村干部", "专家", "致富带头人", "负责人"),
             sensitive=True,
-            attributes=(AttributeSpec("title", "str", "职务", max_length=200),),
+            attributes=(AttributeSpec("title", "str", "职务", max_length=200, personal=True),),
         ),
     )
 }
@@ -479,6 +499,8 @@ def _attr_doc(attr: AttributeSpec) -> dict[str, Any]:
         value = getattr(attr, key)
         if value not in (None, ""):
             doc[key] = list(value) if isinstance(value, tuple) else value
+    if attr.personal:
+        doc["personal"] = True
     return doc
 
 

@@ -387,7 +387,7 @@ def test_a_cooperative_the_village_branch_leads_is_not_offered(seed_client: Test
 
 def test_a_write_frees_the_cached_graphs_of_the_old_version(api: TestClient) -> None:
     partners(api, V1)
-    graphs = api.app.state.analysis.graphs  # type: ignore[attr-defined]
+    graphs = api.app.state.views.graphs  # type: ignore[attr-defined]
     (old,) = list(graphs._cache)
     judge(api, target=V1, partner=E2, decision="accept")  # writes a link: a new version
     partners(api, V1)
@@ -421,6 +421,6 @@ def test_the_tie_weight_setting_reaches_the_index(empty_settings: Any) -> None:
     with TestClient(create_app(settings), raise_server_exceptions=False) as c:
         ok(c.post("/v1/batch", json={"nodes": _nodes(), "links": _links()}, headers=AUTH))
         ok(c.get("/v1/recommendations/partners", params={"target": V1}))
-        graphs = c.app.state.analysis.graphs  # type: ignore[attr-defined]
+        graphs = c.app.state.views.graphs  # type: ignore[attr-defined]
         (derived,) = [d for d in graphs.derived.values() if "recommender" in d]
         assert derived["recommender"].tie_weight == "count"

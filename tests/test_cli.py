@@ -17,7 +17,7 @@ runner = CliRunner()
 @pytest.fixture
 def cli_env(empty_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
     """Point the CLI's settings at the test store of each backend."""
-    monkeypatch.setattr("graph_service.cli.get_settings", lambda: empty_settings)
+    monkeypatch.setattr("graph_service.cli.runtime.get_settings", lambda: empty_settings)
     get_settings.cache_clear()
     return empty_settings
 
@@ -241,3 +241,32 @@ def test_analyse_commands_print_json(cli_env: Settings) -> None:
     assert json.loads(out[out.index("{") :])["total"]["villages"] == 436
     code, out = invoke("analyse", "rules", "--scope", "bogus")
     assert code == 2
+
+
+def test_public_export_leaves_people_and_personal_fields_out(
+    cli_env: Settings, tmp_path: Path
+) -> None:
+    rows = [
+        {
+            "id": "org:x",
+            "label": "PartyOrganization",
+            "kind": "党支部",
+            "name": "某村党支部",
+            "attributes": {"contact_person": "赵大", "contact_phone": "13900000000"},
+            "sources": [{"kind": "article", "quote": "书记赵大带领群众"}],
+        },
+        {"id": "person:zhao-da", "label": "Person", "kind": "书记", "name": "赵大"},
+        {"type": "HOLDS_POSITION", "source": "person:zhao-da", "target": "org:x"},
+    ]
+    code, out = invoke("import", str(write_jsonl(tmp_path / "in.jsonl", rows)))
+    assert code == 0, out
+    full, public = tmp_path / "full.jsonl", tmp_path / "public.jsonl"
+    assert invoke("export", "-o", str(full))[0] == 0
+    assert invoke("export", "--public", "-o", str(public))[0] == 0
+    assert "赵大" in full.read_text(encoding="utf-8")
+    text = public.read_text(encoding="utf-8")
+    assert "赵大" not in text
+    assert "13900000000" not in text
+    assert "person:zhao-da" not in text
+    (org,) = [json.loads(line) for line in text.splitlines()]
+    assert org["sources"][0]["quote"] == "书记某某带领群众"

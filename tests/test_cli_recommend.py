@@ -22,7 +22,7 @@ runner = CliRunner()
 
 @pytest.fixture
 def county(empty_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    monkeypatch.setattr("graph_service.cli.get_settings", lambda: empty_settings)
+    monkeypatch.setattr("graph_service.cli.runtime.get_settings", lambda: empty_settings)
     get_settings.cache_clear()
 
     async def load() -> None:

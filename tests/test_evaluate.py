@@ -20,8 +20,10 @@ from graph_service.register import read_register, register_graph
 from graph_service.services import evaluation as ev
 from graph_service.services.synthetic.into_store import generate_into
 from graph_service.services.synthetic.network import county_profile
+from graph_service.services.view import GraphViews
 from graph_service.settings import Settings, get_settings
 from graph_service.store.protocol import WriteBatch
+from graph_service.visibility import Caller
 
 REGISTER = SEED_DIR / "register"
 #: 崇信县, the smallest county of the extract (85 villages): fast to generate and evaluate.
@@ -75,7 +77,7 @@ def invoke(*args: str) -> Any:
 def seed_dir_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     """Settings with the repository's seed folder and an unused data folder."""
     settings = Settings(data_dir=tmp_path / "data", seed_dir=SEED_DIR)
-    monkeypatch.setattr("graph_service.cli.get_settings", lambda: settings)
+    monkeypatch.setattr("graph_service.cli.runtime.get_settings", lambda: settings)
     get_settings.cache_clear()
     return settings
 
@@ -266,7 +268,7 @@ def generated_store(empty_settings: Settings, monkeypatch: pytest.MonkeyPatch) -
             await store.close()
 
     asyncio.run(fill())
-    monkeypatch.setattr("graph_service.cli.get_settings", lambda: empty_settings)
+    monkeypatch.setattr("graph_service.cli.runtime.get_settings", lambda: empty_settings)
     get_settings.cache_clear()
     return empty_settings
 
@@ -294,9 +296,10 @@ def test_store_region_evaluates_like_the_generated_graph(generated_store: Settin
         store = open_store(generated_store)
         await store.open()
         try:
-            assert (await ev.region_graph(store, SMALL_COUNTY)).number_of_edges() > 0
+            view = GraphViews(store).view(Caller(authenticated=True, name="test"))
+            assert (await ev.region_graph(view, SMALL_COUNTY)).number_of_edges() > 0
             with pytest.raises(NotFoundError, match="999999"):
-                await ev.region_graph(store, "999999")
+                await ev.region_graph(view, "999999")
         finally:
             await store.close()
 

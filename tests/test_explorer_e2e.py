@@ -136,6 +136,18 @@ def test_explorer_config_shares_the_export_palette(seed_client: TestClient) -> N
     assert "党建联盟" in config["joint_body_kinds"]
 
 
+def test_explorer_asks_with_the_domain_limits_and_names(seed_client: TestClient) -> None:
+    from graph_service import domain
+
+    config = seed_client.get("/explorer/config.json").json()
+    assert config["limits"] == {"top": domain.MAX_TOP, "neighbourhood": 500}
+    assert config["measures"]["betweenness"] == "中介中心性"
+    assert set(config["measures"]) == set(domain.CENTRALITY_MEASURES)
+    script = (STATIC / "explorer" / "explorer.js").read_text(encoding="utf-8")
+    assert "top: 500" not in script
+    assert "limit: 500" not in script
+
+
 # ------------------------------------------------------------------------- in Chromium
 
 

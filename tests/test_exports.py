@@ -369,7 +369,7 @@ def test_cli_export_graph_writes_each_format(
     from graph_service.cli import app
     from graph_service.settings import get_settings
 
-    monkeypatch.setattr("graph_service.cli.get_settings", lambda: seed_settings)
+    monkeypatch.setattr("graph_service.cli.runtime.get_settings", lambda: seed_settings)
     get_settings.cache_clear()
     runner = CliRunner()
     scope = ["--scope", PERSON_SCOPE, "--depth", "1"]

@@ -284,6 +284,9 @@ def _augment(
     path changes costs by less than ``B``); if none has capacity left (at a sink, or at a
     source holding a pair to give up) the unit ends at ``σ`` without a search.
     """
+    # Why this is long: it is the solver's inner loop (Dijkstra, potentials and the
+    # augmentation, per unit of supply); split into functions it loses its fast locals and
+    # the 1,000 x 1,000 plan takes measurably longer (bench/recommend.py).
     S, K = len(supply), len(sink_ends)
     T = S + K
     ends: list[list[tuple[int, int]]] = [*source_ends, *sink_ends]
@@ -764,6 +767,45 @@ def _ranks(scores: Mapping[str, float]) -> dict[str, int]:
     return {n: first[s] for n, s in scores.items()}
 
 
+def _with_proposals(
+    before: nx.MultiDiGraph, proposed: Iterable[tuple[Any, Any]], program: str | None
+) -> tuple[nx.MultiDiGraph, list[tuple[str, str]], dict[str, str]]:
+    """A copy of ``before`` with each proposed pairing added as a virtual ``PAIRS_WITH``
+    link (helper → the village's own node), the pairs as added, and the actor map."""
+    after = before.copy()
+    unit_of = actor_map(before)
+    pairs: list[tuple[str, str]] = []
+    for i, (helper, village) in enumerate(proposed):
+        for node in (helper, village):
+            if node not in before:
+                raise nx.NodeNotFound(f"node {node!r} is not in the graph (or not valid)")
+        v = unit_of.get(str(village))
+        if v is None or before.nodes[v].get("label") != "Village":
+            raise ValueError(f"{village!r} is not a village or a village's organization")
+        h = unit_of.get(str(helper))
+        if h is None:
+            raise ValueError(f"{helper!r} is not an actor that can help")
+        if h == v:
+            raise ValueError(f"a village cannot pair with itself: {helper!r} → {village!r}")
+        key = f"whatif:{i}:{helper}->{v}"
+        attrs = {"program": program} if program is not None else {}
+        after.add_edge(
+            str(helper),
+            v,
+            key=key,
+            id=key,
+            type="PAIRS_WITH",
+            source=str(helper),
+            target=v,
+            attributes=attrs,
+            sources=[{"kind": "planner_decision", "document": "what-if (not stored)"}],
+            virtual=True,
+        )
+        pairs.append((str(helper), v))
+
+    return after, pairs, unit_of
+
+
 def what_if(
     G: nx.MultiDiGraph,
     proposed: Sequence[tuple[str, str]],
@@ -822,37 +864,7 @@ def what_if(
     if top < 0:
         raise ValueError(f"top must be non-negative, got {top}")
     before = filter_links(G, None, as_of)
-    after = before.copy()
-    unit_of = actor_map(before)
-    pairs: list[tuple[str, str]] = []
-    for i, (helper, village) in enumerate(proposed):
-        for node in (helper, village):
-            if node not in before:
-                raise nx.NodeNotFound(f"node {node!r} is not in the graph (or not valid)")
-        v = unit_of.get(str(village))
-        if v is None or before.nodes[v].get("label") != "Village":
-            raise ValueError(f"{village!r} is not a village or a village's organization")
-        h = unit_of.get(str(helper))
-        if h is None:
-            raise ValueError(f"{helper!r} is not an actor that can help")
-        if h == v:
-            raise ValueError(f"a village cannot pair with itself: {helper!r} → {village!r}")
-        key = f"whatif:{i}:{helper}->{v}"
-        attrs = {"program": program} if program is not None else {}
-        after.add_edge(
-            str(helper),
-            v,
-            key=key,
-            id=key,
-            type="PAIRS_WITH",
-            source=str(helper),
-            target=v,
-            attributes=attrs,
-            sources=[{"kind": "planner_decision", "document": "what-if (not stored)"}],
-            virtual=True,
-        )
-        pairs.append((str(helper), v))
-
+    after, pairs, unit_of = _with_proposals(before, proposed, program)
     rows_before = _coverage_rows(before, region_code)
     rows_after = _coverage_rows(after, region_code)
     was_paired = {r.village_id for r in rows_before if r.paired}

@@ -60,6 +60,8 @@ import numpy as np
 import numpy.typing as npt
 import scipy as sp
 
+from graph_service.domain import CENTRALITY_MEASURES
+
 __all__ = [
     "DEFAULT_SAMPLE",
     "MEASURES",
@@ -79,15 +81,7 @@ __all__ = [
 ]
 
 #: Every measure :func:`centrality_set` knows, in its default order.
-MEASURES: Final[tuple[str, ...]] = (
-    "degree",
-    "weighted_degree",
-    "betweenness",
-    "closeness",
-    "harmonic",
-    "eigenvector",
-    "pagerank",
-)
+MEASURES: Final[tuple[str, ...]] = CENTRALITY_MEASURES
 
 #: Sources sampled above ``exact_max`` nodes when ``k`` is not given.
 DEFAULT_SAMPLE: Final[int] = 500

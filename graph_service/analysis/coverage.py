@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ from graph_service.analysis.strength import (
     StrengthWeights,
     link_strengths,
 )
+from graph_service.domain import DIVISION_CODE_LENGTHS, REGION_CODE_LENGTHS, WEAK_INCOME_YUAN
 from graph_service.schema import JOINT_BODY_KINDS
 
 __all__ = [
@@ -55,11 +57,9 @@ __all__ = [
 ]
 
 #: Code length of the next level down: province → city → county → town.
-CHILD_CODE_LENGTH: Final[dict[int, int]] = {2: 4, 4: 6, 6: 9}
-#: A village earning less than this collective income a year counts as weak (the
-#: generator's threshold; 平凉 reports 联建 villages at 村均22.8万元).
-DEFAULT_WEAK_INCOME_YUAN: Final[float] = 100_000.0
-_CODE_LENGTHS: Final[frozenset[int]] = frozenset({2, 4, 6, 9, 12})
+CHILD_CODE_LENGTH: Final[dict[int, int]] = dict(itertools.pairwise(REGION_CODE_LENGTHS))
+DEFAULT_WEAK_INCOME_YUAN: Final[float] = WEAK_INCOME_YUAN
+_CODE_LENGTHS: Final[frozenset[int]] = frozenset(DIVISION_CODE_LENGTHS)
 
 
 @dataclass(frozen=True, slots=True)

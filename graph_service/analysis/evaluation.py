@@ -62,6 +62,7 @@ from graph_service.analysis.recommend import (
     looks_for,
     score_candidates,
 )
+from graph_service.domain import PAIRING_LINK_TYPES, REGION_CODE_LENGTHS
 
 __all__ = [
     "EVALUATED_LINK_TYPES",
@@ -84,7 +85,7 @@ METHODS: Final[tuple[str, ...]] = (
     "proximity",
 )
 #: The ties hidden and predicted.
-EVALUATED_LINK_TYPES: Final[tuple[str, ...]] = ("PAIRS_WITH", "CO_BUILDS")
+EVALUATED_LINK_TYPES: Final[tuple[str, ...]] = PAIRING_LINK_TYPES
 _ADMIN_SCALE: Final[tuple[float, ...]] = (1.0, 0.75, 0.5, 0.25)
 
 
@@ -256,7 +257,7 @@ def _baselines(
     code = index.actor_codes.get(query, "")
     proximity = np.zeros(len(cand))
     for level in range(index.code_keys.shape[0] - 1, -1, -1):
-        length = (9, 6, 4, 2)[level]
+        length = REGION_CODE_LENGTHS[::-1][level]
         if len(code) < length or not code[:length].isdigit():
             continue
         same = index.code_keys[level, cand] == int(code[:length])
@@ -403,29 +404,13 @@ def evaluate(
                 for kk, h in zip(ks, hits, strict=True):
                     row[f"{method}:{kk}"].append(h)
 
-    def rows(group: str) -> tuple[EvaluationRow, ...]:
-        row = sums.get(group, {})
-        out = []
-        for method in METHODS:
-            rr = row.get(f"{method}:rr", [])
-            n = len(rr)
-            out.append(
-                EvaluationRow(
-                    method=method,
-                    hits=tuple(float(np.mean(row[f"{method}:{kk}"])) if n else 0.0 for kk in ks),
-                    mrr=float(np.mean(rr)) if n else 0.0,
-                    n=n,
-                )
-            )
-        return tuple(out)
-
     return EvaluationReport(
         split=split,
         holdout=holdout,
         seed=seed,
         k=ks,
-        rows=rows("all"),
-        by_type={group: rows(group) for group in sorted(set(sums) - {"all"})},
+        rows=_rows(sums, "all", ks),
+        by_type={group: _rows(sums, group, ks) for group in sorted(set(sums) - {"all"})},
         eligible=len(ties),
         held_out=len(held),
         evaluated=evaluated,
@@ -434,6 +419,26 @@ def evaluate(
         filtered_answers=filtered,
         cutoff=cutoff.isoformat() if cutoff is not None else None,
     )
+
+
+def _rows(
+    sums: Mapping[str, Mapping[str, list[float]]], group: str, ks: tuple[int, ...]
+) -> tuple[EvaluationRow, ...]:
+    """Each method's mean hits@k and MRR over one group's queries."""
+    row = sums.get(group, {})
+    out = []
+    for method in METHODS:
+        rr = row.get(f"{method}:rr", [])
+        n = len(rr)
+        out.append(
+            EvaluationRow(
+                method=method,
+                hits=tuple(float(np.mean(row[f"{method}:{kk}"])) if n else 0.0 for kk in ks),
+                mrr=float(np.mean(rr)) if n else 0.0,
+                n=n,
+            )
+        )
+    return tuple(out)
 
 
 def pool(reports: Iterable[EvaluationReport]) -> tuple[EvaluationRow, ...]:

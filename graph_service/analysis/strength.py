@@ -44,6 +44,7 @@ from typing import Any, Final
 import networkx as nx
 
 from graph_service.analysis.graphs import filter_links
+from graph_service.domain import TIE_LINK_TYPES as DOMAIN_TIE_LINK_TYPES
 from graph_service.schema import JOINT_BODY_KINDS, LINK_TYPES, STRUCTURAL_LINK_TYPES
 
 __all__ = [
@@ -79,17 +80,7 @@ COMPONENTS: Final[tuple[str, ...]] = (
 #: The 联建 relations between actors: non-structural links that are not a category tag
 #: (``IN_INDUSTRY``, ``PART_OF_PROGRAM``) or a person's post (``HOLDS_POSITION``). The overlap
 #: graph and the default scope of :func:`strongest_links` / :func:`weakest_links` use these.
-TIE_LINK_TYPES: Final[frozenset[str]] = frozenset(
-    {
-        "MEMBER_OF",
-        "CO_BUILDS",
-        "PAIRS_WITH",
-        "LEADS_COOPERATIVE",
-        "SUPPLIES",
-        "FINANCES",
-        "DISPATCHES",
-    }
-)
+TIE_LINK_TYPES: Final[frozenset[str]] = DOMAIN_TIE_LINK_TYPES
 
 #: Time scale of the duration component: a tie of 3 years scores 1 - 1/e ≈ 0.63.
 DURATION_SCALE_YEARS: Final[float] = 3.0

@@ -12,9 +12,11 @@ from starlette.responses import Response
 from graph_service import __version__
 from graph_service.api.errors import install_error_handlers
 from graph_service.api.limits import BodySizeLimit
+from graph_service.api.openapi import install_openapi
 from graph_service.api.responses import ORJSONResponse, problem
 from graph_service.api.routes import (
     analysis,
+    docs,
     explorer,
     exports,
     graph,
@@ -27,6 +29,7 @@ from graph_service.api.routes import (
 from graph_service.services.analysis import AnalysisService
 from graph_service.services.graph import GraphService
 from graph_service.services.recommendations import RecommendationService
+from graph_service.services.view import GraphViews
 from graph_service.settings import Settings, get_settings
 from graph_service.store.factory import create_store
 from graph_service.store.protocol import GraphStore
@@ -55,13 +58,11 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
         await the_store.open()
         log.info("graph-service %s on the %s store", __version__, the_store.backend)
         app.state.service = GraphService(the_store)
-        app.state.analysis = AnalysisService(
-            the_store, settings.seed_dir / "rules" / "joint_body_rules.json"
-        )
-        # One graph cache for analyses and recommendations: a county exported once.
-        app.state.recommendations = RecommendationService(
-            the_store, app.state.analysis.graphs, settings.recommend_tie_weight
-        )
+        # Every read goes through a caller's view; one graph cache behind all of them, so
+        # analyses, exports and recommendations export a county once per audience.
+        app.state.views = GraphViews(the_store)
+        app.state.analysis = AnalysisService(settings.seed_dir / "rules" / "joint_body_rules.json")
+        app.state.recommendations = RecommendationService(the_store, settings.recommend_tie_weight)
         try:
             yield
         finally:
@@ -74,6 +75,8 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
         description=DESCRIPTION,
         lifespan=lifespan,
         default_response_class=ORJSONResponse,
+        docs_url=None,  # routes/docs.py: the same pages, with vendored files
+        redoc_url=None,
     )
     app.state.settings = settings
     install_error_handlers(app)
@@ -93,5 +96,7 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
     extra = (analysis.router, recommendations.router, exports.router, explorer.router)
     for router in (*routers, *extra):
         app.include_router(router)
+    app.include_router(docs.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    install_openapi(app)
     return app

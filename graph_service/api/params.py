@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Literal, TypeAlias
 
 from fastapi import Path, Query
 
+from graph_service import domain
 from graph_service.schema import LINK_TYPES, NODE_LABELS
 
 __all__ = [
@@ -23,9 +24,9 @@ __all__ = [
     "RegionCodePath",
 ]
 
-MAX_PAGE = 1000
-MAX_NEIGHBOURHOOD = 5000
-MAX_PATHS = 50
+MAX_PAGE = domain.MAX_PAGE
+MAX_NEIGHBOURHOOD = domain.MAX_NEIGHBOURHOOD
+MAX_PATHS = domain.MAX_PATHS
 
 if TYPE_CHECKING:
     NodeLabel: TypeAlias = str
@@ -41,9 +42,9 @@ AsOf = Annotated[
 Cursor = Annotated[
     str | None, Query(max_length=600, description="next_cursor of the previous page.")
 ]
-PageLimit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
-NodeId = Annotated[str, Path(min_length=1, max_length=128)]
-LinkId = Annotated[str, Path(min_length=1, max_length=128)]
+PageLimit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="Items per page at most.")]
+NodeId = Annotated[str, Path(min_length=1, max_length=128, description="Node id.")]
+LinkId = Annotated[str, Path(min_length=1, max_length=128, description="Link id.")]
 RegionCodePath = Annotated[
     str, Path(pattern=r"^([0-9]{2}|[0-9]{4}|[0-9]{6}|[0-9]{9})$", description="Division code.")
 ]

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from starlette.responses import Response
+from starlette.responses import JSONResponse
 
 __all__ = ["ORJSONResponse", "ProblemResponse", "problem"]
 
 
-class ORJSONResponse(Response):
+class ORJSONResponse(JSONResponse):
+    # A JSONResponse, so that FastAPI documents routes' response models as JSON schemas.
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:

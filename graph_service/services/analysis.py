@@ -26,9 +26,10 @@ from graph_service.analysis import (
 )
 from graph_service.analysis import strength as strength_model
 from graph_service.analysis.graphs import collapse
-from graph_service.errors import InvalidInputError, NotFoundError
-from graph_service.services.analysis_scope import AnalysisScope, ScopedGraphs
-from graph_service.store.protocol import GraphStore
+from graph_service.domain import MEMBERSHIP_LINK_TYPES, is_region_code
+from graph_service.errors import InvalidInputError
+from graph_service.services.analysis_scope import AnalysisScope
+from graph_service.services.view import GraphView
 
 __all__ = ["AnalysisService", "parse_scope", "to_jsonable"]
 
@@ -61,7 +62,7 @@ def parse_scope(
     kind, _, value = text.partition(":")
     if kind == "all" and not value:
         return AnalysisScope("all", None, depth, tuple(link_types), include_structural, as_of)
-    if kind == "region" and value.isdigit() and len(value) in (2, 4, 6, 9):
+    if kind == "region" and is_region_code(value):
         return AnalysisScope("region", value, depth, tuple(link_types), include_structural, as_of)
     if kind in ("body", "node") and value:
         scope_kind = "body" if kind == "body" else "neighbourhood"
@@ -80,14 +81,17 @@ def parse_scope(
 
 
 class AnalysisService:
-    def __init__(self, store: GraphStore, rules_path: Path) -> None:
-        self.store = store
-        self.graphs = ScopedGraphs(store)
+    """Analyses of the graph a caller's view shows (``GraphView``): whatever the caller may
+    not see is not in the graph, so no row, count or member can reveal it."""
+
+    def __init__(self, rules_path: Path) -> None:
         self.rules_path = rules_path
 
-    async def _simple(self, scope: AnalysisScope) -> tuple[nx.MultiDiGraph, nx.Graph, Any]:
-        graph, key = await self.graphs.graph(scope)
-        derived = self.graphs.derived.setdefault(key, {})
+    async def _simple(
+        self, view: GraphView, scope: AnalysisScope
+    ) -> tuple[nx.MultiDiGraph, nx.Graph, Any]:
+        graph, key = await view.graph(scope)
+        derived = view.graphs.derived.setdefault(key, {})
         if "simple" not in derived:
             derived["simple"] = collapse(graph)
         return graph, derived["simple"], key
@@ -101,6 +105,7 @@ class AnalysisService:
 
     async def centrality(
         self,
+        view: GraphView,
         scope: AnalysisScope,
         measures: Sequence[str],
         top: int,
@@ -108,8 +113,8 @@ class AnalysisService:
         seed: int,
         exact_max: int,
     ) -> dict[str, Any]:
-        graph, simple, key = await self._simple(scope)
-        derived = self.graphs.derived[key]
+        graph, simple, key = await self._simple(view, scope)
+        derived = view.graphs.derived[key]
         if "csr" not in derived:
             derived["csr"] = centrality.CSRGraph.from_graph(simple)
         report = centrality.centrality_set(
@@ -124,17 +129,17 @@ class AnalysisService:
         return {"scope": self._scope_info(scope, graph), **to_jsonable(report)}
 
     async def communities(
-        self, scope: AnalysisScope, seed: int, resolution: float
+        self, view: GraphView, scope: AnalysisScope, seed: int, resolution: float
     ) -> dict[str, Any]:
-        graph, simple, _ = await self._simple(scope)
+        graph, simple, _ = await self._simple(view, scope)
         result = communities.louvain(simple, resolution=resolution, seed=seed)
         # Membership reads MEMBER_OF and ORGANIZATION_OF (a village is a member through its
         # branch) whatever links the communities were detected on.
-        types = (*scope.link_types, "MEMBER_OF", "ORGANIZATION_OF") if scope.link_types else ()
+        types = (*scope.link_types, *MEMBERSHIP_LINK_TYPES) if scope.link_types else ()
         members_scope = dataclasses.replace(
             scope, link_types=tuple(dict.fromkeys(types)), include_structural=True
         )
-        members_graph, _ = await self.graphs.graph(members_scope)
+        members_graph, _ = await view.graph(members_scope)
         bodies = {
             body: members
             for body, members in communities.joint_bodies(members_graph).items()
@@ -160,8 +165,8 @@ class AnalysisService:
             "joint_bodies": to_jsonable(comparison),
         }
 
-    async def brokers(self, scope: AnalysisScope, top: int) -> dict[str, Any]:
-        graph, simple, _ = await self._simple(scope)
+    async def brokers(self, view: GraphView, scope: AnalysisScope, top: int) -> dict[str, Any]:
+        graph, simple, _ = await self._simple(view, scope)
         scores = brokers.brokerage(simple)
         # Isolated nodes have no constraint (NaN): they broker nothing, and NaN cannot sort.
         finite = [
@@ -181,8 +186,8 @@ class AnalysisService:
         ]
         return {"scope": self._scope_info(scope, graph), "brokers": rows}
 
-    async def fragility(self, scope: AnalysisScope) -> dict[str, Any]:
-        graph, simple, _ = await self._simple(scope)
+    async def fragility(self, view: GraphView, scope: AnalysisScope) -> dict[str, Any]:
+        graph, simple, _ = await self._simple(view, scope)
         return {
             "scope": self._scope_info(scope, graph),
             **to_jsonable(brokers.fragility(simple)),
@@ -190,22 +195,22 @@ class AnalysisService:
 
     async def link_strength(
         self,
+        view: GraphView,
         source: str,
         target: str,
         as_of: dt.date | None,
         weights: Mapping[str, float] | None,
         depth: int = 2,
     ) -> dict[str, Any]:
-        found = await self.store.get_nodes([source, target])
-        for field, node_id in (("source", source), ("target", target)):
-            if node_id not in found:
-                raise NotFoundError(f"no node {node_id}", field=field)
+        # A node the caller may not see is as unknown as a missing one.
+        await view.node(source, field="source")
+        await view.node(target, field="target")
         # The pair's surroundings: enough for overlap and shared bodies.
         scope = AnalysisScope("neighbourhood", source, depth, (), False, as_of)
-        graph, _ = await self.graphs.graph(scope)
+        graph, _ = await view.graph(scope)
         if target not in graph:
             other = AnalysisScope("neighbourhood", target, depth, (), False, as_of)
-            graph = nx.compose(graph, (await self.graphs.graph(other))[0])
+            graph = nx.compose(graph, (await view.graph(other))[0])
         result = strength_model.link_strength(
             graph, source, target, weights=self._weights(weights), as_of=as_of
         )
@@ -221,15 +226,16 @@ class AnalysisService:
             raise InvalidInputError(str(exc), field="weights") from exc
 
     async def extreme_links(
-        self, scope: AnalysisScope, top: int, strongest: bool
+        self, view: GraphView, scope: AnalysisScope, top: int, strongest: bool
     ) -> dict[str, Any]:
-        graph, _ = await self.graphs.graph(scope)
+        graph, _ = await view.graph(scope)
         pick = strength_model.strongest_links if strongest else strength_model.weakest_links
         rows = pick(graph, top=top, as_of=scope.as_of)
         return {"scope": self._scope_info(scope, graph), "links": to_jsonable(rows)}
 
     async def coverage(
         self,
+        view: GraphView,
         region_code: str,
         as_of: dt.date | None,
         strong_threshold: float,
@@ -237,7 +243,7 @@ class AnalysisService:
         limit: int = 200,
     ) -> dict[str, Any]:
         scope = AnalysisScope("region", region_code, 2, (), True, as_of)
-        graph, _ = await self.graphs.graph(scope)
+        graph, _ = await view.graph(scope)
         report = coverage.coverage_report(
             graph, region_code, as_of=as_of, strong_threshold=strong_threshold
         )
@@ -254,19 +260,19 @@ class AnalysisService:
                 row[key] = row[key][:limit]
         return {"scope": self._scope_info(scope, graph), **data}
 
-    async def rule_check(self, scope: AnalysisScope) -> dict[str, Any]:
-        graph, _ = await self.graphs.graph(scope)
+    async def rule_check(self, view: GraphView, scope: AnalysisScope) -> dict[str, Any]:
+        graph, _ = await view.graph(scope)
         loaded = rules.load_rules(self.rules_path)
         report = rules.check_rules(graph, loaded, as_of=scope.as_of)
         return {"scope": self._scope_info(scope, graph), **to_jsonable(report)}
 
     async def change(
-        self, scope: AnalysisScope, date_a: dt.date, date_b: dt.date
+        self, view: GraphView, scope: AnalysisScope, date_a: dt.date, date_b: dt.date
     ) -> dict[str, Any]:
         if date_b < date_a:
             raise InvalidInputError("to is before from", field="to")
         undated = dataclasses.replace(scope, as_of=None)
-        graph, _ = await self.graphs.graph(undated)
+        graph, _ = await view.graph(undated)
 
         def pagerank(simple: nx.Graph) -> dict[Any, float]:
             csr = centrality.CSRGraph.from_graph(simple)

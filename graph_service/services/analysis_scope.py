@@ -17,9 +17,11 @@ from typing import Any, Literal
 
 import networkx as nx
 
+from graph_service.domain import MEMBERSHIP_LINK_TYPES
 from graph_service.errors import InvalidInputError, NotFoundError
 from graph_service.schema import JOINT_BODY_KINDS, LINK_TYPES, STRUCTURAL_LINK_TYPES
 from graph_service.store.protocol import GraphStore, NeighbourhoodQuery, Scope
+from graph_service.visibility import Visibility
 
 __all__ = ["AnalysisScope", "ScopedGraphs"]
 
@@ -64,11 +66,18 @@ class ScopedGraphs:
         #: Derived artefacts (CSR matrices …) per graph key; dropped with their graph.
         self.derived: dict[tuple[Any, ...], dict[str, Any]] = {}
 
-    async def key(self, scope: AnalysisScope) -> tuple[Any, ...]:
-        return (scope, await self.store.version())
+    async def key(self, scope: AnalysisScope, policy: Visibility) -> tuple[Any, ...]:
+        return (scope, await self.store.version(), policy.audience)
 
-    async def graph(self, scope: AnalysisScope) -> tuple[nx.MultiDiGraph, tuple[Any, ...]]:
-        key = await self.key(scope)
+    async def graph(
+        self, scope: AnalysisScope, policy: Visibility
+    ) -> tuple[nx.MultiDiGraph, tuple[Any, ...]]:
+        """The scope's graph as ``policy``'s audience sees it, and its cache key.
+
+        Callers outside the services read graphs through ``GraphView.graph``, which picks
+        the policy from the caller.
+        """
+        key = await self.key(scope, policy)
         hit = self._cache.get(key)
         if hit is not None:
             self._cache.move_to_end(key)
@@ -78,7 +87,7 @@ class ScopedGraphs:
         for old in [k for k in self._cache if k[1] != key[1]]:
             del self._cache[old]
             self.derived.pop(old, None)
-        graph = await self._export(scope)
+        graph = policy.graph(await self._export(scope, policy))
         self._cache[key] = (graph, {})
         self.derived[key] = {}
         while len(self._cache) > self.size:
@@ -96,8 +105,11 @@ class ScopedGraphs:
         size: tuple[int, int] = derived["size"]
         return size
 
-    async def _export(self, scope: AnalysisScope) -> nx.MultiDiGraph:
+    async def _export(self, scope: AnalysisScope, policy: Visibility) -> nx.MultiDiGraph:
         types = scope.effective_link_types()
+        # Traversals that gather a scope never step onto what the audience may not see, so
+        # nothing joins a scope through a person.
+        labels = policy.labels() if not policy.full else []
         if scope.kind == "all":
             return await self.store.export_graph(
                 Scope(link_types=types, include_structural=True, as_of=scope.as_of)
@@ -126,6 +138,7 @@ class ScopedGraphs:
                     depth=1,
                     link_types=["MEMBER_OF"],
                     direction="in",
+                    node_labels=labels,
                     limit=5000,
                     as_of=scope.as_of,
                 )
@@ -136,7 +149,8 @@ class ScopedGraphs:
                 NeighbourhoodQuery(
                     scope.value,
                     depth=2,
-                    link_types=["MEMBER_OF", "ORGANIZATION_OF"],
+                    link_types=list(MEMBERSHIP_LINK_TYPES),
+                    node_labels=labels,
                     limit=5000,
                     as_of=scope.as_of,
                 )
@@ -148,7 +162,8 @@ class ScopedGraphs:
                 NeighbourhoodQuery(
                     scope.value,
                     depth=scope.depth,
-                    link_types=types,
+                    link_types=policy.link_types(types),
+                    node_labels=labels,
                     limit=5000,
                     as_of=scope.as_of,
                 )

@@ -35,11 +35,11 @@ from graph_service.analysis.evaluation import (
     evaluate,
     pool,
 )
-from graph_service.errors import NotFoundError
-from graph_service.register import read_register, region_id, register_graph
+from graph_service.register import read_register, register_graph
+from graph_service.services.analysis_scope import AnalysisScope
 from graph_service.services.loading import seed_graph
 from graph_service.services.synthetic.network import county_profile, generate_network
-from graph_service.store.protocol import GraphStore, Scope
+from graph_service.services.view import GraphView
 
 __all__ = [
     "DEFAULT_SEEDS",
@@ -130,12 +130,11 @@ def seed_network(seed_dir: Path) -> nx.MultiDiGraph:
     return graph_from_items(items)
 
 
-async def region_graph(store: GraphStore, region_code: str) -> nx.MultiDiGraph:
-    """The region ``region_code`` of a store with its structural links (``NotFoundError``
-    when the store has no such region)."""
-    if not await store.get_nodes([region_id(region_code)]):
-        raise NotFoundError(f"no region with code {region_code}", field="region")
-    return await store.export_graph(Scope(region_code=region_code, include_structural=True))
+async def region_graph(view: GraphView, region_code: str) -> nx.MultiDiGraph:
+    """The region ``region_code`` as ``view`` shows it, with its structural links
+    (``NotFoundError`` when the store has no such region)."""
+    graph, _ = await view.graph(AnalysisScope("region", region_code, include_structural=True))
+    return graph
 
 
 # ---------------------------------------------------------------------------------------

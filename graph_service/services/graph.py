@@ -1,15 +1,15 @@
-"""Graph operations as the API and CLI see them: validation, provenance stamps, redaction.
+"""Writes to the graph as the API and CLI make them: validation and provenance stamps.
 
 The service validates raw input against the registry's models (collecting every error with
-its field), fills in provenance for writes that bring none, and hides sensitive labels from
-anonymous readers. It talks to any ``GraphStore``.
+its field) and fills in provenance for writes that bring none. It talks to any
+``GraphStore``. Reads go through ``graph_service.services.view.GraphView``, which knows the
+caller and what it may see.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
@@ -24,53 +24,10 @@ from graph_service.models import (
     link_doc,
     node_doc,
 )
-from graph_service.schema import LINK_TYPES, NODE_LABELS
-from graph_service.store.protocol import (
-    CoverageReport,
-    GraphPath,
-    GraphStore,
-    LinkQuery,
-    NeighbourhoodQuery,
-    NodeQuery,
-    Page,
-    PathQuery,
-    SearchHit,
-    Subgraph,
-    WriteBatch,
-    WriteResult,
-)
+from graph_service.store.protocol import GraphStore, WriteBatch, WriteResult
+from graph_service.visibility import Caller
 
-__all__ = ["ANONYMOUS", "SENSITIVE_LABELS", "Caller", "GraphService"]
-
-SENSITIVE_LABELS = frozenset(label for label, spec in NODE_LABELS.items() if spec.sensitive)
-SENSITIVE_LINK_TYPES = frozenset(
-    t for t, spec in LINK_TYPES.items() if spec.sources <= SENSITIVE_LABELS
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Caller:
-    """Who is asking: an authenticated key holder sees sensitive data."""
-
-    authenticated: bool = False
-    name: str = "anonymous"
-
-
-ANONYMOUS = Caller()
-
-
-def _visible_node(doc: NodeDoc, caller: Caller) -> bool:
-    return caller.authenticated or doc["label"] not in SENSITIVE_LABELS
-
-
-def _visible_link(doc: LinkDoc, caller: Caller, hidden_nodes: set[str] | None = None) -> bool:
-    if caller.authenticated:
-        return True
-    if doc["type"] in SENSITIVE_LINK_TYPES:
-        return False
-    return not hidden_nodes or (
-        doc["source"] not in hidden_nodes and doc["target"] not in hidden_nodes
-    )
+__all__ = ["GraphService"]
 
 
 class GraphService:
@@ -210,168 +167,6 @@ class GraphService:
             return await self.store.write(WriteBatch(delete_links=[link_id]))
         except NotFoundError as exc:
             raise NotFoundError(exc.message, field="id") from exc
-
-    # ------------------------------------------------------------------ reads
-
-    async def get_node(self, caller: Caller, node_id: str, as_of: dt.date | None = None) -> NodeDoc:
-        doc = (await self.store.get_nodes([node_id], as_of)).get(node_id)
-        if doc is None or not _visible_node(doc, caller):
-            raise NotFoundError(
-                f"no node {node_id}" + (f" on {as_of}" if as_of else ""), field="id"
-            )
-        return doc
-
-    async def get_link(self, caller: Caller, link_id: str, as_of: dt.date | None = None) -> LinkDoc:
-        doc = (await self.store.get_links([link_id], as_of)).get(link_id)
-        if doc is None or not _visible_link(doc, caller):
-            raise NotFoundError(
-                f"no link {link_id}" + (f" on {as_of}" if as_of else ""), field="id"
-            )
-        if not caller.authenticated:
-            ends = await self.store.get_nodes([doc["source"], doc["target"]])
-            if any(not _visible_node(n, caller) for n in ends.values()):
-                raise NotFoundError(f"no link {link_id}", field="id")
-        return doc
-
-    async def list_nodes(
-        self, caller: Caller, query: NodeQuery, cursor: str | None, limit: int
-    ) -> Page:
-        if not caller.authenticated:
-            labels = _visible_only(query.labels, NODE_LABELS, SENSITIVE_LABELS)
-            if not labels:
-                return Page([], None)
-            query = NodeQuery(labels, query.kinds, query.region_code, query.as_of)
-        return await self.store.list_nodes(query, cursor, limit)
-
-    async def list_links(
-        self, caller: Caller, query: LinkQuery, cursor: str | None, limit: int
-    ) -> Page:
-        if caller.authenticated:
-            return await self.store.list_links(query, cursor, limit)
-        types = _visible_only(query.types, LINK_TYPES, SENSITIVE_LINK_TYPES)
-        if not types:
-            return Page([], None)
-        page = await self.store.list_links(
-            LinkQuery(types, query.source, query.target, query.node, query.as_of), cursor, limit
-        )
-        # A link of a visible type may still end at a hidden node (a person in a program).
-        ends = await self.store.get_nodes(
-            sorted({e for link in page.items for e in (link["source"], link["target"])})
-        )
-        hidden = {i for i, doc in ends.items() if not _visible_node(doc, caller)}
-        items = [
-            lk for lk in page.items if lk["source"] not in hidden and lk["target"] not in hidden
-        ]
-        return Page(items, page.next_cursor)
-
-    async def search(
-        self,
-        caller: Caller,
-        text: str,
-        labels: Sequence[str] = (),
-        limit: int = 20,
-        as_of: dt.date | None = None,
-    ) -> list[SearchHit]:
-        if not caller.authenticated:
-            labels = _visible_only(labels, NODE_LABELS, SENSITIVE_LABELS)
-            if not labels:
-                return []
-        return await self.store.search(text, labels, limit, as_of)
-
-    async def neighbourhood(self, caller: Caller, query: NeighbourhoodQuery) -> Subgraph:
-        if caller.authenticated:
-            return await self.store.neighbourhood(query)
-        await self.get_node(caller, query.node_id, query.as_of)  # a hidden centre is a 404
-        labels = _visible_only(query.node_labels, NODE_LABELS, SENSITIVE_LABELS)
-        types = _visible_only(query.link_types, LINK_TYPES, SENSITIVE_LINK_TYPES)
-        depth = query.depth if labels and types else 0
-        return await self.store.neighbourhood(
-            NeighbourhoodQuery(
-                node_id=query.node_id,
-                depth=depth,
-                link_types=types,
-                node_labels=labels,
-                direction=query.direction,
-                limit=query.limit,
-                as_of=query.as_of,
-            )
-        )
-
-    async def shortest_paths(
-        self, caller: Caller, query: PathQuery
-    ) -> tuple[list[GraphPath], Subgraph]:
-        for field, node_id in (("source", query.source), ("target", query.target)):
-            try:
-                await self.get_node(caller, node_id, query.as_of)
-            except NotFoundError as exc:
-                raise NotFoundError(exc.message, field=field) from exc
-        paths = await self.store.shortest_paths(query)
-        if not caller.authenticated:
-            # Paths through hidden nodes are dropped rather than shown with holes.
-            nodes = await self.store.get_nodes(sorted({n for p in paths for n in p.node_ids}))
-            hidden = {i for i, doc in nodes.items() if not _visible_node(doc, caller)}
-            paths = [p for p in paths if not hidden.intersection(p.node_ids)]
-        node_ids = sorted({n for p in paths for n in p.node_ids})
-        link_ids = sorted({link for p in paths for link in p.link_ids})
-        nodes = await self.store.get_nodes(node_ids)
-        links = await self.store.get_links(link_ids)
-        return paths, Subgraph(list(nodes.values()), list(links.values()))
-
-    async def coverage(self, region_code: str, as_of: dt.date | None = None) -> CoverageReport:
-        return await self.store.coverage(region_code, as_of)
-
-    async def region_summary(self, caller: Caller, region_code: str) -> dict[str, Any]:
-        region = await self.get_node(caller, f"region:{region_code}")
-        if region["label"] != "Region":
-            raise NotFoundError(f"no region with code {region_code}", field="code")
-        children = await self.store.list_nodes(
-            NodeQuery(labels=["Region"], region_code=region_code), None, 10_000
-        )
-        child_len = {2: 4, 4: 6, 6: 9}.get(len(region_code))
-        counts = await self.store.count_nodes(NodeQuery(region_code=region_code))
-        if not caller.authenticated:
-            counts = {k: v for k, v in counts.items() if k not in SENSITIVE_LABELS}
-        parent = None
-        if len(region_code) > 2:
-            parent_code = region_code[: {4: 2, 6: 4, 9: 6}[len(region_code)]]
-            parent = (await self.store.get_nodes([f"region:{parent_code}"])).get(
-                f"region:{parent_code}"
-            )
-        return {
-            "region": region,
-            "parent": parent,
-            "children": [
-                {
-                    "id": c["id"],
-                    "name": c["name"],
-                    "kind": c["kind"],
-                    "region_code": c["region_code"],
-                }
-                for c in children.items
-                if child_len is not None and len(c["region_code"]) == child_len
-            ],
-            "nodes_by_label": counts,
-        }
-
-    def redact_subgraph(self, subgraph: Subgraph, caller: Caller) -> Subgraph:
-        if caller.authenticated:
-            return subgraph
-        hidden = {n["id"] for n in subgraph.nodes if not _visible_node(n, caller)}
-        return Subgraph(
-            [n for n in subgraph.nodes if n["id"] not in hidden],
-            [link for link in subgraph.links if _visible_link(link, caller, hidden)],
-            subgraph.truncated,
-        )
-
-
-def _visible_only(
-    requested: Sequence[str], every: Mapping[str, Any], hidden: frozenset[str]
-) -> list[str]:
-    """The requested names (all of them when none are requested) less the hidden ones.
-
-    An empty answer means "nothing may be seen", never "no filter".
-    """
-    return [name for name in (requested or every) if name not in hidden]
 
 
 def _raise_if(errors: list[dict[str, Any]]) -> None:

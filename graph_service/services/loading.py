@@ -16,12 +16,15 @@ from typing import Any, TextIO
 
 import orjson
 
+from graph_service.domain import MAX_PAGE
 from graph_service.errors import GraphServiceError, InvalidInputError
 from graph_service.models import LinkDoc, NodeDoc
 from graph_service.schema import LINK_TYPES, NODE_LABELS
-from graph_service.services.graph import Caller, GraphService
+from graph_service.services.graph import GraphService
 from graph_service.services.seed import SeedGraph, build_seed_graph, read_scope
+from graph_service.services.view import GraphView
 from graph_service.store.protocol import GraphStore, LinkQuery, NodeQuery, WriteBatch
+from graph_service.visibility import Caller
 
 __all__ = [
     "ImportProblem",
@@ -246,13 +249,13 @@ def _locate(
     return ImportProblem(first_line, field_name or None, exc.message)
 
 
-async def _all(store: GraphStore, kind: str) -> AsyncIterator[dict[str, Any]]:
+async def _all(view: GraphView, kind: str) -> AsyncIterator[dict[str, Any]]:
     cursor: str | None = None
     while True:
         if kind == "nodes":
-            page = await store.list_nodes(NodeQuery(), cursor, 1000)
+            page = await view.list_nodes(NodeQuery(), cursor, MAX_PAGE)
         else:
-            page = await store.list_links(LinkQuery(), cursor, 1000)
+            page = await view.list_links(LinkQuery(), cursor, MAX_PAGE)
         for item in page.items:
             yield item
         if page.next_cursor is None:
@@ -260,11 +263,12 @@ async def _all(store: GraphStore, kind: str) -> AsyncIterator[dict[str, Any]]:
         cursor = page.next_cursor
 
 
-async def export_jsonl(store: GraphStore, out: TextIO | io.BufferedIOBase) -> tuple[int, int]:
-    """Every node, then every link, one JSON document a line. Re-importable as is."""
+async def export_jsonl(view: GraphView, out: TextIO | io.BufferedIOBase) -> tuple[int, int]:
+    """Every node, then every link the view shows, one JSON document a line. Re-importable
+    as is (the public view's export leaves people and personal fields out)."""
     counts = [0, 0]
     for index, kind in enumerate(("nodes", "links")):
-        async for doc in _all(store, kind):
+        async for doc in _all(view, kind):
             line = orjson.dumps(doc) + b"\n"
             if isinstance(out, io.TextIOBase):
                 out.write(line.decode())

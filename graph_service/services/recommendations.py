@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import networkx as nx
@@ -31,8 +32,8 @@ from graph_service.models import (
 )
 from graph_service.schema import link_allows
 from graph_service.services.analysis import to_jsonable
-from graph_service.services.analysis_scope import AnalysisScope, ScopedGraphs
-from graph_service.services.graph import Caller
+from graph_service.services.analysis_scope import AnalysisScope
+from graph_service.services.view import GraphView
 from graph_service.store.protocol import (
     GraphStore,
     JudgementDoc,
@@ -40,11 +41,10 @@ from graph_service.store.protocol import (
     LinkQuery,
     WriteBatch,
 )
+from graph_service.visibility import Caller
 
 __all__ = ["RecommendationService", "judgement_time", "pair_key"]
 
-#: Fields of a judgement only key holders see: people's names and their words.
-_PRIVATE_FIELDS = ("decided_by", "recorded_by", "note")
 #: Judgements read per page when the service gathers a target's or a region's.
 _PAGE = 1000
 
@@ -83,55 +83,70 @@ def _brief(doc: NodeDoc | None, node_id: str) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True, slots=True)
+class _JudgedPair:
+    index: recommend.RecommenderIndex
+    target: str
+    partner: str
+    target_category: str
+    partner_category: str
+
+
 class RecommendationService:
+    """Reads go through the caller's ``GraphView`` (graphs, indexes and node lookups are the
+    caller's); judgements are written to and listed from the store."""
+
     def __init__(
         self,
         store: GraphStore,
-        graphs: ScopedGraphs,
         tie_weight: Literal["strength", "count"] = "strength",
     ) -> None:
         self.store = store
-        self.graphs = graphs
         self.tie_weight: Literal["strength", "count"] = tie_weight
 
     # ------------------------------------------------------------------ scopes
 
     async def _index(
-        self, region_code: str, as_of: dt.date | None, field: str = "region"
+        self, view: GraphView, region_code: str, as_of: dt.date | None, field: str = "region"
     ) -> tuple[recommend.RecommenderIndex, dict[str, Any]]:
         scope = AnalysisScope("region", region_code, 2, (), True, as_of)
         try:
-            graph, key = await self.graphs.graph(scope)
+            graph, key = await view.graph(scope)
         except NotFoundError as exc:
             raise NotFoundError(exc.message, field=field) from exc
-        derived = self.graphs.derived.setdefault(key, {})
+        derived = view.graphs.derived.setdefault(key, {})
         if "recommender" not in derived:
             derived["recommender"] = recommend.RecommenderIndex.build(
                 graph, as_of=as_of, tie_weight=self.tie_weight
             )
         index: recommend.RecommenderIndex = derived["recommender"]
-        return index, self._scope_info(scope, key)
+        return index, self._scope_info(view, scope, key)
 
-    async def _node(self, node_id: str, field: str, as_of: dt.date | None = None) -> NodeDoc:
-        node = (await self.store.get_nodes([node_id], as_of)).get(node_id)
-        if node is None:
-            raise NotFoundError(f"no node {node_id}", field=field)
-        return node
+    @staticmethod
+    async def _node(
+        view: GraphView, node_id: str, field: str, as_of: dt.date | None = None
+    ) -> NodeDoc:
+        # Not found says nothing of the date: the node may exist on another day.
+        try:
+            return await view.node(node_id, as_of, field=field)
+        except NotFoundError as exc:
+            raise NotFoundError(f"no node {node_id}", field=field) from exc
 
-    async def _county_of(self, node: NodeDoc, field: str) -> str:
+    async def _county_of(self, view: GraphView, node: NodeDoc, field: str) -> str:
         """The county (6-digit code) a node's pairings are decided in: its own code's, or,
         for a party organization without one, that of the village or enterprise it is the
         organization of."""
         code = node.get("region_code")
         if (not code or len(code) < 6) and node.get("label") == "PartyOrganization":
-            codes = sorted(str(u.get("region_code") or "") for u in await self._units(node))
+            codes = sorted(str(u.get("region_code") or "") for u in await self._units(view, node))
             code = next((c for c in codes if len(c) >= 6), None)
         if not code or len(code) < 6:
             raise InvalidInputError(f"{node['id']} has no county-level division code", field=field)
         return str(code[:6])
 
-    def _scope_info(self, scope: AnalysisScope, key: tuple[Any, ...]) -> dict[str, Any]:
-        nodes, links = self.graphs.counts(key)
+    @staticmethod
+    def _scope_info(view: GraphView, scope: AnalysisScope, key: tuple[Any, ...]) -> dict[str, Any]:
+        nodes, links = view.graphs.counts(key)
         return {**scope.describe(), "nodes": nodes, "links": links}
 
     async def _current(self, query: JudgementQuery) -> list[JudgementDoc]:
@@ -149,6 +164,7 @@ class RecommendationService:
 
     async def partners(
         self,
+        view: GraphView,
         target: str,
         top: int,
         partner_labels: Sequence[str],
@@ -161,8 +177,8 @@ class RecommendationService:
         """Ranked partners for a village, its party organization or a helper, scored over
         the target's county (where pairings are decided); the pairs planners rejected are
         left out, those they marked ``unsure`` carry that mark."""
-        node = await self._node(target, "target", as_of)
-        index, info = await self._index(await self._county_of(node, "target"), as_of)
+        node = await self._node(view, target, "target", as_of)
+        index, info = await self._index(view, await self._county_of(view, node, "target"), as_of)
         try:
             actor = index.resolve(target)
         except (nx.NodeNotFound, ValueError) as exc:
@@ -208,10 +224,10 @@ class RecommendationService:
 
     # ------------------------------------------------------------------ assignment
 
-    async def assignment(self, request: AssignmentIn) -> dict[str, Any]:
+    async def assignment(self, view: GraphView, request: AssignmentIn) -> dict[str, Any]:
         """A deterministic region-wide plan: helpers to villages under capacities, by
         min-cost flow over the recommender's scores; rejected pairs never assigned."""
-        index, info = await self._index(request.region, request.as_of)
+        index, info = await self._index(view, request.region, request.as_of)
         if request.program is not None and request.program not in index.programs:
             raise InvalidInputError(f"no program {request.program} in the region", field="program")
         villages = self._actors(index, request.villages, "villages", ("Village",))
@@ -288,18 +304,18 @@ class RecommendationService:
 
     # ------------------------------------------------------------------ what-if
 
-    async def what_if(self, request: WhatIfIn) -> dict[str, Any]:
+    async def what_if(self, view: GraphView, request: WhatIfIn) -> dict[str, Any]:
         """Proposed pairings applied to a copy of the region's graph; nothing is written."""
         region = request.region
         if region is None:
-            first = await self._node(request.proposed[0].village, "proposed.0.village")
-            region = await self._county_of(first, "proposed.0.village")
+            first = await self._node(view, request.proposed[0].village, "proposed.0.village")
+            region = await self._county_of(view, first, "proposed.0.village")
         scope = AnalysisScope("region", region, 2, (), True, request.as_of)
         try:
-            graph, key = await self.graphs.graph(scope)
+            graph, key = await view.graph(scope)
         except NotFoundError as exc:
             raise NotFoundError(exc.message, field="region") from exc
-        derived = self.graphs.derived.setdefault(key, {})
+        derived = view.graphs.derived.setdefault(key, {})
         if "actors" not in derived:
             derived["actors"] = recommend.actor_map(graph)
         unit_of: dict[str, str] = derived["actors"]
@@ -335,49 +351,22 @@ class RecommendationService:
             top=request.top,
             program=request.program,
         )
-        info = self._scope_info(scope, key)
+        info = self._scope_info(view, scope, key)
         return {"scope": info, "written": False, **to_jsonable(report)}
 
     # ------------------------------------------------------------------ judgements
 
-    async def judge(self, request: JudgementIn, caller: Caller) -> dict[str, Any]:
+    async def judge(self, view: GraphView, request: JudgementIn) -> dict[str, Any]:
         """Record a planner's judgement; ``accept`` writes the link in the same transaction.
 
         The record keeps who decided (the stated planner and the API key's name), when, and
         what the recommender said of the pair at that moment (score, rank, components), so
         a decision can be audited against the proposal it answered.
         """
-        target_doc = await self._node(request.target, "target")
-        partner_doc = await self._node(request.partner, "partner")
-        if request.program is not None:
-            program = await self._node(request.program, "program")
-            if program.get("label") != "Program":
-                raise InvalidInputError(f"{request.program} is not a program", field="program")
-        index, _ = await self._index(await self._county_of(target_doc, "target"), None)
-        try:
-            target = index.resolve(request.target)
-        except (nx.NodeNotFound, ValueError) as exc:
-            raise InvalidInputError(_message(exc), field="target") from exc
-        partner = await self._actor(index, partner_doc)
-        if partner == target:
-            raise InvalidInputError("a target cannot pair with itself", field="partner")
-        target_category = recommend.candidate_category(
-            {"label": index.actor_labels.get(target), "kind": index.actor_kinds.get(target)}
-        )
-        partner_category = recommend.candidate_category(await self._doc(index, partner))
-        if partner_category is None:
-            raise InvalidInputError(
-                f"{request.partner} cannot be a partner (a village, an enterprise, an "
-                "institution or a joint body can)",
-                field="partner",
-            )
-        assert target_category is not None
-        if partner_category not in recommend.looks_for(target_category):
-            raise InvalidInputError(
-                f"a {target_category} is paired with "
-                + " / ".join(recommend.looks_for(target_category)),
-                field="partner",
-            )
+        caller = view.caller
+        pair_of = await self._judged_pair(view, request)
+        index, target, partner = pair_of.index, pair_of.target, pair_of.partner
+        target_category, partner_category = pair_of.target_category, pair_of.partner_category
         already = partner in index.partners.get(target, frozenset())
         if request.decision == "accept" and already:
             raise ConflictError(f"{target} and {partner} are partners already", field="partner")
@@ -394,6 +383,7 @@ class RecommendationService:
         link = None
         if request.decision == "accept":
             link = await self._decision_link(
+                view,
                 request,
                 index,
                 target,
@@ -429,29 +419,68 @@ class RecommendationService:
             "version": result.version,
         }
 
-    async def _doc(self, index: recommend.RecommenderIndex, actor: str) -> dict[str, Any]:
+    async def _judged_pair(self, view: GraphView, request: JudgementIn) -> _JudgedPair:
+        """The actors a judgement is about, in the target's county index, with their
+        candidate categories; a pair the recommender could never propose is refused."""
+        target_doc = await self._node(view, request.target, "target")
+        partner_doc = await self._node(view, request.partner, "partner")
+        if request.program is not None:
+            program = await self._node(view, request.program, "program")
+            if program.get("label") != "Program":
+                raise InvalidInputError(f"{request.program} is not a program", field="program")
+        index, _ = await self._index(view, await self._county_of(view, target_doc, "target"), None)
+        try:
+            target = index.resolve(request.target)
+        except (nx.NodeNotFound, ValueError) as exc:
+            raise InvalidInputError(_message(exc), field="target") from exc
+        partner = await self._actor(view, index, partner_doc)
+        if partner == target:
+            raise InvalidInputError("a target cannot pair with itself", field="partner")
+        target_category = recommend.candidate_category(
+            {"label": index.actor_labels.get(target), "kind": index.actor_kinds.get(target)}
+        )
+        partner_category = recommend.candidate_category(await self._doc(view, index, partner))
+        if partner_category is None:
+            raise InvalidInputError(
+                f"{request.partner} cannot be a partner (a village, an enterprise, an "
+                "institution or a joint body can)",
+                field="partner",
+            )
+        assert target_category is not None
+        if partner_category not in recommend.looks_for(target_category):
+            raise InvalidInputError(
+                f"a {target_category} is paired with "
+                + " / ".join(recommend.looks_for(target_category)),
+                field="partner",
+            )
+        return _JudgedPair(index, target, partner, target_category, partner_category)
+
+    async def _doc(
+        self, view: GraphView, index: recommend.RecommenderIndex, actor: str
+    ) -> dict[str, Any]:
         if actor in index.actor_labels:
             return {"label": index.actor_labels[actor], "kind": index.actor_kinds.get(actor)}
-        return await self._node(actor, "partner")
+        return await self._node(view, actor, "partner")
 
-    async def _actor(self, index: recommend.RecommenderIndex, doc: NodeDoc) -> str:
+    async def _actor(self, view: GraphView, index: recommend.RecommenderIndex, doc: NodeDoc) -> str:
         """The actor of a node: its village or enterprise for a party organization that is
         theirs — from the index when the node is in the target's county, else the store."""
         node_id: str = doc["id"]
         if node_id in index.unit_of:
             return index.unit_of[node_id]
-        units = sorted(str(u["id"]) for u in await self._units(doc))
+        units = sorted(str(u["id"]) for u in await self._units(view, doc))
         return units[0] if units else node_id
 
-    async def _units(self, doc: NodeDoc) -> list[NodeDoc]:
+    @staticmethod
+    async def _units(view: GraphView, doc: NodeDoc) -> list[NodeDoc]:
         """The villages, enterprises and institutions a party organization is the
         organization of (``ORGANIZATION_OF``), read from the store; none for other nodes."""
         if doc.get("label") != "PartyOrganization":
             return []
-        page = await self.store.list_links(
+        page = await view.list_links(
             LinkQuery(types=["ORGANIZATION_OF"], source=doc["id"]), None, 10
         )
-        units = await self.store.get_nodes([link["target"] for link in page.items])
+        units = await view.get_nodes([link["target"] for link in page.items])
         return [
             u for u in units.values() if u.get("label") in ("Village", "Enterprise", "Institution")
         ]
@@ -494,6 +523,7 @@ class RecommendationService:
 
     async def _decision_link(
         self,
+        view: GraphView,
         request: JudgementIn,
         index: recommend.RecommenderIndex,
         target: str,
@@ -522,7 +552,7 @@ class RecommendationService:
         else:
             type_, source, dest = "PAIRS_WITH", target, partner
         labels = {
-            n: (index.actor_labels.get(n) or (await self._node(n, "partner"))["label"])
+            n: (index.actor_labels.get(n) or (await self._node(view, n, "partner"))["label"])
             for n in (source, dest)
         }
         if not link_allows(type_, labels[source], labels[dest]):
@@ -556,29 +586,24 @@ class RecommendationService:
 
     async def judgements(
         self,
+        view: GraphView,
         query: JudgementQuery,
         cursor: str | None,
         limit: int,
-        caller: Caller,
     ) -> dict[str, Any]:
         """A page of judgements, oldest first; names and notes only for key holders."""
         page = await self.store.list_judgements(query, cursor, limit)
-        items = [self._visible(j, caller) for j in page.items]
+        policy = await view.policy()
+        items = [policy.judgement(j) for j in page.items]
         ids = sorted({n for j in items for n in (j["target"], j["partner"])})
-        nodes = await self.store.get_nodes(ids)
+        nodes = await view.get_nodes(ids)
         for j in items:
             j["target_node"] = _brief(nodes.get(j["target"]), j["target"])
             j["partner_node"] = _brief(nodes.get(j["partner"]), j["partner"])
         return {"items": items, "next_cursor": page.next_cursor}
 
-    async def judgement(self, judgement_id: str, caller: Caller) -> dict[str, Any]:
+    async def judgement(self, view: GraphView, judgement_id: str) -> dict[str, Any]:
         page = await self.store.list_judgements(JudgementQuery(ids=[judgement_id]), None, 1)
         if not page.items:
             raise NotFoundError(f"no judgement {judgement_id}", field="judgement_id")
-        return self._visible(page.items[0], caller)
-
-    @staticmethod
-    def _visible(doc: JudgementDoc, caller: Caller) -> JudgementDoc:
-        if caller.authenticated:
-            return dict(doc)
-        return {k: (None if k in _PRIVATE_FIELDS else v) for k, v in doc.items()}
+        return (await view.policy()).judgement(page.items[0])

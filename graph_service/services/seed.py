@@ -139,34 +139,7 @@ def build_seed_graph(
             if not raw.get("sources"):
                 graph.problems.append(SeedProblem(name, f"{where}.sources", "no source"))
             _check_quotes(graph, name, where, raw, text)
-            node_id = str(raw.get("id"))
-            if node_id in register_ids:
-                base = graph.nodes[node_id]
-                if raw.get("label", base["label"]) != base["label"]:
-                    graph.problems.append(
-                        SeedProblem(name, f"{where}.label", "differs from register")
-                    )
-                    continue
-                raw = {**raw, "name": raw.get("name") or base["name"], "label": base["label"]}
-                raw["kind"] = raw.get("kind") or base["kind"]
-                raw["region_code"] = base["region_code"]
-            try:
-                doc = node_doc(NODE_ADAPTER.validate_python(raw))
-            except ValidationError as exc:
-                for err in error_list(exc, (where,)):
-                    graph.problems.append(SeedProblem(name, err["field"], err["message"]))
-                continue
-            if node_id in graph.nodes:
-                if graph.nodes[node_id]["label"] != doc["label"]:
-                    graph.problems.append(
-                        SeedProblem(
-                            name, f"{where}.label", f"{node_id} has another label elsewhere"
-                        )
-                    )
-                    continue
-                _merge_node(graph.nodes[node_id], doc)
-            else:
-                graph.nodes[node_id] = doc
+            _add_node(graph, name, where, raw, register_ids)
         for index, raw in enumerate(data.get("links", [])):
             raw = _with_defaults(raw, document_id)
             where = f"links.{index}"
@@ -176,37 +149,71 @@ def build_seed_graph(
             pending_links.append((name, index, raw))
 
     for name, index, raw in pending_links:
-        where = f"links.{index}"
-        try:
-            doc = link_doc(LINK_ADAPTER.validate_python(raw))
-        except ValidationError as exc:
-            for err in error_list(exc, (where,)):
-                graph.problems.append(SeedProblem(name, err["field"], err["message"]))
-            continue
-        source, target = graph.nodes.get(doc["source"]), graph.nodes.get(doc["target"])
-        if source is None or target is None:
-            end = "source" if source is None else "target"
-            graph.problems.append(SeedProblem(name, f"{where}.{end}", f"unknown node {doc[end]}"))
-            continue
-        if not link_allows(doc["type"], source["label"], target["label"]):
-            graph.problems.append(
-                SeedProblem(
-                    name,
-                    f"{where}.type",
-                    f"{doc['type']} cannot join {source['label']} to {target['label']}",
-                )
-            )
-            continue
-        if doc["id"] in graph.links:
-            existing = graph.links[doc["id"]]
-            existing["attributes"] = {**existing["attributes"], **doc["attributes"]}
-            _merge_unique(existing["sources"], doc["sources"])
-            for key in ("valid_from", "valid_to"):
-                if existing.get(key) is None and doc.get(key) is not None:
-                    existing[key] = doc[key]
-        else:
-            graph.links[doc["id"]] = doc
+        _add_link(graph, name, f"links.{index}", raw)
     return graph
+
+
+def _add_node(
+    graph: SeedGraph, name: str, where: str, raw: dict[str, Any], register_ids: set[str]
+) -> None:
+    """Add a curated node, completing a register node's fields or merging a repeat."""
+    node_id = str(raw.get("id"))
+    if node_id in register_ids:
+        base = graph.nodes[node_id]
+        if raw.get("label", base["label"]) != base["label"]:
+            graph.problems.append(SeedProblem(name, f"{where}.label", "differs from register"))
+            return
+        raw = {**raw, "name": raw.get("name") or base["name"], "label": base["label"]}
+        raw["kind"] = raw.get("kind") or base["kind"]
+        raw["region_code"] = base["region_code"]
+    try:
+        doc = node_doc(NODE_ADAPTER.validate_python(raw))
+    except ValidationError as exc:
+        for err in error_list(exc, (where,)):
+            graph.problems.append(SeedProblem(name, err["field"], err["message"]))
+        return
+    if node_id in graph.nodes:
+        if graph.nodes[node_id]["label"] != doc["label"]:
+            graph.problems.append(
+                SeedProblem(name, f"{where}.label", f"{node_id} has another label elsewhere")
+            )
+            return
+        _merge_node(graph.nodes[node_id], doc)
+    else:
+        graph.nodes[node_id] = doc
+
+
+def _add_link(graph: SeedGraph, name: str, where: str, raw: dict[str, Any]) -> None:
+    """Add a curated link once every node is known; a repeat merges into the first."""
+    try:
+        doc = link_doc(LINK_ADAPTER.validate_python(raw))
+    except ValidationError as exc:
+        for err in error_list(exc, (where,)):
+            graph.problems.append(SeedProblem(name, err["field"], err["message"]))
+        return
+    source, target = graph.nodes.get(doc["source"]), graph.nodes.get(doc["target"])
+    if source is None or target is None:
+        end = "source" if source is None else "target"
+        graph.problems.append(SeedProblem(name, f"{where}.{end}", f"unknown node {doc[end]}"))
+        return
+    if not link_allows(doc["type"], source["label"], target["label"]):
+        graph.problems.append(
+            SeedProblem(
+                name,
+                f"{where}.type",
+                f"{doc['type']} cannot join {source['label']} to {target['label']}",
+            )
+        )
+        return
+    if doc["id"] in graph.links:
+        existing = graph.links[doc["id"]]
+        existing["attributes"] = {**existing["attributes"], **doc["attributes"]}
+        _merge_unique(existing["sources"], doc["sources"])
+        for key in ("valid_from", "valid_to"):
+            if existing.get(key) is None and doc.get(key) is not None:
+                existing[key] = doc[key]
+    else:
+        graph.links[doc["id"]] = doc
 
 
 def _check_quotes(

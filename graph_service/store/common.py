@@ -1,32 +1,106 @@
-"""Helpers every backend shares: cursors, code ranges, coverage rows, search ranking."""
+"""Helpers every backend shares: stored fields, cursors and pages, code ranges, coverage
+roll-up, search ranking."""
 
 from __future__ import annotations
 
 import base64
 import heapq
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from graph_service.errors import InvalidInputError
-from graph_service.models import NodeDoc
-from graph_service.store.protocol import RegionCoverage, SearchHit
+import orjson
+
+from graph_service.domain import VILLAGE_CODE_LENGTH, child_code_length
+from graph_service.errors import InvalidInputError, NotFoundError
+from graph_service.models import LinkDoc, NodeDoc
+from graph_service.store.protocol import (
+    CoverageReport,
+    JudgementDoc,
+    Page,
+    RegionCoverage,
+    SearchHit,
+)
 
 __all__ = [
-    "child_code_length",
+    "JUDGEMENT_FIELDS",
+    "LINK_FIELDS",
+    "NODE_FIELDS",
+    "PageRequest",
+    "child_region_length",
+    "chunks",
     "code_range",
+    "coverage_report",
     "coverage_row",
     "decode_cursor",
     "encode_cursor",
+    "judgement_fields",
+    "link_fields",
     "match_score",
+    "node_fields",
     "rank_match",
+    "require_region",
+    "search_needle",
     "top_hits",
 ]
 
-#: Region code length of the next level down: province → city → county → town → village.
-_CHILD_LENGTH = {2: 4, 4: 6, 6: 9, 9: 12}
+T = TypeVar("T")
+
+# ---------------------------------------------------------------------- stored fields
+
+#: What a backend keeps of a document beside the whole of it, to filter and sort by:
+#: columns (embedded) or properties (Neo4j), in this order.
+NODE_FIELDS = ("id", "label", "kind", "name", "region_code", "valid_from", "valid_to")
+LINK_FIELDS = ("id", "type", "source", "target", "valid_from", "valid_to")
+JUDGEMENT_FIELDS = ("id", "pair", "target", "partner", "decision", "decided_by", "decided_at")
 
 
-def child_code_length(code: str) -> int | None:
-    return _CHILD_LENGTH.get(len(code))
+def node_fields(doc: NodeDoc) -> tuple[Any, ...]:
+    """The :data:`NODE_FIELDS` of a node."""
+    return (
+        doc["id"],
+        doc["label"],
+        doc.get("kind"),
+        doc["name"],
+        doc.get("region_code"),
+        doc.get("valid_from"),
+        doc.get("valid_to"),
+    )
+
+
+def link_fields(doc: LinkDoc) -> tuple[Any, ...]:
+    """The :data:`LINK_FIELDS` of a link."""
+    return (
+        doc["id"],
+        doc["type"],
+        doc["source"],
+        doc["target"],
+        doc.get("valid_from"),
+        doc.get("valid_to"),
+    )
+
+
+def judgement_fields(doc: JudgementDoc) -> tuple[Any, ...]:
+    """The :data:`JUDGEMENT_FIELDS` of a judgement."""
+    return (
+        doc["id"],
+        doc["pair"],
+        doc["target"],
+        doc["partner"],
+        doc["decision"],
+        doc.get("decided_by"),
+        doc["decided_at"],
+    )
+
+
+def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    """``items`` in slices of at most ``size``: one statement each."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+# ---------------------------------------------------------------------- pages
 
 
 def encode_cursor(last_id: str) -> str:
@@ -43,12 +117,38 @@ def decode_cursor(cursor: str | None) -> str:
         raise InvalidInputError("malformed cursor", field="cursor") from exc
 
 
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    """One page of a list in id order: the rows after ``after``, ``limit`` of them."""
+
+    after: str
+    limit: int
+
+    @classmethod
+    def of(cls, cursor: str | None, limit: int) -> PageRequest:
+        return cls(decode_cursor(cursor), limit)
+
+    @property
+    def fetch(self) -> int:
+        """Rows to read: one more than the page says whether another page follows."""
+        return self.limit + 1
+
+    def page(self, rows: Sequence[tuple[str, str | bytes]]) -> Page:
+        """The page of ``(id, JSON document)`` rows read in id order, at most :attr:`fetch`."""
+        items = [orjson.loads(doc) for _, doc in rows[: self.limit]]
+        next_cursor = encode_cursor(rows[self.limit - 1][0]) if len(rows) > self.limit else None
+        return Page(items, next_cursor)
+
+
+# ---------------------------------------------------------------------- regions and coverage
+
+
 def code_range(prefix: str) -> tuple[str, str]:
     # Codes are digits; ':' sorts right after '9', so [p, p + ':') is "starts with p".
     return prefix, prefix + ":"
 
 
-def coverage_row(code: str, name: str, villages: list[str], covered: set[str]) -> RegionCoverage:
+def coverage_row(code: str, name: str, villages: list[str], covered: Set[str]) -> RegionCoverage:
     return RegionCoverage(
         region_code=code,
         name=name,
@@ -56,6 +156,50 @@ def coverage_row(code: str, name: str, villages: list[str], covered: set[str]) -
         covered=sum(1 for v in villages if v in covered),
         uncovered_village_ids=[v for v in villages if v not in covered],
     )
+
+
+def child_region_length(code: str) -> int | None:
+    """Code length of the regions one level below ``code``; ``None`` for a town, whose
+    children are villages."""
+    length = child_code_length(code)
+    return length if length is not None and length < VILLAGE_CODE_LENGTH else None
+
+
+def require_region(region: NodeDoc | None, code: str) -> NodeDoc:
+    if region is None or region["label"] != "Region":
+        raise NotFoundError(f"no region with code {code}", field="code")
+    return region
+
+
+def coverage_report(
+    region: NodeDoc,
+    code: str,
+    village_codes: Mapping[str, str],
+    covered: Set[str],
+    children: Iterable[tuple[str, str]],
+) -> CoverageReport:
+    """Roll villages up to the region and to each child region.
+
+    ``village_codes`` maps the region's villages (valid on the day asked) to their codes,
+    ``covered`` holds those covered, ``children`` is ``(code, name)`` of each region of
+    :func:`child_region_length` under it, in code order.
+    """
+    villages = sorted(village_codes)
+    by_child: defaultdict[str, list[str]] = defaultdict(list)
+    length = child_region_length(code)
+    if length is not None:
+        for village in villages:
+            by_child[village_codes[village][:length]].append(village)
+    rows = [coverage_row(c, name, by_child.get(c, []), covered) for c, name in children]
+    return CoverageReport(region, coverage_row(code, region["name"], villages, covered), rows)
+
+
+# ---------------------------------------------------------------------- search
+
+
+def search_needle(text: str) -> str:
+    """What a search looks for: the text, trimmed and lower-cased (empty: no search)."""
+    return text.strip().lower()
 
 
 def match_score(needle: str, names: Iterable[str]) -> tuple[float, str, str] | None:

@@ -26,46 +26,35 @@ import itertools
 import sqlite3
 import threading
 from collections import Counter, defaultdict, deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import networkx as nx
 import orjson
 
-from graph_service.errors import ConflictError, InvalidInputError, NotFoundError
 from graph_service.models import LinkDoc, NodeDoc
 from graph_service.schema import JOINT_BODY_KINDS, NODE_LABELS, STRUCTURAL_LINK_TYPES
+from graph_service.store import protocol
+from graph_service.store.base import BaseGraphStore, PageRows, VillageCoverage
+from graph_service.store.batch import StoredLinks, apply_batch, run_inline
 from graph_service.store.common import (
-    child_code_length,
+    JUDGEMENT_FIELDS,
+    LINK_FIELDS,
+    NODE_FIELDS,
+    PageRequest,
+    child_region_length,
+    chunks,
     code_range,
-    coverage_row,
-    decode_cursor,
-    encode_cursor,
-    top_hits,
+    judgement_fields,
+    link_fields,
+    node_fields,
 )
-from graph_service.store.integrity import check_duplicates, check_links, check_node_labels
-from graph_service.store.protocol import (
-    MAX_DEPTH,
-    CoverageReport,
-    GraphPath,
-    JudgementQuery,
-    LinkQuery,
-    NeighbourhoodQuery,
-    NodeQuery,
-    Page,
-    PathQuery,
-    RegionCoverage,
-    Scope,
-    SearchHit,
-    StoreStats,
-    Subgraph,
-    WriteBatch,
-    WriteResult,
-    valid_on,
-)
+from graph_service.store.integrity import check_batch_ids
+from graph_service.store.neighbourhood import NeighbourhoodWalk
+from graph_service.store.protocol import valid_on
 
-__all__ = ["EmbeddedGraphStore", "child_code_length", "decode_cursor", "encode_cursor"]
+__all__ = ["EmbeddedGraphStore"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -123,17 +112,128 @@ _SQL_CHUNK = 10_000
 #: A query whose rarest character is in more nodes than this ranks distinct names instead.
 _BROAD_QUERY = 20_000
 
+Doc = TypeVar("Doc", NodeDoc, LinkDoc)
 
-def _chunks(items: Sequence[str], size: int = _SQL_CHUNK) -> Iterator[Sequence[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+
+def _marks(count: int) -> str:
+    return ",".join("?" * count)
 
 
 def _dumps(doc: dict[str, Any]) -> bytes:
     return orjson.dumps(doc)
 
 
-class EmbeddedGraphStore:
+def _valid_among(
+    docs: Mapping[str, Doc], ids: Sequence[str], as_of: dt.date | None
+) -> dict[str, Doc]:
+    """Those of ``ids`` in ``docs`` valid on ``as_of``, in the order of ``ids``."""
+    found = {}
+    for item_id in ids:
+        doc = docs.get(item_id)
+        if doc is not None and valid_on(doc, as_of):
+            found[item_id] = doc
+    return found
+
+
+def _insert_sql(table: str, fields: Sequence[str]) -> str:
+    """An INSERT of ``fields`` and the whole ``doc`` (names from the code, never from input)."""
+    columns = ", ".join([*fields, "doc"])
+    return f"INSERT INTO {table} ({columns}) VALUES ({_marks(len(fields) + 1)})"  # noqa: S608
+
+
+# A stored node keeps its label and a stored link its type and ends (``integrity``).
+_UPSERT_NODES = _insert_sql("nodes", NODE_FIELDS) + (
+    " ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, name = excluded.name, "
+    "region_code = excluded.region_code, valid_from = excluded.valid_from, "
+    "valid_to = excluded.valid_to, doc = excluded.doc"
+)
+_UPSERT_LINKS = _insert_sql("links", LINK_FIELDS) + (
+    " ON CONFLICT (id) DO UPDATE SET valid_from = excluded.valid_from, "
+    "valid_to = excluded.valid_to, doc = excluded.doc"
+)
+_INSERT_JUDGEMENTS = _insert_sql("judgements", JUDGEMENT_FIELDS)
+
+
+class _SqliteBatch:
+    """The SQL of one write transaction (see ``batch.apply_batch``), and the documents it
+    changed, for the in-memory graph to take once it commits (``None``: deleted)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.node_changes: dict[str, NodeDoc | None] = {}
+        self.link_changes: dict[str, LinkDoc | None] = {}
+
+    def _stored(self, table: str, columns: str, ids: Sequence[str]) -> dict[str, tuple[Any, ...]]:
+        found: dict[str, tuple[Any, ...]] = {}
+        for chunk in chunks(ids, _SQL_CHUNK):
+            sql = f"SELECT id, {columns} FROM {table} WHERE id IN ({_marks(len(chunk))})"  # noqa: S608
+            for row in self.conn.execute(sql, chunk):
+                found[row[0]] = row[1:]
+        return found
+
+    async def node_labels(self, ids: Sequence[str]) -> dict[str, str]:
+        return {k: v[0] for k, v in self._stored("nodes", "label", ids).items()}
+
+    async def stored_links(self, ids: Sequence[str], types: Sequence[str] = ()) -> StoredLinks:
+        return {
+            k: {"type": v[0], "source": v[1], "target": v[2]}
+            for k, v in self._stored("links", "type, source, target", ids).items()
+        }
+
+    async def upsert_nodes(self, nodes: Sequence[NodeDoc]) -> None:
+        self.conn.executemany(_UPSERT_NODES, [(*node_fields(n), _dumps(n)) for n in nodes])
+        self.node_changes.update((n["id"], n) for n in nodes)
+
+    async def upsert_links(self, links: Sequence[LinkDoc]) -> None:
+        self.conn.executemany(_UPSERT_LINKS, [(*link_fields(k), _dumps(k)) for k in links])
+        self.link_changes.update((k["id"], k) for k in links)
+
+    async def delete_links(self, stored: StoredLinks) -> None:
+        ids = list(stored)
+        for chunk in chunks(ids, _SQL_CHUNK):
+            self.conn.execute(f"DELETE FROM links WHERE id IN ({_marks(len(chunk))})", chunk)  # noqa: S608
+        self.link_changes.update(dict.fromkeys(ids))
+
+    async def links_at(self, node_id: str) -> list[str]:
+        rows = self.conn.execute(
+            "SELECT id FROM links WHERE source = ? UNION SELECT id FROM links WHERE target = ?",
+            (node_id, node_id),
+        )
+        return [row[0] for row in rows]
+
+    async def delete_nodes(self, ids: Sequence[str], links: Sequence[str]) -> None:
+        for node_id in ids:
+            self.conn.execute(
+                "DELETE FROM links WHERE source = ? OR target = ?", (node_id, node_id)
+            )
+            self.conn.execute("DELETE FROM nodes WHERE id = ?", (node_id,))
+        self.link_changes.update(dict.fromkeys(links))
+        self.node_changes.update(dict.fromkeys(ids))
+
+    async def judgement_ids(self, ids: Sequence[str]) -> set[str]:
+        return set(self._stored("judgements", "pair", ids))
+
+    async def append_judgements(self, judgements: Sequence[protocol.JudgementDoc]) -> None:
+        rows = [(*judgement_fields(j), _dumps(j)) for j in judgements]
+        self.conn.executemany(_INSERT_JUDGEMENTS, rows)
+
+    def log_changes(self) -> None:
+        """Append what the batch changed to the log other processes replay (see the module
+        docstring), and prune the log now and then."""
+        conn, changed = self.conn, len(self.node_changes) + len(self.link_changes)
+        if changed > _BULK_CHANGE_THRESHOLD:
+            conn.execute("INSERT INTO changes (entity, id) VALUES ('*', '*')")
+        else:
+            conn.executemany(
+                "INSERT INTO changes (entity, id) VALUES (?, ?)",
+                [("node", i) for i in self.node_changes] + [("link", i) for i in self.link_changes],
+            )
+        last = conn.execute("SELECT max(seq) FROM changes").fetchone()[0]
+        if last and last % 1000 < changed + 1:
+            conn.execute("DELETE FROM changes WHERE seq <= ?", (last - _CHANGES_KEPT,))
+
+
+class EmbeddedGraphStore(BaseGraphStore):
     """SQLite-backed store with an in-memory graph. See the module docstring."""
 
     backend = "embedded"
@@ -341,202 +441,42 @@ class EmbeddedGraphStore:
 
     # ------------------------------------------------------------------ writes
 
-    async def write(self, batch: WriteBatch) -> WriteResult:
-        return await asyncio.to_thread(self.write_sync, batch)
+    async def _write(self, batch: protocol.WriteBatch) -> protocol.WriteResult:
+        return await asyncio.to_thread(self._write_in_thread, batch)
 
-    def write_sync(self, batch: WriteBatch) -> WriteResult:
-        check_duplicates([n["id"] for n in batch.nodes], "nodes")
-        check_duplicates([link["id"] for link in batch.links], "links")
+    def write_sync(self, batch: protocol.WriteBatch) -> protocol.WriteResult:
+        """``write`` for callers without an event loop."""
+        check_batch_ids(batch)
+        return self._write_in_thread(batch)
+
+    def _write_in_thread(self, batch: protocol.WriteBatch) -> protocol.WriteResult:
         with self._write_lock:
             conn = self._conn_writer()
+            target = _SqliteBatch(conn)
             conn.execute("BEGIN IMMEDIATE")
             try:
-                result, node_changes, link_changes = self._write_tx(conn, batch)
+                counts = run_inline(apply_batch(target, batch))
                 with self._mem_lock:
                     # Changes other processes made before this transaction come first.
                     self._catch_up(conn)
-                    self._log_changes(conn, node_changes, link_changes)
+                    target.log_changes()
                     conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
             with self._mem_lock:
-                for node_id, doc in node_changes.items():
-                    self._drop_node(node_id) if doc is None else self._put_node(doc)
-                for link_id, doc in link_changes.items():
-                    self._drop_link(link_id) if doc is None else self._put_link(doc)
-                self._seq = conn.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchone()[0]
-                # Our own commit moved data_version for the reader: nothing left to replay.
-                self._data_version = (
-                    self._conn_reader().execute("PRAGMA data_version").fetchone()[0]
-                )
-                return WriteResult(**{**result, "version": self._seq})
+                self._apply_committed(target)
+                return protocol.WriteResult(**counts, version=self._seq)
 
-    def _stored(
-        self, conn: sqlite3.Connection, table: str, columns: str, ids: Sequence[str]
-    ) -> dict[str, tuple[Any, ...]]:
-        found: dict[str, tuple[Any, ...]] = {}
-        for chunk in _chunks(list(ids)):
-            marks = ",".join("?" * len(chunk))
-            sql = f"SELECT id, {columns} FROM {table} WHERE id IN ({marks})"  # noqa: S608
-            for row in conn.execute(sql, chunk):
-                found[row[0]] = row[1:]
-        return found
-
-    def _write_tx(
-        self, conn: sqlite3.Connection, batch: WriteBatch
-    ) -> tuple[dict[str, int], dict[str, NodeDoc | None], dict[str, LinkDoc | None]]:
-        counts = Counter[str]()
-        node_changes: dict[str, NodeDoc | None] = {}
-        link_changes: dict[str, LinkDoc | None] = {}
-
-        stored_nodes = self._stored(conn, "nodes", "label", [n["id"] for n in batch.nodes])
-        check_node_labels(batch.nodes, {k: v[0] for k, v in stored_nodes.items()})
-        conn.executemany(
-            "INSERT INTO nodes (id, label, kind, name, region_code, valid_from, valid_to, doc) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
-            "kind = excluded.kind, name = excluded.name, region_code = excluded.region_code, "
-            "valid_from = excluded.valid_from, valid_to = excluded.valid_to, doc = excluded.doc",
-            [
-                (
-                    n["id"],
-                    n["label"],
-                    n.get("kind"),
-                    n["name"],
-                    n.get("region_code"),
-                    n.get("valid_from"),
-                    n.get("valid_to"),
-                    _dumps(n),
-                )
-                for n in batch.nodes
-            ],
-        )
-        for n in batch.nodes:
-            counts["nodes_updated" if n["id"] in stored_nodes else "nodes_created"] += 1
-            node_changes[n["id"]] = n
-
-        if batch.links:
-            labels = {n["id"]: n["label"] for n in batch.nodes}
-            ends = {e for link in batch.links for e in (link["source"], link["target"])}
-            missing = [e for e in ends if e not in labels]
-            labels.update(
-                {k: v[0] for k, v in self._stored(conn, "nodes", "label", missing).items()}
-            )
-            stored_links = {
-                k: {"type": v[0], "source": v[1], "target": v[2]}
-                for k, v in self._stored(
-                    conn, "links", "type, source, target", [link["id"] for link in batch.links]
-                ).items()
-            }
-            check_links(batch.links, labels, stored_links)
-            conn.executemany(
-                "INSERT INTO links (id, type, source, target, valid_from, valid_to, doc) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
-                "valid_from = excluded.valid_from, valid_to = excluded.valid_to, "
-                "doc = excluded.doc",
-                [
-                    (
-                        link["id"],
-                        link["type"],
-                        link["source"],
-                        link["target"],
-                        link.get("valid_from"),
-                        link.get("valid_to"),
-                        _dumps(link),
-                    )
-                    for link in batch.links
-                ],
-            )
-            for link in batch.links:
-                counts["links_updated" if link["id"] in stored_links else "links_created"] += 1
-                link_changes[link["id"]] = link
-
-        if batch.delete_links:
-            stored = self._stored(conn, "links", "type", batch.delete_links)
-            for index, link_id in enumerate(batch.delete_links):
-                if link_id not in stored:
-                    raise NotFoundError(f"no link {link_id}", field=f"delete_links.{index}")
-            for chunk in _chunks(list(batch.delete_links)):
-                marks = ",".join("?" * len(chunk))
-                conn.execute(f"DELETE FROM links WHERE id IN ({marks})", chunk)  # noqa: S608
-            for link_id in batch.delete_links:
-                link_changes[link_id] = None
-            counts["links_deleted"] += len(batch.delete_links)
-
-        if batch.delete_nodes:
-            stored = self._stored(conn, "nodes", "label", batch.delete_nodes)
-            for index, node_id in enumerate(batch.delete_nodes):
-                if node_id not in stored:
-                    raise NotFoundError(f"no node {node_id}", field=f"delete_nodes.{index}")
-                attached = [
-                    row[0]
-                    for row in conn.execute(
-                        "SELECT id FROM links WHERE source = ? UNION SELECT id FROM links "
-                        "WHERE target = ?",
-                        (node_id, node_id),
-                    )
-                ]
-                if attached and not batch.detach:
-                    raise ConflictError(
-                        f"node {node_id} still has {len(attached)} link(s); delete them first "
-                        "or delete with detach",
-                        field=f"delete_nodes.{index}",
-                        details={"links": len(attached)},
-                    )
-                conn.execute("DELETE FROM links WHERE source = ? OR target = ?", (node_id, node_id))
-                for link_id in attached:
-                    link_changes[link_id] = None
-                counts["links_deleted"] += len(attached)
-                conn.execute("DELETE FROM nodes WHERE id = ?", (node_id,))
-                node_changes[node_id] = None
-            counts["nodes_deleted"] += len(batch.delete_nodes)
-
-        if batch.judgements:
-            ids = [j["id"] for j in batch.judgements]
-            check_duplicates(ids, "judgements")
-            stored = self._stored(conn, "judgements", "pair", ids)
-            for index, judgement_id in enumerate(ids):
-                if judgement_id in stored:
-                    raise ConflictError(
-                        f"judgement {judgement_id} exists; judgements are never rewritten",
-                        field=f"judgements.{index}.id",
-                    )
-            conn.executemany(
-                "INSERT INTO judgements (id, pair, target, partner, decision, decided_by, "
-                "decided_at, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        j["id"],
-                        j["pair"],
-                        j["target"],
-                        j["partner"],
-                        j["decision"],
-                        j.get("decided_by"),
-                        j["decided_at"],
-                        _dumps(j),
-                    )
-                    for j in batch.judgements
-                ],
-            )
-            counts["judgements_created"] += len(ids)
-        return dict(counts), node_changes, link_changes
-
-    def _log_changes(
-        self,
-        conn: sqlite3.Connection,
-        node_changes: dict[str, NodeDoc | None],
-        link_changes: dict[str, LinkDoc | None],
-    ) -> None:
-        if len(node_changes) + len(link_changes) > _BULK_CHANGE_THRESHOLD:
-            conn.execute("INSERT INTO changes (entity, id) VALUES ('*', '*')")
-        else:
-            conn.executemany(
-                "INSERT INTO changes (entity, id) VALUES (?, ?)",
-                [("node", i) for i in node_changes] + [("link", i) for i in link_changes],
-            )
-        last = conn.execute("SELECT max(seq) FROM changes").fetchone()[0]
-        if last and last % 1000 < len(node_changes) + len(link_changes) + 1:
-            conn.execute("DELETE FROM changes WHERE seq <= ?", (last - _CHANGES_KEPT,))
+    def _apply_committed(self, batch: _SqliteBatch) -> None:
+        """Swap a committed batch into memory. Caller holds the write and mem locks."""
+        for node_id, doc in batch.node_changes.items():
+            self._drop_node(node_id) if doc is None else self._put_node(doc)
+        for link_id, doc in batch.link_changes.items():
+            self._drop_link(link_id) if doc is None else self._put_link(doc)
+        self._seq = batch.conn.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchone()[0]
+        # Our own commit moved data_version for the reader: nothing left to replay.
+        self._data_version = self._conn_reader().execute("PRAGMA data_version").fetchone()[0]
 
     # ------------------------------------------------------------------ point reads
 
@@ -545,24 +485,14 @@ class EmbeddedGraphStore:
     ) -> dict[str, NodeDoc]:
         with self._mem_lock:
             self._refresh()
-            found = {}
-            for node_id in ids:
-                doc = self._nodes.get(node_id)
-                if doc is not None and valid_on(doc, as_of):
-                    found[node_id] = doc
-            return found
+            return _valid_among(self._nodes, ids, as_of)
 
     async def get_links(
         self, ids: Sequence[str], as_of: dt.date | None = None
     ) -> dict[str, LinkDoc]:
         with self._mem_lock:
             self._refresh()
-            found = {}
-            for link_id in ids:
-                doc = self._links.get(link_id)
-                if doc is not None and valid_on(doc, as_of):
-                    found[link_id] = doc
-            return found
+            return _valid_among(self._links, ids, as_of)
 
     async def count_links(self, node_id: str) -> int:
         with self._mem_lock:
@@ -580,27 +510,24 @@ class EmbeddedGraphStore:
             )
             params += [day, day]
 
-    def _page(
-        self, table: str, where: list[str], params: list[Any], cursor: str | None, limit: int
-    ) -> Page:
-        where = [*where, "id > ?"]
-        params = [*params, decode_cursor(cursor)]
+    def _page_rows(
+        self, table: str, where: list[str], params: list[Any], request: PageRequest
+    ) -> PageRows:
         sql = (
-            f"SELECT id, doc FROM {table} WHERE {' AND '.join(where)} "  # noqa: S608
+            f"SELECT id, doc FROM {table} WHERE {' AND '.join([*where, 'id > ?'])} "  # noqa: S608
             "ORDER BY id LIMIT ?"
         )
         with self._mem_lock:
             self._refresh()
-            rows = self._conn_reader().execute(sql, [*params, limit + 1]).fetchall()
-        items = [orjson.loads(doc) for _, doc in rows[:limit]]
-        next_cursor = encode_cursor(rows[limit - 1][0]) if len(rows) > limit else None
-        return Page(items, next_cursor)
+            return (
+                self._conn_reader().execute(sql, [*params, request.after, request.fetch]).fetchall()
+            )
 
-    async def list_nodes(self, query: NodeQuery, cursor: str | None, limit: int) -> Page:
+    async def _node_rows(self, query: protocol.NodeQuery, request: PageRequest) -> PageRows:
         where, params = self._node_where(query)
-        return self._page("nodes", where, params, cursor, limit)
+        return self._page_rows("nodes", where, params, request)
 
-    async def count_nodes(self, query: NodeQuery) -> dict[str, int]:
+    async def count_nodes(self, query: protocol.NodeQuery) -> dict[str, int]:
         where, params = self._node_where(query)
         sql = (
             f"SELECT label, count(*) FROM nodes WHERE {' AND '.join(where) or '1'} "  # noqa: S608
@@ -610,14 +537,14 @@ class EmbeddedGraphStore:
             self._refresh()
             return dict(self._conn_reader().execute(sql, params).fetchall())
 
-    def _node_where(self, query: NodeQuery) -> tuple[list[str], list[Any]]:
+    def _node_where(self, query: protocol.NodeQuery) -> tuple[list[str], list[Any]]:
         where: list[str] = []
         params: list[Any] = []
         if query.labels:
-            where.append(f"label IN ({','.join('?' * len(query.labels))})")
+            where.append(f"label IN ({_marks(len(query.labels))})")
             params += list(query.labels)
         if query.kinds:
-            where.append(f"kind IN ({','.join('?' * len(query.kinds))})")
+            where.append(f"kind IN ({_marks(len(query.kinds))})")
             params += list(query.kinds)
         if query.region_code:
             where.append("region_code >= ? AND region_code < ?")
@@ -625,11 +552,11 @@ class EmbeddedGraphStore:
         self._as_of_sql(query.as_of, where, params)
         return where, params
 
-    async def list_links(self, query: LinkQuery, cursor: str | None, limit: int) -> Page:
+    async def _link_rows(self, query: protocol.LinkQuery, request: PageRequest) -> PageRows:
         where: list[str] = []
         params: list[Any] = []
         if query.types:
-            where.append(f"type IN ({','.join('?' * len(query.types))})")
+            where.append(f"type IN ({_marks(len(query.types))})")
             params += list(query.types)
         if query.source:
             where.append("source = ?")
@@ -641,20 +568,13 @@ class EmbeddedGraphStore:
             where.append("(source = ? OR target = ?)")
             params += [query.node, query.node]
         self._as_of_sql(query.as_of, where, params)
-        return self._page("links", where, params, cursor, limit)
+        return self._page_rows("links", where, params, request)
 
     # ------------------------------------------------------------------ search
 
-    async def search(
-        self,
-        text: str,
-        labels: Sequence[str] = (),
-        limit: int = 20,
-        as_of: dt.date | None = None,
-    ) -> list[SearchHit]:
-        needle = text.strip().lower()
-        if not needle:
-            return []
+    async def _search_candidates(
+        self, needle: str, labels: Sequence[str], limit: int, as_of: dt.date | None
+    ) -> list[NodeDoc]:
         with self._mem_lock:
             self._refresh()
             candidate_sets = [self._chars.get(ch, set()) for ch in set(needle)]
@@ -671,11 +591,11 @@ class EmbeddedGraphStore:
                 if not candidates:
                     break
             docs = (self._nodes[node_id] for node_id in candidates)
-            return top_hits(needle, (d for d in docs if visible(d)), limit)
+            return [doc for doc in docs if visible(doc)]
 
     def _broad_search(
         self, needle: str, visible: Callable[[NodeDoc], bool], limit: int
-    ) -> list[SearchHit]:
+    ) -> list[NodeDoc]:
         """A query matching a large part of the graph (村, 社区): walk the distinct names,
         far fewer than the nodes, best class first and shortest first, and stop as soon as
         no later name can outrank what was found."""
@@ -703,7 +623,7 @@ class EmbeddedGraphStore:
                 take(name)
                 if found_length is None and len(docs) >= limit:
                     found_length = len(name)
-        return top_hits(needle, docs.values(), limit)
+        return list(docs.values())
 
     def _name_orders(self) -> tuple[list[str], list[str]]:
         """Distinct names sorted as text and by length, rebuilt after names changed."""
@@ -727,61 +647,61 @@ class EmbeddedGraphStore:
     def _usable_link(self, link: LinkDoc, types: Sequence[str], as_of: dt.date | None) -> bool:
         return (not types or link["type"] in types) and valid_on(link, as_of)
 
-    async def neighbourhood(self, query: NeighbourhoodQuery) -> Subgraph:
-        if not 0 <= query.depth <= MAX_DEPTH:
-            raise InvalidInputError(f"depth must be 0..{MAX_DEPTH}", field="depth")
+    def _adjacency(self, direction: str) -> tuple[Mapping[str, set[str]], ...]:
+        """Where the links at a node in ``direction`` are: ``_incident`` as dictionaries."""
+        return {"out": (self._out,), "in": (self._in,)}.get(direction, (self._out, self._in))
+
+    def _links_at_ring(
+        self, ring: Iterable[str], query: protocol.NeighbourhoodQuery
+    ) -> Iterator[tuple[str, LinkDoc, str, str]]:
+        """The links at each node of ``ring`` usable for ``query``, in link id order, as rows
+        for a ``NeighbourhoodWalk`` (the other end as an id: the walk looks it up)."""
+        # _incident and _usable_link, inline: this runs for every link of every ring.
+        links, adjacency = self._links, self._adjacency(query.direction)
+        types, as_of = query.link_types, query.as_of
+        for node_id in ring:
+            incident = [i for at in adjacency for i in at.get(node_id, ())]
+            incident.sort()
+            for link_id in incident:
+                link = links[link_id]
+                if (not types or link["type"] in types) and (
+                    as_of is None or valid_on(link, as_of)
+                ):
+                    other_id = link["target"] if link["source"] == node_id else link["source"]
+                    yield link_id, link, other_id, other_id
+
+    def _links_within(
+        self, walk: NeighbourhoodWalk[str, LinkDoc], query: protocol.NeighbourhoodQuery
+    ) -> Iterator[tuple[str, LinkDoc, str, str]]:
+        """The usable links from the walk's outer ring to nodes that joined it. Most links at
+        the outer ring lead elsewhere: they are passed over before anything else."""
+        links, adjacency, joined = self._links, self._adjacency(query.direction), walk.depth_of
+        types, as_of = query.link_types, query.as_of
+        for node_id in walk.outer_ring:
+            for at in adjacency:
+                for link_id in at.get(node_id, ()):
+                    link = links[link_id]
+                    other_id = link["target"] if link["source"] == node_id else link["source"]
+                    if (
+                        other_id in joined
+                        and (not types or link["type"] in types)
+                        and (as_of is None or valid_on(link, as_of))
+                    ):
+                        yield link_id, link, other_id, other_id
+
+    async def _neighbourhood(self, query: protocol.NeighbourhoodQuery) -> protocol.Subgraph:
         with self._mem_lock:
             self._refresh()
             centre = self._nodes.get(query.node_id)
-            if centre is None or not valid_on(centre, query.as_of):
-                raise NotFoundError(f"no node {query.node_id}", field="id")
-            depth_of = {query.node_id: 0}
-            link_ids: dict[str, None] = {}
-            frontier = [query.node_id]
-            truncated = False
-            for depth in range(1, query.depth + 1):
-                next_frontier = []
-                for node_id in sorted(frontier):
-                    for link_id in sorted(self._incident(node_id, query.direction)):
-                        link = self._links[link_id]
-                        if not self._usable_link(link, query.link_types, query.as_of):
-                            continue
-                        other_id = link["target"] if link["source"] == node_id else link["source"]
-                        if other_id not in depth_of:
-                            other = self._nodes[other_id]
-                            if query.node_labels and other["label"] not in query.node_labels:
-                                continue
-                            if not valid_on(other, query.as_of):
-                                continue
-                            if len(depth_of) >= query.limit:
-                                truncated = True
-                                continue
-                            depth_of[other_id] = depth
-                            next_frontier.append(other_id)
-                        link_ids[link_id] = None
-                frontier = next_frontier
-            # Links among the outermost ring, so a drawing shows how they hang together.
-            for node_id in frontier:
-                for link_id in self._incident(node_id, query.direction):
-                    link = self._links[link_id]
-                    other_id = link["target"] if link["source"] == node_id else link["source"]
-                    if other_id in depth_of and self._usable_link(
-                        link, query.link_types, query.as_of
-                    ):
-                        link_ids[link_id] = None
-            nodes = [{**self._nodes[i], "depth": d} for i, d in depth_of.items()]
-            links = [self._links[i] for i in link_ids]
-        return Subgraph(nodes, links, truncated)
+            walk = NeighbourhoodWalk[str, LinkDoc](query, centre, self._nodes.__getitem__)
+            for ring in walk.rings():
+                walk.reach(self._links_at_ring(ring, query))
+            walk.close(self._links_within(walk, query))
+            return walk.subgraph()
 
-    async def shortest_paths(self, query: PathQuery) -> list[GraphPath]:
+    async def _shortest_paths(self, query: protocol.PathQuery) -> list[protocol.GraphPath]:
         with self._mem_lock:
             self._refresh()
-            for field_name, node_id in (("source", query.source), ("target", query.target)):
-                doc = self._nodes.get(node_id)
-                if doc is None or not valid_on(doc, query.as_of):
-                    raise NotFoundError(f"no node {node_id}", field=field_name)
-            if query.source == query.target:
-                return [GraphPath([query.source], [])]
             # Breadth-first from the source, keeping every predecessor on a shortest path.
             dist = {query.source: 0}
             preds: defaultdict[str, list[tuple[str, str]]] = defaultdict(list)
@@ -805,13 +725,13 @@ class EmbeddedGraphStore:
                         preds[other_id].append((node_id, link_id))
             if query.target not in dist:
                 return []
-            paths: list[GraphPath] = []
+            paths: list[protocol.GraphPath] = []
 
             def walk(node_id: str, nodes: list[str], links: list[str]) -> None:
                 if len(paths) >= query.limit:
                     return
                 if node_id == query.source:
-                    paths.append(GraphPath(nodes[::-1], links[::-1]))
+                    paths.append(protocol.GraphPath(nodes[::-1], links[::-1]))
                     return
                 for prev_id, link_id in preds[node_id]:
                     walk(prev_id, [*nodes, prev_id], [*links, link_id])
@@ -853,38 +773,28 @@ class EmbeddedGraphStore:
                 return True
         return False
 
-    async def coverage(self, region_code: str, as_of: dt.date | None = None) -> CoverageReport:
+    async def _village_coverage(self, region_code: str, as_of: dt.date | None) -> VillageCoverage:
         with self._mem_lock:
             self._refresh()
-            region = self._nodes.get(f"region:{region_code}")
-            if region is None or region["label"] != "Region":
-                raise NotFoundError(f"no region with code {region_code}", field="code")
-            villages = [
-                v
+            village_codes = {
+                v: self._nodes[v]["region_code"]
                 for v in self._ids_under(region_code, "Village")
                 if valid_on(self._nodes[v], as_of)
+            }
+            covered = {v for v in village_codes if self._village_covered(v, as_of)}
+            length = child_region_length(region_code)
+            children = [
+                (child["region_code"], child["name"])
+                for child in (
+                    self._nodes[i] for i in sorted(self._ids_under(region_code, "Region"))
+                )
+                if len(child["region_code"]) == length
             ]
-            covered = {v for v in villages if self._village_covered(v, as_of)}
-            child_length = child_code_length(region_code)
-            children: list[RegionCoverage] = []
-            if child_length is not None and child_length < 12:
-                by_child: defaultdict[str, list[str]] = defaultdict(list)
-                for v in villages:
-                    by_child[self._nodes[v]["region_code"][:child_length]].append(v)
-                for child_id in sorted(self._ids_under(region_code, "Region")):
-                    child = self._nodes[child_id]
-                    if len(child["region_code"]) != child_length:
-                        continue
-                    members = sorted(by_child.get(child["region_code"], []))
-                    children.append(
-                        coverage_row(child["region_code"], child["name"], members, covered)
-                    )
-            total = coverage_row(region_code, region["name"], sorted(villages), covered)
-            return CoverageReport(region, total, children)
+            return village_codes, covered, children
 
     # ------------------------------------------------------------------ export
 
-    async def export_graph(self, scope: Scope) -> nx.MultiDiGraph:
+    async def export_graph(self, scope: protocol.Scope) -> nx.MultiDiGraph:
         with self._mem_lock:
             self._refresh()
             if scope.node_ids is not None:
@@ -918,13 +828,15 @@ class EmbeddedGraphStore:
                     graph.add_edge(link["source"], link["target"], key=link_id, **link)
             return graph
 
-    async def list_judgements(self, query: JudgementQuery, cursor: str | None, limit: int) -> Page:
+    async def _judgement_rows(
+        self, query: protocol.JudgementQuery, request: PageRequest
+    ) -> PageRows:
         where: list[str] = []
         params: list[Any] = []
         if query.current:
             where.append("id IN (SELECT max(id) FROM judgements GROUP BY pair)")
         if query.ids:
-            where.append(f"id IN ({','.join('?' * len(query.ids))})")
+            where.append(f"id IN ({_marks(len(query.ids))})")
             params += list(query.ids)
         for column, value in (
             ("target", query.target),
@@ -938,7 +850,7 @@ class EmbeddedGraphStore:
             where.append("(target = ? OR partner = ?)")
             params += [query.node, query.node]
         if query.decisions:
-            where.append(f"decision IN ({','.join('?' * len(query.decisions))})")
+            where.append(f"decision IN ({_marks(len(query.decisions))})")
             params += list(query.decisions)
         if query.since is not None:
             where.append("decided_at >= ?")
@@ -946,11 +858,11 @@ class EmbeddedGraphStore:
         if query.until is not None:
             where.append("decided_at <= ?")
             params.append(query.until)
-        return self._page("judgements", where, params, cursor, limit)
+        return self._page_rows("judgements", where, params, request)
 
-    async def stats(self) -> StoreStats:
+    async def stats(self) -> protocol.StoreStats:
         with self._mem_lock:
             self._refresh()
             labels = Counter(doc["label"] for doc in self._nodes.values())
             types = Counter(doc["type"] for doc in self._links.values())
-            return StoreStats(self.backend, dict(labels), dict(types), self._seq)
+            return protocol.StoreStats(self.backend, dict(labels), dict(types), self._seq)

@@ -2,23 +2,35 @@
 
 The functions take what the backend read in that transaction (labels of existing nodes,
 existing links) and raise the domain error for the first batch entry at fault, naming it as
-``nodes.3.label`` / ``links.0.source`` so the edge can point at the field.
+``nodes.3.label`` / ``links.0.source`` so the edge can point at the field. The order in which
+they run is :func:`graph_service.store.batch.apply_batch`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from graph_service.errors import ConflictError, InvalidInputError, NotFoundError
 from graph_service.models import LinkDoc, NodeDoc
 from graph_service.schema import LINK_TYPES, link_allows
+from graph_service.store.protocol import WriteBatch
 
 __all__ = [
+    "check_batch_ids",
+    "check_deletable",
     "check_duplicates",
     "check_links",
+    "check_new_judgements",
     "check_node_labels",
+    "check_stored",
 ]
+
+
+def check_batch_ids(batch: WriteBatch) -> None:
+    """Each node and link at most once a batch; checked before a transaction is opened."""
+    check_duplicates([n["id"] for n in batch.nodes], "nodes")
+    check_duplicates([link["id"] for link in batch.links], "links")
 
 
 def check_duplicates(batch_ids: Sequence[str], what: str) -> None:
@@ -77,6 +89,33 @@ def check_links(
                 f"link {link['id']} exists as {stored['type']} {stored['source']} → "
                 f"{stored['target']}; delete it to change its type or ends",
                 field=f"links.{index}.id",
+            )
+
+
+def check_stored(item_id: str, stored: Collection[str], noun: str, field: str) -> None:
+    """What a batch deletes is stored: ``noun`` names the thing, ``field`` the batch entry."""
+    if item_id not in stored:
+        raise NotFoundError(f"no {noun} {item_id}", field=field)
+
+
+def check_deletable(index: int, node_id: str, links: Sequence[str], detach: bool) -> None:
+    """A node with links goes only with ``detach``: deleting it deletes them too."""
+    if links and not detach:
+        raise ConflictError(
+            f"node {node_id} still has {len(links)} link(s); delete them first "
+            "or delete with detach",
+            field=f"delete_nodes.{index}",
+            details={"links": len(links)},
+        )
+
+
+def check_new_judgements(ids: Sequence[str], stored: Collection[str]) -> None:
+    """Judgements are appended, never rewritten: a stored id is a conflict."""
+    for index, judgement_id in enumerate(ids):
+        if judgement_id in stored:
+            raise ConflictError(
+                f"judgement {judgement_id} exists; judgements are never rewritten",
+                field=f"judgements.{index}.id",
             )
 
 

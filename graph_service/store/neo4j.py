@@ -6,10 +6,11 @@ Layout in the database: every node carries ``:Entity`` and its registry label
 in ``doc``; every link is a relationship of its registry type with ``id``, dates and ``doc``.
 
 Writes run in one managed transaction per batch (the driver retries transient failures),
-so a batch is all-or-nothing; the integrity rules are the same functions the embedded store
-uses. Reads are routed as reads. When the server cannot be reached every call raises
-``StoreUnavailableError`` (503 at the edge) and the store recovers on its own once the
-server is back: migrations are (re)applied lazily on the first call that succeeds.
+so a batch is all-or-nothing; what a batch checks and writes, and in which order, is
+``batch.apply_batch``, as in the embedded store. Reads are routed as reads. When the server
+cannot be reached every call raises ``StoreUnavailableError`` (503 at the edge) and the store
+recovers on its own once the server is back: migrations are (re)applied lazily on the first
+call that succeeds.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import networkx as nx
@@ -31,42 +32,23 @@ from neo4j.exceptions import (
     SessionExpired,
 )
 
-from graph_service.errors import (
-    ConflictError,
-    GraphServiceError,
-    InvalidInputError,
-    NotFoundError,
-    StoreUnavailableError,
-)
+from graph_service.errors import ConflictError, GraphServiceError, StoreUnavailableError
 from graph_service.models import LinkDoc, NodeDoc
 from graph_service.schema import JOINT_BODY_KINDS, LINK_TYPES, NODE_LABELS, STRUCTURAL_LINK_TYPES
-from graph_service.store import cypher
+from graph_service.store import cypher, protocol
+from graph_service.store.base import BaseGraphStore, PageRows, VillageCoverage
+from graph_service.store.batch import StoredLinks, apply_batch
 from graph_service.store.common import (
-    child_code_length,
-    coverage_row,
-    decode_cursor,
-    encode_cursor,
-    top_hits,
+    JUDGEMENT_FIELDS,
+    NODE_FIELDS,
+    PageRequest,
+    child_region_length,
+    chunks,
+    judgement_fields,
+    node_fields,
 )
-from graph_service.store.integrity import check_duplicates, check_links, check_node_labels
-from graph_service.store.protocol import (
-    MAX_DEPTH,
-    CoverageReport,
-    GraphPath,
-    JudgementQuery,
-    LinkQuery,
-    NeighbourhoodQuery,
-    NodeQuery,
-    Page,
-    PathQuery,
-    Scope,
-    SearchHit,
-    StoreStats,
-    Subgraph,
-    WriteBatch,
-    WriteResult,
-    valid_on,
-)
+from graph_service.store.neighbourhood import NeighbourhoodWalk
+from graph_service.store.protocol import valid_on
 
 __all__ = ["Neo4jGraphStore", "escape_lucene"]
 
@@ -92,16 +74,11 @@ def _day(value: dt.date | None) -> str | None:
 
 
 def _node_props(doc: NodeDoc) -> dict[str, Any]:
+    aliases = doc.get("aliases", [])
     return {
-        "id": doc["id"],
-        "label": doc["label"],
-        "kind": doc.get("kind"),
-        "name": doc["name"],
-        "aliases": doc.get("aliases", []),
-        "names_text": "\n".join([doc["name"], *doc.get("aliases", [])]).lower(),
-        "region_code": doc.get("region_code"),
-        "valid_from": doc.get("valid_from"),
-        "valid_to": doc.get("valid_to"),
+        **dict(zip(NODE_FIELDS, node_fields(doc), strict=True)),
+        "aliases": aliases,
+        "names_text": "\n".join([doc["name"], *aliases]).lower(),
         "doc": orjson.dumps(doc).decode(),
     }
 
@@ -115,25 +92,112 @@ def _link_props(doc: LinkDoc) -> dict[str, Any]:
     }
 
 
-def _judgement_props(doc: dict[str, Any]) -> dict[str, Any]:
+def _judgement_props(doc: protocol.JudgementDoc) -> dict[str, Any]:
     """What list filters need as properties, and the whole record as ``doc``."""
     return {
-        "id": doc["id"],
-        "pair": doc["pair"],
-        "target": doc["target"],
-        "partner": doc["partner"],
-        "decision": doc["decision"],
-        "decided_by": doc.get("decided_by"),
-        "decided_at": doc["decided_at"],
+        **dict(zip(JUDGEMENT_FIELDS, judgement_fields(doc), strict=True)),
         "doc": orjson.dumps(doc).decode(),
     }
 
 
-def _chunks(rows: list[T], size: int = UNWIND_CHUNK) -> list[list[T]]:
-    return [rows[i : i + size] for i in range(0, len(rows), size)]
+def _ring_rows(records: list[Any]) -> Iterator[tuple[str, str, str, str]]:
+    """Rows of a ``neighbours_*`` statement as a ``NeighbourhoodWalk`` takes them."""
+    for r in records:
+        yield r["link_id"], r["link"], r["other_id"], r["other"]
 
 
-class Neo4jGraphStore:
+class _CypherBatch:
+    """The Cypher of one write transaction (see ``batch.apply_batch``)."""
+
+    def __init__(self, tx: AsyncManagedTransaction) -> None:
+        self.tx = tx
+
+    async def _rows(self, name: str, statement_text: str | None = None, **params: Any) -> list[Any]:
+        return await _tx_rows(self.tx, name, statement_text, **params)
+
+    async def _run_in_chunks(self, text: str, rows: list[dict[str, Any]]) -> None:
+        for chunk in chunks(rows, UNWIND_CHUNK):
+            await self.tx.run(text, rows=chunk)
+
+    async def node_labels(self, ids: Sequence[str]) -> dict[str, str]:
+        rows = await self._rows("nodes_labels_by_id", ids=list(ids))
+        return {r["id"]: r["label"] for r in rows}
+
+    async def stored_links(self, ids: Sequence[str], types: Sequence[str] = ()) -> StoredLinks:
+        """When ``types`` gives each id's type and the id is the one derived from type and
+        ends, only that type's index can hold it: one seek per type present instead of one
+        per registry type."""
+        rows: list[Any] = []
+        by_type: defaultdict[str, list[str]] = defaultdict(list)
+        anywhere: list[str] = []
+        for index, link_id in enumerate(ids):
+            type_ = types[index] if types else None
+            if type_ is not None and link_id.startswith(f"{type_.lower()}:"):
+                by_type[type_].append(link_id)
+            else:
+                anywhere.append(link_id)
+        for type_, typed_ids in by_type.items():
+            text = cypher.for_type("links_by_id_of_type", type_)
+            rows += await self._rows("links_by_id_of_type", text, ids=typed_ids)
+        if anywhere:
+            rows += await self._rows("links_by_id_all", _LINKS_BY_ID(), ids=anywhere)
+        return {
+            r["id"]: {"type": r["type"], "source": r["source"], "target": r["target"]} for r in rows
+        }
+
+    async def upsert_nodes(self, nodes: Sequence[NodeDoc]) -> None:
+        by_label: defaultdict[str, list[dict[str, Any]]] = defaultdict(list)
+        for node in nodes:
+            by_label[node["label"]].append({"id": node["id"], "props": _node_props(node)})
+        for label, rows in by_label.items():
+            await self._run_in_chunks(cypher.for_label("nodes_upsert", label), rows)
+
+    async def upsert_links(self, links: Sequence[LinkDoc]) -> None:
+        by_type: defaultdict[str, list[dict[str, Any]]] = defaultdict(list)
+        for link in links:
+            by_type[link["type"]].append(
+                {
+                    "id": link["id"],
+                    "source": link["source"],
+                    "target": link["target"],
+                    "props": _link_props(link),
+                }
+            )
+        for type_, rows in by_type.items():
+            await self._run_in_chunks(cypher.for_type("links_upsert", type_), rows)
+
+    async def delete_links(self, stored: StoredLinks) -> None:
+        ids_by_type: defaultdict[str, list[str]] = defaultdict(list)
+        for link_id, info in stored.items():
+            ids_by_type[info["type"]].append(link_id)
+        for type_, ids in ids_by_type.items():
+            await self.tx.run(cypher.for_type("links_delete", type_), ids=ids)
+
+    async def links_at(self, node_id: str) -> list[str]:
+        return await self._rows("node_links", id=node_id)
+
+    async def delete_nodes(self, ids: Sequence[str], links: Sequence[str]) -> None:
+        # DETACH DELETE takes ``links`` along.
+        await self.tx.run(cypher.statement("nodes_delete"), ids=list(ids))
+
+    async def judgement_ids(self, ids: Sequence[str]) -> set[str]:
+        return set(await self._rows("judgements_existing", ids=list(ids)))
+
+    async def append_judgements(self, judgements: Sequence[protocol.JudgementDoc]) -> None:
+        rows = [_judgement_props(j) for j in judgements]
+        await self._run_in_chunks(cypher.statement("judgements_create"), rows)
+
+
+async def _tx_rows(
+    tx: AsyncManagedTransaction, name: str, statement_text: str | None = None, **params: Any
+) -> list[Any]:
+    """The ``rows`` of a statement's one record, run in ``tx``."""
+    result = await tx.run(statement_text or cypher.statement(name), params)
+    record = await result.single()
+    return list(record["rows"]) if record is not None else []
+
+
+class Neo4jGraphStore(BaseGraphStore):
     """The store protocol on a Neo4j 5 server. See the module docstring."""
 
     backend = "neo4j"
@@ -247,14 +311,6 @@ class Neo4jGraphStore:
 
         return await self._guard(run)
 
-    @staticmethod
-    async def _rows(
-        tx: AsyncManagedTransaction, name: str, statement_text: str | None = None, **params: Any
-    ) -> list[Any]:
-        result = await tx.run(statement_text or cypher.statement(name), params)
-        record = await result.single()
-        return list(record["rows"]) if record is not None else []
-
     async def ping(self) -> None:
         await self._read("ping")
 
@@ -275,127 +331,21 @@ class Neo4jGraphStore:
 
     # ------------------------------------------------------------------ writes
 
-    async def write(self, batch: WriteBatch) -> WriteResult:
-        check_duplicates([n["id"] for n in batch.nodes], "nodes")
-        check_duplicates([link["id"] for link in batch.links], "links")
+    async def _write(self, batch: protocol.WriteBatch) -> protocol.WriteResult:
         await self._ensure_migrated()
         driver = self._driver_or_raise()
 
-        async def work() -> WriteResult:
+        async def work() -> protocol.WriteResult:
             async with driver.session(database=self.database) as session:
                 return await session.execute_write(self._write_tx, batch)
 
         return await self._guard(work)
 
-    async def _labels(self, tx: AsyncManagedTransaction, ids: Sequence[str]) -> dict[str, str]:
-        rows = await self._rows(tx, "nodes_labels_by_id", ids=list(ids))
-        return {r["id"]: r["label"] for r in rows}
-
-    async def _links_by_id(
-        self, tx: AsyncManagedTransaction, ids: Sequence[str], types: Sequence[str] = ()
-    ) -> dict[str, dict[str, Any]]:
-        """Stored links among ``ids``. When ``types`` gives each id's type and the id is the
-        one derived from type and ends, only that type's index can hold it: one seek per
-        type present instead of one per registry type."""
-        if not ids:
-            return {}
-        rows: list[Any] = []
-        by_type: defaultdict[str, list[str]] = defaultdict(list)
-        anywhere: list[str] = []
-        for index, link_id in enumerate(ids):
-            type_ = types[index] if types else None
-            if type_ is not None and link_id.startswith(f"{type_.lower()}:"):
-                by_type[type_].append(link_id)
-            else:
-                anywhere.append(link_id)
-        for type_, typed_ids in by_type.items():
-            text = cypher.for_type("links_by_id_of_type", type_)
-            rows += await self._rows(tx, "links_by_id_of_type", text, ids=typed_ids)
-        if anywhere:
-            rows += await self._rows(tx, "links_by_id_all", _LINKS_BY_ID(), ids=anywhere)
-        return {
-            r["id"]: {"type": r["type"], "source": r["source"], "target": r["target"]} for r in rows
-        }
-
-    async def _write_tx(self, tx: AsyncManagedTransaction, batch: WriteBatch) -> WriteResult:
-        counts: dict[str, int] = defaultdict(int)
-        stored_labels = await self._labels(tx, [n["id"] for n in batch.nodes])
-        check_node_labels(batch.nodes, stored_labels)
-        by_label: defaultdict[str, list[dict[str, Any]]] = defaultdict(list)
-        for node in batch.nodes:
-            by_label[node["label"]].append({"id": node["id"], "props": _node_props(node)})
-            counts["nodes_updated" if node["id"] in stored_labels else "nodes_created"] += 1
-        for label, rows in by_label.items():
-            for chunk in _chunks(rows):
-                await tx.run(cypher.for_label("nodes_upsert", label), rows=chunk)
-
-        if batch.links:
-            labels = {n["id"]: n["label"] for n in batch.nodes}
-            ends = {e for link in batch.links for e in (link["source"], link["target"])}
-            labels.update(await self._labels(tx, [e for e in ends if e not in labels]))
-            stored_links = await self._links_by_id(
-                tx, [link["id"] for link in batch.links], [link["type"] for link in batch.links]
-            )
-            check_links(batch.links, labels, stored_links)
-            by_type: defaultdict[str, list[dict[str, Any]]] = defaultdict(list)
-            for link in batch.links:
-                by_type[link["type"]].append(
-                    {
-                        "id": link["id"],
-                        "source": link["source"],
-                        "target": link["target"],
-                        "props": _link_props(link),
-                    }
-                )
-                counts["links_updated" if link["id"] in stored_links else "links_created"] += 1
-            for type_, rows in by_type.items():
-                for chunk in _chunks(rows):
-                    await tx.run(cypher.for_type("links_upsert", type_), rows=chunk)
-
-        if batch.delete_links:
-            stored = await self._links_by_id(tx, batch.delete_links)
-            for index, link_id in enumerate(batch.delete_links):
-                if link_id not in stored:
-                    raise NotFoundError(f"no link {link_id}", field=f"delete_links.{index}")
-            ids_by_type: defaultdict[str, list[str]] = defaultdict(list)
-            for link_id, info in stored.items():
-                ids_by_type[info["type"]].append(link_id)
-            for type_, ids in ids_by_type.items():
-                await tx.run(cypher.for_type("links_delete", type_), ids=ids)
-            counts["links_deleted"] += len(batch.delete_links)
-
-        if batch.delete_nodes:
-            present = await self._labels(tx, batch.delete_nodes)
-            for index, node_id in enumerate(batch.delete_nodes):
-                if node_id not in present:
-                    raise NotFoundError(f"no node {node_id}", field=f"delete_nodes.{index}")
-                attached = await self._rows(tx, "node_links", id=node_id)
-                if attached and not batch.detach:
-                    raise ConflictError(
-                        f"node {node_id} still has {len(attached)} link(s); delete them first "
-                        "or delete with detach",
-                        field=f"delete_nodes.{index}",
-                        details={"links": len(attached)},
-                    )
-                counts["links_deleted"] += len(attached)
-            await tx.run(cypher.statement("nodes_delete"), ids=list(batch.delete_nodes))
-            counts["nodes_deleted"] += len(batch.delete_nodes)
-
-        if batch.judgements:
-            ids = [j["id"] for j in batch.judgements]
-            check_duplicates(ids, "judgements")
-            existing = set(await self._rows(tx, "judgements_existing", ids=ids))
-            for index, judgement_id in enumerate(ids):
-                if judgement_id in existing:
-                    raise ConflictError(
-                        f"judgement {judgement_id} exists; judgements are never rewritten",
-                        field=f"judgements.{index}.id",
-                    )
-            rows = [_judgement_props(j) for j in batch.judgements]
-            for chunk in _chunks(rows):
-                await tx.run(cypher.statement("judgements_create"), rows=chunk)
-            counts["judgements_created"] += len(ids)
-
+    @staticmethod
+    async def _write_tx(
+        tx: AsyncManagedTransaction, batch: protocol.WriteBatch
+    ) -> protocol.WriteResult:
+        counts = await apply_batch(_CypherBatch(tx), batch)
         graph_changed = bool(batch.nodes or batch.links or batch.delete_links or batch.delete_nodes)
         # Judgements are records about the graph: alone they leave its version (and every
         # cache keyed by it) as it was.
@@ -404,7 +354,7 @@ class Neo4jGraphStore:
         record = await result.single()
         assert record is not None
         version = record["version"] if graph_changed else record["rows"][0]
-        return WriteResult(**counts, version=int(version))
+        return protocol.WriteResult(**counts, version=int(version))
 
     # ------------------------------------------------------------------ point reads
 
@@ -431,7 +381,7 @@ class Neo4jGraphStore:
     # ------------------------------------------------------------------ lists
 
     @staticmethod
-    def _node_filters(query: NodeQuery) -> dict[str, Any]:
+    def _node_filters(query: protocol.NodeQuery) -> dict[str, Any]:
         return {
             "labels": list(query.labels) or None,
             "kinds": list(query.kinds) or None,
@@ -439,47 +389,33 @@ class Neo4jGraphStore:
             "as_of": _day(query.as_of),
         }
 
-    async def list_nodes(self, query: NodeQuery, cursor: str | None, limit: int) -> Page:
-        after = decode_cursor(cursor)
-        records = await self._read(
-            "nodes_list", after=after, limit=limit + 1, **self._node_filters(query)
-        )
-        items = [orjson.loads(r["doc"]) for r in records[:limit]]
-        next_cursor = encode_cursor(records[limit - 1]["id"]) if len(records) > limit else None
-        return Page(items, next_cursor)
+    async def _page_rows(self, name: str, request: PageRequest, **params: Any) -> PageRows:
+        records = await self._read(name, after=request.after, limit=request.fetch, **params)
+        return [(r["id"], r["doc"]) for r in records]
 
-    async def count_nodes(self, query: NodeQuery) -> dict[str, int]:
+    async def _node_rows(self, query: protocol.NodeQuery, request: PageRequest) -> PageRows:
+        return await self._page_rows("nodes_list", request, **self._node_filters(query))
+
+    async def count_nodes(self, query: protocol.NodeQuery) -> dict[str, int]:
         rows = await self._read("nodes_count", **self._node_filters(query))
         return {r["key"]: int(r["count"]) for r in rows}
 
-    async def list_links(self, query: LinkQuery, cursor: str | None, limit: int) -> Page:
-        after = decode_cursor(cursor)
-        records = await self._read(
+    async def _link_rows(self, query: protocol.LinkQuery, request: PageRequest) -> PageRows:
+        return await self._page_rows(
             "links_list",
-            after=after,
-            limit=limit + 1,
+            request,
             types=list(query.types) or None,
             source=query.source,
             target=query.target,
             node=query.node,
             as_of=_day(query.as_of),
         )
-        items = [orjson.loads(r["doc"]) for r in records[:limit]]
-        next_cursor = encode_cursor(records[limit - 1]["id"]) if len(records) > limit else None
-        return Page(items, next_cursor)
 
     # ------------------------------------------------------------------ search
 
-    async def search(
-        self,
-        text: str,
-        labels: Sequence[str] = (),
-        limit: int = 20,
-        as_of: dt.date | None = None,
-    ) -> list[SearchHit]:
-        needle = text.strip().lower()
-        if not needle:
-            return []
+    async def _search_candidates(
+        self, needle: str, labels: Sequence[str], limit: int, as_of: dt.date | None
+    ) -> Iterable[NodeDoc]:
         params: dict[str, Any] = {
             "labels": list(labels) or None,
             "candidates": max(200, limit * 20),
@@ -497,72 +433,36 @@ class Neo4jGraphStore:
             doc = orjson.loads(raw)
             if valid_on(doc, as_of):
                 docs[doc["id"]] = doc
-        return top_hits(needle, docs.values(), limit)
+        return docs.values()
 
     # ------------------------------------------------------------------ traversal
 
-    async def neighbourhood(self, query: NeighbourhoodQuery) -> Subgraph:
-        if not 0 <= query.depth <= MAX_DEPTH:
-            raise InvalidInputError(f"depth must be 0..{MAX_DEPTH}", field="depth")
-
-        async def work(tx: AsyncManagedTransaction) -> Subgraph:
+    async def _neighbourhood(self, query: protocol.NeighbourhoodQuery) -> protocol.Subgraph:
+        async def work(tx: AsyncManagedTransaction) -> protocol.Subgraph:
             return await self._neighbourhood_tx(tx, query)
 
         return await self._in_read_tx(work)
 
+    @staticmethod
     async def _neighbourhood_tx(
-        self, tx: AsyncManagedTransaction, query: NeighbourhoodQuery
-    ) -> Subgraph:
-        rows = await self._rows(tx, "nodes_get", ids=[query.node_id])
+        tx: AsyncManagedTransaction, query: protocol.NeighbourhoodQuery
+    ) -> protocol.Subgraph:
+        rows = await _tx_rows(tx, "nodes_get", ids=[query.node_id])
         centre = orjson.loads(rows[0]) if rows else None
-        if centre is None or not valid_on(centre, query.as_of):
-            raise NotFoundError(f"no node {query.node_id}", field="id")
+        walk = NeighbourhoodWalk[str, str](query, centre, orjson.loads, orjson.loads)
         expand = f"neighbours_{query.direction}"
         params: dict[str, Any] = {
             "types": list(query.link_types) or None,
             "as_of": _day(query.as_of),
         }
-        depth_of = {query.node_id: 0}
-        docs = {query.node_id: centre}
-        links: dict[str, LinkDoc] = {}
-        frontier = [query.node_id]
-        truncated = False
-        for depth in range(1, query.depth + 1):
-            if not frontier:
-                break
-            next_frontier = []
-            for record in await self._rows(tx, expand, ids=sorted(frontier), **params):
-                other_id = record["other_id"]
-                if other_id not in depth_of:
-                    other = orjson.loads(record["other"])
-                    if query.node_labels and other["label"] not in query.node_labels:
-                        continue
-                    if not valid_on(other, query.as_of):
-                        continue
-                    if len(depth_of) >= query.limit:
-                        truncated = True
-                        continue
-                    depth_of[other_id] = depth
-                    docs[other_id] = other
-                    next_frontier.append(other_id)
-                if record["link_id"] not in links:
-                    links[record["link_id"]] = orjson.loads(record["link"])
-            frontier = next_frontier
-        if frontier:
-            # Links among the outermost ring, so a drawing shows how they hang together.
-            for record in await self._rows(tx, expand, ids=sorted(frontier), **params):
-                if record["other_id"] in depth_of and record["link_id"] not in links:
-                    links[record["link_id"]] = orjson.loads(record["link"])
-        nodes = [{**docs[i], "depth": d} for i, d in depth_of.items()]
-        return Subgraph(nodes, list(links.values()), truncated)
+        for ring in walk.rings():
+            walk.reach(_ring_rows(await _tx_rows(tx, expand, ids=ring, **params)))
+        if walk.outer_ring:
+            records = await _tx_rows(tx, expand, ids=sorted(walk.outer_ring), **params)
+            walk.close(_ring_rows(records))
+        return walk.subgraph()
 
-    async def shortest_paths(self, query: PathQuery) -> list[GraphPath]:
-        found = await self.get_nodes([query.source, query.target], query.as_of)
-        for field_name, node_id in (("source", query.source), ("target", query.target)):
-            if node_id not in found:
-                raise NotFoundError(f"no node {node_id}", field=field_name)
-        if query.source == query.target:
-            return [GraphPath([query.source], [])]
+    async def _shortest_paths(self, query: protocol.PathQuery) -> list[protocol.GraphPath]:
         records = await self._read(
             "shortest_paths",
             source=query.source,
@@ -572,40 +472,29 @@ class Neo4jGraphStore:
             as_of=_day(query.as_of),
             limit=query.limit,
         )
-        return [GraphPath(list(r["node_ids"]), list(r["link_ids"])) for r in records]
+        return [protocol.GraphPath(list(r["node_ids"]), list(r["link_ids"])) for r in records]
 
     # ------------------------------------------------------------------ regions
 
-    async def coverage(self, region_code: str, as_of: dt.date | None = None) -> CoverageReport:
-        region = (await self.get_nodes([f"region:{region_code}"])).get(f"region:{region_code}")
-        if region is None or region["label"] != "Region":
-            raise NotFoundError(f"no region with code {region_code}", field="code")
+    async def _village_coverage(self, region_code: str, as_of: dt.date | None) -> VillageCoverage:
         records = await self._read(
             "coverage_villages",
             region_code=region_code,
             as_of=_day(as_of),
             joint_kinds=list(JOINT_BODY_KINDS),
         )
-        villages = sorted(r["id"] for r in records)  # rows
-        codes = {r["id"]: r["region_code"] for r in records}
+        village_codes = {r["id"]: r["region_code"] for r in records}
         covered = {r["id"] for r in records if r["covered"]}
         children = []
-        child_length = child_code_length(region_code)
-        if child_length is not None and child_length < 12:
-            by_child: defaultdict[str, list[str]] = defaultdict(list)
-            for v in villages:
-                by_child[codes[v][:child_length]].append(v)
-            for child in await self._read(
-                "regions_under", region_code=region_code, length=child_length
-            ):
-                members = sorted(by_child.get(child["region_code"], []))
-                children.append(coverage_row(child["region_code"], child["name"], members, covered))
-        total = coverage_row(region_code, region["name"], villages, covered)
-        return CoverageReport(region, total, children)
+        length = child_region_length(region_code)
+        if length is not None:
+            rows = await self._read("regions_under", region_code=region_code, length=length)
+            children = [(child["region_code"], child["name"]) for child in rows]
+        return village_codes, covered, children
 
     # ------------------------------------------------------------------ export
 
-    async def export_graph(self, scope: Scope) -> nx.MultiDiGraph:
+    async def export_graph(self, scope: protocol.Scope) -> nx.MultiDiGraph:
         if scope.node_ids is not None:
             ids = list(scope.node_ids)
         elif scope.region_code is not None:
@@ -628,11 +517,12 @@ class Neo4jGraphStore:
             graph.add_edge(doc["source"], doc["target"], key=doc["id"], **doc)
         return graph
 
-    async def list_judgements(self, query: JudgementQuery, cursor: str | None, limit: int) -> Page:
-        records = await self._read(
+    async def _judgement_rows(
+        self, query: protocol.JudgementQuery, request: PageRequest
+    ) -> PageRows:
+        return await self._page_rows(
             "judgements_list",
-            after=decode_cursor(cursor),
-            limit=limit + 1,
+            request,
             ids=list(query.ids) or None,
             target=query.target,
             partner=query.partner,
@@ -643,14 +533,11 @@ class Neo4jGraphStore:
             until=query.until,
             current=query.current,
         )
-        items = [orjson.loads(r["doc"]) for r in records[:limit]]
-        next_cursor = encode_cursor(records[limit - 1]["id"]) if len(records) > limit else None
-        return Page(items, next_cursor)
 
-    async def stats(self) -> StoreStats:
+    async def stats(self) -> protocol.StoreStats:
         nodes = await self._read("stats_nodes")
         links = await self._read("stats_links")
-        return StoreStats(
+        return protocol.StoreStats(
             self.backend,
             {r["key"]: int(r["count"]) for r in nodes if r["key"] in NODE_LABELS},
             {r["key"]: int(r["count"]) for r in links},

@@ -15,9 +15,10 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 import networkx as nx
 
+from graph_service import domain
 from graph_service.models import LinkDoc, NodeDoc
 
-#: A planner's judgement of a recommended pair (see ``graph_service.services.judgements``):
+#: A planner's judgement of a recommended pair (see ``graph_service.services.recommendations``):
 #: ``id``, ``pair`` (the two actor ids, sorted, joined by ``|``), ``target``, ``partner``,
 #: ``decision``, ``decided_by``, ``decided_at`` (UTC, ``YYYY-MM-DDTHH:MM:SS.ffffffZ``) and
 #: the rest of the record. Stores keep judgements apart from the graph, append-only.
@@ -46,7 +47,7 @@ __all__ = [
     "valid_on",
 ]
 
-MAX_DEPTH = 3
+MAX_DEPTH = domain.MAX_DEPTH
 Direction = Literal["out", "in", "both"]
 
 

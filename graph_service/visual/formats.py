@@ -59,6 +59,8 @@ import numpy as np
 import orjson
 
 from graph_service.analysis.graphs import collapse
+from graph_service.domain import EXPORT_METRICS
+from graph_service.domain import MAX_EXPORT_NODES as DOMAIN_MAX_EXPORT_NODES
 from graph_service.errors import PayloadTooLargeError
 from graph_service.schema import JOINT_BODY_KINDS, LINK_TYPES, NODE_LABELS
 
@@ -73,7 +75,6 @@ __all__ = [
     "MIN_SIZE",
     "ExportTooLargeError",
     "check_size",
-    "drop_sensitive",
     "export",
     "layout",
     "link_strengths",
@@ -87,18 +88,12 @@ __all__ = [
 ]
 
 #: Exports refuse scopes with more nodes than this (the HTTP route lets callers go lower).
-MAX_EXPORT_NODES: Final[int] = 20_000
+MAX_EXPORT_NODES: Final[int] = DOMAIN_MAX_EXPORT_NODES
 #: Up to this many nodes :func:`layout` runs networkx's spring layout; above, a sampled one.
 SPRING_MAX_NODES: Final[int] = 500
 
 FORMATS: Final[tuple[str, ...]] = ("cytoscape", "echarts", "node-link", "graphml", "gexf")
-METRICS: Final[tuple[str, ...]] = (
-    "degree",
-    "weighted_degree",
-    "pagerank",
-    "betweenness",
-    "strength",
-)
+METRICS: Final[tuple[str, ...]] = EXPORT_METRICS
 
 MIN_SIZE: Final[float] = 10.0
 MAX_SIZE: Final[float] = 60.0
@@ -161,7 +156,7 @@ class ExportTooLargeError(PayloadTooLargeError, ValueError):
 
 
 # ---------------------------------------------------------------------------------------
-# Preparation: size limit, redaction, metrics, layout
+# Preparation: size limit, metrics, layout (redaction is the caller's view)
 # ---------------------------------------------------------------------------------------
 
 
@@ -176,22 +171,6 @@ def check_size(G: nx.MultiDiGraph, max_nodes: int = MAX_EXPORT_NODES) -> None:
             field="scope",
             details={"nodes": n, "links": G.number_of_edges(), "max_nodes": max_nodes},
         )
-
-
-def drop_sensitive(
-    G: nx.MultiDiGraph, labels: Iterable[str], link_types: Iterable[str]
-) -> nx.MultiDiGraph:
-    """A copy of ``G`` without nodes of ``labels``, their links and links of ``link_types``."""
-    hidden_labels, hidden_types = frozenset(labels), frozenset(link_types)
-    H = nx.MultiDiGraph()
-    H.graph.update(G.graph)
-    H.add_nodes_from((n, d) for n, d in G.nodes(data=True) if d.get("label") not in hidden_labels)
-    H.add_edges_from(
-        (u, v, k, d)
-        for u, v, k, d in G.edges(keys=True, data=True)
-        if u in H and v in H and d.get("type") not in hidden_types
-    )
-    return H
 
 
 def node_metric(

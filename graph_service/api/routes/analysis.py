@@ -8,23 +8,33 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from graph_service.api.deps import ReaderDep
+from graph_service.api.deps import ViewDep
+from graph_service.api.openapi import READ, problems
 from graph_service.api.params import AsOf, LinkType
 from graph_service.api.responses import ORJSONResponse
+from graph_service.api.schemas import (
+    AnalysisCoverage,
+    Brokers,
+    Centrality,
+    Change,
+    Communities,
+    ExtremeLinks,
+    Fragility,
+    LinkStrength,
+    RuleCheck,
+)
+from graph_service.domain import (
+    CENTRALITY_MEASURES,
+    MAX_TOP,
+    REGION_CODE_PATTERN,
+    STRONG_LINK_THRESHOLD,
+)
 from graph_service.services.analysis import AnalysisService, parse_scope
 from graph_service.services.analysis_scope import AnalysisScope
 
 router = APIRouter(prefix="/v1/analysis", tags=["analysis"])
 
-MEASURES = (
-    "degree",
-    "weighted_degree",
-    "betweenness",
-    "closeness",
-    "harmonic",
-    "eigenvector",
-    "pagerank",
-)
+MEASURES = CENTRALITY_MEASURES
 
 
 def get_analysis(request: Request) -> AnalysisService:
@@ -40,13 +50,23 @@ ScopeText = Annotated[
         description="all | region:<division code> | body:<joint body id> | node:<node id>",
     ),
 ]
-Top = Annotated[int, Query(ge=1, le=500)]
+Top = Annotated[int, Query(ge=1, le=MAX_TOP, description="Rows to return at most.")]
+#: Every scoped analysis: a scope naming an unknown region, joint body or node is a 404.
+SCOPED = problems(*READ, (404, "The scope names no region, joint body or node (on as_of)."))
+#: A component weight of link strength (docs/link-strength.md); the model's when omitted.
+_Weight = Annotated[
+    float | None,
+    Query(ge=0, le=100, description="Weight of this strength component; default the model's."),
+]
 
 
 def scope_dep(
     scope: ScopeText = "all",
     depth: Annotated[int, Query(ge=1, le=3, description="Hops, for node: scopes.")] = 2,
-    link_type: Annotated[list[LinkType] | None, Query()] = None,
+    link_type: Annotated[
+        list[LinkType] | None,
+        Query(description="Only these link types (default: all non-structural)."),
+    ] = None,
     include_structural: Annotated[
         bool, Query(description="Count IN_REGION / SUBORDINATE_TO / ORGANIZATION_OF too.")
     ] = False,
@@ -58,72 +78,97 @@ def scope_dep(
 ScopeDep = Annotated[AnalysisScope, Depends(scope_dep)]
 
 
-@router.get("/centrality", summary="Centrality: top-N per measure with the method used")
+@router.get(
+    "/centrality",
+    summary="Centrality: top-N per measure with the method used",
+    response_model=Centrality,
+    responses=SCOPED,
+)
 async def centrality(
     scope: ScopeDep,
     analysis: AnalysisDep,
-    caller: ReaderDep,
+    view: ViewDep,
     measure: Annotated[list[str] | None, Query(description=", ".join(MEASURES))] = None,
     top: Top = 20,
     k: Annotated[
         int | None, Query(ge=1, le=100_000, description="Betweenness sample size.")
     ] = None,
-    seed: Annotated[int, Query(ge=0)] = 0,
-    exact_max: Annotated[int, Query(ge=10, le=200_000)] = 5000,
+    seed: Annotated[int, Query(ge=0, description="Seed of sampled betweenness.")] = 0,
+    exact_max: Annotated[
+        int,
+        Query(ge=10, le=200_000, description="Larger graphs sample betweenness (k sources)."),
+    ] = 5000,
 ) -> ORJSONResponse:
-    del caller
     measures = measure or list(MEASURES)
     unknown = [m for m in measures if m not in MEASURES]
     if unknown:
         from graph_service.errors import InvalidInputError
 
         raise InvalidInputError(f"unknown measure {unknown[0]}", field="measure")
-    return ORJSONResponse(await analysis.centrality(scope, measures, top, k, seed, exact_max))
+    return ORJSONResponse(await analysis.centrality(view, scope, measures, top, k, seed, exact_max))
 
 
-@router.get("/communities", summary="Louvain communities set against the joint bodies")
+@router.get(
+    "/communities",
+    summary="Louvain communities set against the joint bodies",
+    response_model=Communities,
+    responses=SCOPED,
+)
 async def communities(
     scope: ScopeDep,
     analysis: AnalysisDep,
-    caller: ReaderDep,
-    seed: Annotated[int, Query(ge=0)] = 0,
-    resolution: Annotated[float, Query(gt=0, le=10)] = 1.0,
+    view: ViewDep,
+    seed: Annotated[int, Query(ge=0, description="Seed of the Louvain method.")] = 0,
+    resolution: Annotated[
+        float, Query(gt=0, le=10, description="Louvain resolution: above 1, smaller communities.")
+    ] = 1.0,
 ) -> ORJSONResponse:
-    del caller
-    return ORJSONResponse(await analysis.communities(scope, seed, resolution))
+    return ORJSONResponse(await analysis.communities(view, scope, seed, resolution))
 
 
-@router.get("/brokers", summary="Brokers: Burt's constraint and effective size")
+@router.get(
+    "/brokers",
+    summary="Brokers: Burt's constraint and effective size",
+    response_model=Brokers,
+    responses=SCOPED,
+)
 async def brokers(
-    scope: ScopeDep, analysis: AnalysisDep, caller: ReaderDep, top: Top = 20
+    scope: ScopeDep, analysis: AnalysisDep, view: ViewDep, top: Top = 20
 ) -> ORJSONResponse:
-    del caller
-    return ORJSONResponse(await analysis.brokers(scope, top))
+    return ORJSONResponse(await analysis.brokers(view, scope, top))
 
 
-@router.get("/fragility", summary="Bridges and articulation points that cut villages off")
-async def fragility(scope: ScopeDep, analysis: AnalysisDep, caller: ReaderDep) -> ORJSONResponse:
-    del caller
-    return ORJSONResponse(await analysis.fragility(scope))
+@router.get(
+    "/fragility",
+    summary="Bridges and articulation points that cut villages off",
+    response_model=Fragility,
+    responses=SCOPED,
+)
+async def fragility(scope: ScopeDep, analysis: AnalysisDep, view: ViewDep) -> ORJSONResponse:
+    return ORJSONResponse(await analysis.fragility(view, scope))
 
 
-@router.get("/link-strength", summary="Explainable strength of a link or any pair of nodes")
+@router.get(
+    "/link-strength",
+    summary="Explainable strength of a link or any pair of nodes",
+    response_model=LinkStrength,
+    responses=problems(*READ, (404, "No source or target node.")),
+)
 async def link_strength(
-    source: Annotated[str, Query(min_length=1, max_length=128)],
-    target: Annotated[str, Query(min_length=1, max_length=128)],
+    source: Annotated[str, Query(min_length=1, max_length=128, description="Node id.")],
+    target: Annotated[str, Query(min_length=1, max_length=128, description="Node id.")],
     analysis: AnalysisDep,
-    caller: ReaderDep,
+    view: ViewDep,
     as_of: AsOf = None,
-    w_duration: Annotated[float | None, Query(ge=0, le=100)] = None,
-    w_intensity: Annotated[float | None, Query(ge=0, le=100)] = None,
-    w_formality: Annotated[float | None, Query(ge=0, le=100)] = None,
-    w_reciprocity: Annotated[float | None, Query(ge=0, le=100)] = None,
-    w_outcomes: Annotated[float | None, Query(ge=0, le=100)] = None,
-    w_multiplexity: Annotated[float | None, Query(ge=0, le=100)] = None,
-    w_overlap: Annotated[float | None, Query(ge=0, le=100)] = None,
-    w_administrative: Annotated[float | None, Query(ge=0, le=100)] = None,
+    w_duration: _Weight = None,
+    w_intensity: _Weight = None,
+    w_formality: _Weight = None,
+    w_reciprocity: _Weight = None,
+    w_outcomes: _Weight = None,
+    w_multiplexity: _Weight = None,
+    w_overlap: _Weight = None,
+    w_administrative: _Weight = None,
 ) -> ORJSONResponse:
-    del caller
     given = {
         "duration": w_duration,
         "intensity": w_intensity,
@@ -135,52 +180,86 @@ async def link_strength(
         "administrative": w_administrative,
     }
     weights = {k: v for k, v in given.items() if v is not None}
-    return ORJSONResponse(await analysis.link_strength(source, target, as_of, weights or None))
+    return ORJSONResponse(
+        await analysis.link_strength(view, source, target, as_of, weights or None)
+    )
 
 
-@router.get("/links/strongest", summary="The strongest links of a scope")
+@router.get(
+    "/links/strongest",
+    summary="The strongest links of a scope",
+    response_model=ExtremeLinks,
+    responses=SCOPED,
+)
 async def strongest(
-    scope: ScopeDep, analysis: AnalysisDep, caller: ReaderDep, top: Top = 20
+    scope: ScopeDep, analysis: AnalysisDep, view: ViewDep, top: Top = 20
 ) -> ORJSONResponse:
-    del caller
-    return ORJSONResponse(await analysis.extreme_links(scope, top, strongest=True))
+    return ORJSONResponse(await analysis.extreme_links(view, scope, top, strongest=True))
 
 
-@router.get("/links/weakest", summary="The weakest links of a scope")
+@router.get(
+    "/links/weakest",
+    summary="The weakest links of a scope",
+    response_model=ExtremeLinks,
+    responses=SCOPED,
+)
 async def weakest(
-    scope: ScopeDep, analysis: AnalysisDep, caller: ReaderDep, top: Top = 20
+    scope: ScopeDep, analysis: AnalysisDep, view: ViewDep, top: Top = 20
 ) -> ORJSONResponse:
-    del caller
-    return ORJSONResponse(await analysis.extreme_links(scope, top, strongest=False))
+    return ORJSONResponse(await analysis.extreme_links(view, scope, top, strongest=False))
 
 
-@router.get("/coverage", summary="Coverage and gaps: joint bodies, pairings, weak villages")
+@router.get(
+    "/coverage",
+    summary="Coverage and gaps: joint bodies, pairings, weak villages",
+    response_model=AnalysisCoverage,
+    responses=problems(*READ, (404, "No region with this code.")),
+)
 async def coverage(
-    region: Annotated[str, Query(pattern=r"^([0-9]{2}|[0-9]{4}|[0-9]{6}|[0-9]{9})$")],
+    region: Annotated[
+        str,
+        Query(
+            pattern=REGION_CODE_PATTERN,
+            description="Division code of a province, city, county or town.",
+        ),
+    ],
     analysis: AnalysisDep,
-    caller: ReaderDep,
+    view: ViewDep,
     as_of: AsOf = None,
-    strong_threshold: Annotated[float, Query(ge=0, le=1)] = 0.5,
+    strong_threshold: Annotated[
+        float, Query(ge=0, le=1, description="Link strength a strong partner reaches.")
+    ] = STRONG_LINK_THRESHOLD,
     details: Annotated[bool, Query(description="Include every village's row.")] = False,
     limit: Annotated[int, Query(ge=0, le=100_000, description="Cut lists at this length.")] = 200,
 ) -> ORJSONResponse:
-    del caller
-    return ORJSONResponse(await analysis.coverage(region, as_of, strong_threshold, details, limit))
+    return ORJSONResponse(
+        await analysis.coverage(view, region, as_of, strong_threshold, details, limit)
+    )
 
 
-@router.get("/rules", summary="Joint bodies that break their rules, with the evidence")
-async def rule_check(scope: ScopeDep, analysis: AnalysisDep, caller: ReaderDep) -> ORJSONResponse:
-    del caller
-    return ORJSONResponse(await analysis.rule_check(scope))
+@router.get(
+    "/rules",
+    summary="Joint bodies that break their rules, with the evidence",
+    response_model=RuleCheck,
+    responses=SCOPED,
+)
+async def rule_check(scope: ScopeDep, analysis: AnalysisDep, view: ViewDep) -> ORJSONResponse:
+    return ORJSONResponse(await analysis.rule_check(view, scope))
 
 
-@router.get("/change", summary="What changed between two dates")
+@router.get(
+    "/change",
+    summary="What changed between two dates",
+    response_model=Change,
+    responses=SCOPED,
+)
 async def change(
     scope: ScopeDep,
     analysis: AnalysisDep,
-    caller: ReaderDep,
-    date_from: Annotated[dt.date, Query(alias="from")],
-    date_to: Annotated[dt.date, Query(alias="to")],
+    view: ViewDep,
+    date_from: Annotated[dt.date, Query(alias="from", description="The earlier day (YYYY-MM-DD).")],
+    date_to: Annotated[
+        dt.date, Query(alias="to", description="The later day (YYYY-MM-DD), not before from.")
+    ],
 ) -> ORJSONResponse:
-    del caller
-    return ORJSONResponse(await analysis.change(scope, date_from, date_to))
+    return ORJSONResponse(await analysis.change(view, scope, date_from, date_to))

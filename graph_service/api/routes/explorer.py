@@ -3,7 +3,8 @@
 Everything the page loads comes from this service: its own script and style sheet and the
 vendored Cytoscape.js (``graph_service/static/vendor``, copied from the npm registry by
 ``scripts/build-frontend`` and committed). A Content-Security-Policy of ``'self'`` makes the
-browser refuse anything else, so the page works offline and never calls a CDN.
+browser refuse anything else, so the page works offline and never calls a CDN. The same static
+route serves the vendored Swagger UI and ReDoc of ``/docs`` and ``/redoc`` (routes/docs.py).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from fastapi import APIRouter
 from starlette.responses import FileResponse
 
 from graph_service.api.responses import ORJSONResponse
+from graph_service.domain import DEFAULT_NEIGHBOURHOOD, MAX_TOP, MEASURE_LABELS_ZH
 from graph_service.errors import NotFoundError
 from graph_service.schema import JOINT_BODY_KINDS
 from graph_service.visual.formats import KIND_COLOURS, LABEL_COLOURS, LINK_COLOURS
@@ -30,6 +32,8 @@ _TYPES: Final[dict[str, str]] = {
     ".png": "image/png",
     ".json": "application/json",
     ".LICENSE": "text/plain; charset=utf-8",
+    ".NOTICE": "text/plain; charset=utf-8",
+    ".txt": "text/plain; charset=utf-8",
 }
 #: Only this service: scripts, styles, fetches. Images may be data:/blob: (cy.png()).
 CSP: Final[str] = (
@@ -67,13 +71,16 @@ async def explorer_page_slash() -> FileResponse:
 
 @router.get("/explorer/config.json")
 async def explorer_config() -> ORJSONResponse:
-    """The palette the exports use, so the page and exported files share colours."""
+    """The palette the exports use (so the page and exported files share colours), the
+    measures' Chinese names and the limits the page asks with (from ``graph_service.domain``)."""
     return ORJSONResponse(
         {
             "label_colours": LABEL_COLOURS,
             "kind_colours": KIND_COLOURS,
             "link_colours": LINK_COLOURS,
             "joint_body_kinds": list(JOINT_BODY_KINDS),
+            "measures": MEASURE_LABELS_ZH,
+            "limits": {"top": MAX_TOP, "neighbourhood": DEFAULT_NEIGHBOURHOOD},
         },
         headers={"Cache-Control": "no-cache"},
     )

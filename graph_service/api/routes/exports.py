@@ -11,8 +11,9 @@
 ``application/json``, ``*/*``, no header           cytoscape
 =================================================  ==========
 
-Anonymous callers never see sensitive labels (people) or their links: they are dropped
-before metrics and layout are computed, so scores do not leak them either.
+The scope's graph comes from the caller's view (``GraphView.graph``): what the caller may not
+see (people, their links, personal fields) is not in it before metrics and layout are
+computed, so scores do not leak it either.
 """
 
 from __future__ import annotations
@@ -22,22 +23,17 @@ from functools import partial
 from typing import Annotated, Any
 
 import anyio.to_thread
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Header, Query, Request
 from starlette.responses import Response
 
-from graph_service.api.deps import ReaderDep
+from graph_service.api.deps import ViewDep
+from graph_service.api.openapi import READ, problems
 from graph_service.api.params import AsOf, LinkType
 from graph_service.api.responses import ORJSONResponse, problem
-from graph_service.errors import InvalidInputError, NotFoundError
-from graph_service.services.analysis import AnalysisService, parse_scope
-from graph_service.services.graph import SENSITIVE_LABELS, SENSITIVE_LINK_TYPES
-from graph_service.visual.formats import (
-    FORMATS,
-    MAX_EXPORT_NODES,
-    METRICS,
-    drop_sensitive,
-    export,
-)
+from graph_service.api.schemas import JsonExport
+from graph_service.errors import InvalidInputError
+from graph_service.services.analysis import parse_scope
+from graph_service.visual.formats import FORMATS, MAX_EXPORT_NODES, METRICS, export
 
 __all__ = ["ACCEPTED", "MEDIA_TYPES", "negotiate", "router"]
 
@@ -71,14 +67,6 @@ _EXTENSIONS = {
 }
 
 
-def get_analysis(request: Request) -> AnalysisService:
-    service: AnalysisService = request.app.state.analysis
-    return service
-
-
-AnalysisDep = Annotated[AnalysisService, Depends(get_analysis)]
-
-
 def negotiate(accept: str | None) -> str | None:
     """The format an ``Accept`` header asks for; cytoscape without one; ``None`` when it
     names nothing this endpoint can serve."""
@@ -106,23 +94,27 @@ def negotiate(accept: str | None) -> str | None:
 @router.get(
     "/export",
     summary="Export a scope as Cytoscape.js, ECharts, node-link JSON, GraphML or GEXF",
+    response_model=JsonExport,
     responses={
         200: {
             "content": {
-                "application/json": {},
-                "application/graphml+xml": {},
-                "application/gexf+xml": {},
+                "application/graphml+xml": {"schema": {"type": "string"}},
+                "application/gexf+xml": {"schema": {"type": "string"}},
             },
-            "description": "The scope in the chosen format.",
+            "description": "The scope in the chosen format: cytoscape, echarts and node-link "
+            "as application/json, graphml and gexf as XML.",
         },
-        406: {"description": "The Accept header names no format served here."},
-        413: {"description": "The scope has more than max_nodes nodes."},
+        **problems(
+            *READ,
+            (404, "The scope names no region, joint body or node (on as_of)."),
+            406,
+            (413, "The scope has more than max_nodes nodes."),
+        ),
     },
 )
 async def export_scope(
     request: Request,
-    analysis: AnalysisDep,
-    caller: ReaderDep,
+    view: ViewDep,
     scope: Annotated[
         str,
         Query(
@@ -135,7 +127,9 @@ async def export_scope(
         Query(description=f"{' | '.join(FORMATS)}; without it, the Accept header decides."),
     ] = None,
     depth: Annotated[int, Query(ge=1, le=3, description="Hops, for node: scopes.")] = 2,
-    link_type: Annotated[list[LinkType] | None, Query()] = None,
+    link_type: Annotated[
+        list[LinkType] | None, Query(description="Only these link types (default: all).")
+    ] = None,
     include_structural: Annotated[
         bool, Query(description="Keep IN_REGION / SUBORDINATE_TO / ORGANIZATION_OF links.")
     ] = True,
@@ -147,13 +141,16 @@ async def export_scope(
         bool, Query(description="Link width from explainable link strength.")
     ] = False,
     layout: Annotated[bool, Query(description="Add seeded layout coordinates.")] = False,
-    seed: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+    seed: Annotated[int, Query(ge=0, le=2**31 - 1, description="Seed of the layout.")] = 0,
     max_nodes: Annotated[
         int,
         Query(ge=1, le=MAX_EXPORT_NODES, description="Refuse scopes with more nodes (413)."),
     ] = MAX_EXPORT_NODES,
     download: Annotated[bool, Query(description="Serve as an attachment.")] = False,
-    accept: Annotated[str | None, Header(max_length=1000)] = None,
+    accept: Annotated[
+        str | None,
+        Header(max_length=1000, description="Picks the format when format is not given."),
+    ] = None,
 ) -> Response:
     if format is not None:
         if format not in FORMATS:
@@ -179,18 +176,12 @@ async def export_scope(
             f"unknown metric {metric!r}: one of {', '.join(METRICS)}", field="metric"
         )
     analysis_scope = parse_scope(scope, depth, link_type or (), include_structural, as_of)
-    graph, _ = await analysis.graphs.graph(analysis_scope)
-    if analysis_scope.kind == "neighbourhood":
-        centre = graph.nodes.get(analysis_scope.value)
-        if centre is None or (not caller.authenticated and centre.get("label") in SENSITIVE_LABELS):
-            raise NotFoundError(f"no node {analysis_scope.value}", field="scope")
-    if not caller.authenticated:
-        graph = drop_sensitive(graph, SENSITIVE_LABELS, SENSITIVE_LINK_TYPES)
+    graph, _ = await view.graph(analysis_scope)
     meta: dict[str, Any] = {
         "title": f"党建联建网络 · {scope}",
         "scope": analysis_scope.describe(),
         "format": fmt,
-        "redacted": not caller.authenticated,
+        "redacted": not view.caller.sees_personal,
     }
     # Metrics, layout and serialisation are CPU work: off the event loop.
     result = await anyio.to_thread.run_sync(

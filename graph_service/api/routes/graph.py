@@ -7,7 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from graph_service.api.deps import ReaderDep, ServiceDep, SettingsDep, WriterDep
+from graph_service.api.deps import ServiceDep, SettingsDep, ViewDep, WriterDep
+from graph_service.api.openapi import READ, WRITE, problems
 from graph_service.api.params import (
     MAX_NEIGHBOURHOOD,
     MAX_PATHS,
@@ -17,6 +18,8 @@ from graph_service.api.params import (
     NodeLabel,
 )
 from graph_service.api.responses import ORJSONResponse
+from graph_service.api.schemas import Neighbourhood, Paths, SearchResult, WriteSummary
+from graph_service.domain import DEFAULT_NEIGHBOURHOOD
 from graph_service.errors import InvalidInputError
 from graph_service.models import ID_PATTERN, LinkIn, NodeIn
 from graph_service.store.protocol import MAX_DEPTH, NeighbourhoodQuery, PathQuery, Subgraph
@@ -42,7 +45,20 @@ def _subgraph(subgraph: Subgraph) -> dict[str, Any]:
     return {"nodes": subgraph.nodes, "links": subgraph.links, "truncated": subgraph.truncated}
 
 
-@router.post("/batch", summary="Write nodes and links atomically")
+@router.post(
+    "/batch",
+    summary="Write nodes and links atomically",
+    response_model=WriteSummary,
+    responses=problems(
+        *WRITE,
+        (404, "A link end, or a node or link to delete, does not exist."),
+        (
+            409,
+            "The batch conflicts with what is stored (a node's label, a link's ends, "
+            "a node with links deleted without detach).",
+        ),
+    ),
+)
 async def write_batch(
     request: Annotated[WriteRequest, Body()],
     service: ServiceDep,
@@ -75,18 +91,22 @@ async def write_batch(
     )
 
 
-@router.get("/search", summary="Search names and aliases (exact > prefix > substring)")
+@router.get(
+    "/search",
+    summary="Search names and aliases (exact > prefix > substring)",
+    response_model=SearchResult,
+    responses=problems(*READ),
+)
 async def search(
     q: Annotated[str, Query(min_length=1, max_length=100, description="名称或别名")],
-    service: ServiceDep,
-    caller: ReaderDep,
-    label: Annotated[list[NodeLabel] | None, Query()] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 20,
+    view: ViewDep,
+    label: Annotated[list[NodeLabel] | None, Query(description="Only these labels.")] = None,
+    limit: Annotated[int, Query(ge=1, le=200, description="Hits to return at most.")] = 20,
     as_of: AsOf = None,
 ) -> ORJSONResponse:
     if not q.strip():
         raise InvalidInputError("q is blank", field="q")
-    hits = await service.search(caller, q, label or (), limit, as_of)
+    hits = await view.search(q, label or (), limit, as_of)
     return ORJSONResponse(
         {
             "query": q,
@@ -98,16 +118,30 @@ async def search(
     )
 
 
-@router.get("/nodes/{node_id}/neighbourhood", summary="k-hop neighbourhood (k ≤ 3)")
+@router.get(
+    "/nodes/{node_id}/neighbourhood",
+    summary="k-hop neighbourhood (k ≤ 3)",
+    response_model=Neighbourhood,
+    responses=problems(*READ, (404, "No node with this id (on as_of).")),
+)
 async def neighbourhood(
     node_id: NodeId,
-    service: ServiceDep,
-    caller: ReaderDep,
-    depth: Annotated[int, Query(ge=1, le=MAX_DEPTH)] = 1,
-    link_type: Annotated[list[LinkType] | None, Query()] = None,
-    label: Annotated[list[NodeLabel] | None, Query()] = None,
-    direction: Annotated[str, Query(pattern="^(out|in|both)$")] = "both",
-    limit: Annotated[int, Query(ge=1, le=MAX_NEIGHBOURHOOD)] = 500,
+    view: ViewDep,
+    depth: Annotated[int, Query(ge=1, le=MAX_DEPTH, description="Hops from the node.")] = 1,
+    link_type: Annotated[
+        list[LinkType] | None, Query(description="Follow only these link types.")
+    ] = None,
+    label: Annotated[
+        list[NodeLabel] | None, Query(description="Reach only nodes of these labels.")
+    ] = None,
+    direction: Annotated[
+        str,
+        Query(pattern="^(out|in|both)$", description="Follow links out, in, or both ways."),
+    ] = "both",
+    limit: Annotated[
+        int,
+        Query(ge=1, le=MAX_NEIGHBOURHOOD, description="Nodes at most; more sets truncated."),
+    ] = DEFAULT_NEIGHBOURHOOD,
     as_of: AsOf = None,
 ) -> ORJSONResponse:
     query = NeighbourhoodQuery(
@@ -119,19 +153,25 @@ async def neighbourhood(
         limit=limit,
         as_of=as_of,
     )
-    subgraph = await service.neighbourhood(caller, query)
+    subgraph = await view.neighbourhood(query)
     return ORJSONResponse({"centre": node_id, **_subgraph(subgraph)})
 
 
-@router.get("/paths", summary="Shortest paths between two nodes")
+@router.get(
+    "/paths",
+    summary="Shortest paths between two nodes",
+    response_model=Paths,
+    responses=problems(*READ, (404, "No source or target node (on as_of).")),
+)
 async def paths(
-    source: Annotated[str, Query(min_length=1, max_length=128)],
-    target: Annotated[str, Query(min_length=1, max_length=128)],
-    service: ServiceDep,
-    caller: ReaderDep,
-    max_depth: Annotated[int, Query(ge=1, le=8)] = 6,
-    link_type: Annotated[list[LinkType] | None, Query()] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_PATHS)] = 10,
+    source: Annotated[str, Query(min_length=1, max_length=128, description="Node id.")],
+    target: Annotated[str, Query(min_length=1, max_length=128, description="Node id.")],
+    view: ViewDep,
+    max_depth: Annotated[int, Query(ge=1, le=8, description="Longest path, in links.")] = 6,
+    link_type: Annotated[
+        list[LinkType] | None, Query(description="Follow only these link types.")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PATHS, description="Paths at most.")] = 10,
     as_of: AsOf = None,
 ) -> ORJSONResponse:
     query = PathQuery(
@@ -142,7 +182,7 @@ async def paths(
         limit=limit,
         as_of=as_of,
     )
-    found, subgraph = await service.shortest_paths(caller, query)
+    found, subgraph = await view.shortest_paths(query)
     return ORJSONResponse(
         {
             "source": source,

@@ -6,15 +6,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Response
 
-from graph_service.api.deps import ReaderDep, ServiceDep, WriterDep
+from graph_service.api.deps import ServiceDep, ViewDep, WriterDep
+from graph_service.api.openapi import READ, WRITE, problems
 from graph_service.api.params import AsOf, Cursor, LinkId, LinkType, PageLimit
 from graph_service.api.responses import ORJSONResponse
+from graph_service.api.schemas import Link, LinkPage
 from graph_service.models import LinkIn
 from graph_service.store.protocol import LinkQuery
 
 router = APIRouter(prefix="/v1/links", tags=["links"])
-
-_EndId = Annotated[str | None, Query(min_length=1, max_length=128)]
 
 
 def _body(link: Any) -> dict[str, Any]:
@@ -22,7 +22,17 @@ def _body(link: Any) -> dict[str, Any]:
     return dumped
 
 
-@router.post("", status_code=201, summary="Create a link (409 if the id exists)")
+@router.post(
+    "",
+    status_code=201,
+    summary="Create a link (409 if the id exists)",
+    response_model=Link,
+    responses=problems(
+        *WRITE,
+        (404, "An end of the link does not exist."),
+        (409, "A link with this id exists; PUT replaces it."),
+    ),
+)
 async def create_link(
     link: Annotated[LinkIn, Body()], service: ServiceDep, caller: WriterDep
 ) -> ORJSONResponse:
@@ -30,7 +40,20 @@ async def create_link(
     return ORJSONResponse(doc, status_code=201, headers={"Location": f"/v1/links/{doc['id']}"})
 
 
-@router.put("/{link_id}", summary="Create or replace a link")
+@router.put(
+    "/{link_id}",
+    summary="Create or replace a link",
+    response_model=Link,
+    responses={
+        200: {"description": "Replaced."},
+        201: {"model": Link, "description": "Created: no link had this id."},
+        **problems(
+            *WRITE,
+            (404, "An end of the link does not exist."),
+            (409, "The link exists with another type or other ends."),
+        ),
+    },
+)
 async def put_link(
     link_id: LinkId,
     link: Annotated[
@@ -44,31 +67,50 @@ async def put_link(
     return ORJSONResponse(doc, status_code=201 if created else 200)
 
 
-@router.get("/{link_id}", summary="Read a link")
-async def get_link(
-    link_id: LinkId, service: ServiceDep, caller: ReaderDep, as_of: AsOf = None
-) -> ORJSONResponse:
-    return ORJSONResponse(await service.get_link(caller, link_id, as_of))
+@router.get(
+    "/{link_id}",
+    summary="Read a link",
+    response_model=Link,
+    responses=problems(*READ, (404, "No link with this id (on as_of).")),
+)
+async def get_link(link_id: LinkId, view: ViewDep, as_of: AsOf = None) -> ORJSONResponse:
+    return ORJSONResponse(await view.link(link_id, as_of))
 
 
-@router.delete("/{link_id}", status_code=204, summary="Delete a link")
+@router.delete(
+    "/{link_id}",
+    status_code=204,
+    summary="Delete a link",
+    responses=problems(*READ, (404, "No link with this id.")),
+)
 async def delete_link(link_id: LinkId, service: ServiceDep, caller: WriterDep) -> Response:
     await service.delete_link(link_id)
     return Response(status_code=204)
 
 
-@router.get("", summary="List links with filters and cursor pagination")
+@router.get(
+    "",
+    summary="List links with filters and cursor pagination",
+    response_model=LinkPage,
+    responses=problems(*READ),
+)
 async def list_links(
-    service: ServiceDep,
-    caller: ReaderDep,
-    type: Annotated[list[LinkType] | None, Query()] = None,
-    source: _EndId = None,
-    target: _EndId = None,
-    node: _EndId = None,
+    view: ViewDep,
+    type: Annotated[list[LinkType] | None, Query(description="Only these link types.")] = None,
+    source: Annotated[
+        str | None, Query(min_length=1, max_length=128, description="Links from this node.")
+    ] = None,
+    target: Annotated[
+        str | None, Query(min_length=1, max_length=128, description="Links to this node.")
+    ] = None,
+    node: Annotated[
+        str | None,
+        Query(min_length=1, max_length=128, description="Links at this node, either end."),
+    ] = None,
     as_of: AsOf = None,
     cursor: Cursor = None,
     limit: PageLimit = 100,
 ) -> ORJSONResponse:
     query = LinkQuery(types=type or (), source=source, target=target, node=node, as_of=as_of)
-    page = await service.list_links(caller, query, cursor, limit)
+    page = await view.list_links(query, cursor, limit)
     return ORJSONResponse({"items": page.items, "next_cursor": page.next_cursor})

@@ -5,25 +5,39 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
+from fastapi import Path as PathParameter
 
-from graph_service.api.deps import ReaderDep, ServiceDep, SettingsDep
+from graph_service.api.deps import ServiceDep, SettingsDep, ViewDep
+from graph_service.api.openapi import READ, problems
 from graph_service.api.responses import ORJSONResponse, problem
+from graph_service.api.schemas import (
+    DocumentList,
+    DocumentText,
+    Health,
+    Ready,
+    SchemaDocument,
+    Stats,
+)
 from graph_service.errors import NotFoundError, StoreUnavailableError
 from graph_service.schema import schema_document
-from graph_service.services.graph import SENSITIVE_LABELS, SENSITIVE_LINK_TYPES
 
 router = APIRouter(tags=["meta"])
 
 
-@router.get("/healthz", summary="Liveness: the process answers")
+@router.get("/healthz", summary="Liveness: the process answers", response_model=Health)
 async def healthz() -> ORJSONResponse:
     return ORJSONResponse({"status": "ok"})
 
 
-@router.get("/readyz", summary="Readiness: the store answers")
+@router.get(
+    "/readyz",
+    summary="Readiness: the store answers",
+    response_model=Ready,
+    responses=problems((503, "The store does not answer; retry after Retry-After seconds.")),
+)
 async def readyz(request: Request, service: ServiceDep) -> ORJSONResponse:
     backend = service.store.backend
     try:
@@ -41,18 +55,24 @@ async def readyz(request: Request, service: ServiceDep) -> ORJSONResponse:
     return ORJSONResponse({"status": "ready", "store": backend})
 
 
-@router.get("/v1/schema", summary="The schema registry: labels, kinds, link types, attributes")
+@router.get(
+    "/v1/schema",
+    summary="The schema registry: labels, kinds, link types, attributes",
+    response_model=SchemaDocument,
+)
 async def schema() -> ORJSONResponse:
     return ORJSONResponse(schema_document())
 
 
-@router.get("/v1/stats", summary="Node and link counts by label and type")
-async def stats(service: ServiceDep, caller: ReaderDep) -> ORJSONResponse:
-    result = await service.store.stats()
+@router.get(
+    "/v1/stats",
+    summary="Node and link counts by label and type",
+    response_model=Stats,
+    responses=problems(*READ),
+)
+async def stats(view: ViewDep) -> ORJSONResponse:
+    result = await view.stats()
     labels, types = result.nodes_by_label, result.links_by_type
-    if not caller.authenticated:
-        labels = {k: v for k, v in labels.items() if k not in SENSITIVE_LABELS}
-        types = {k: v for k, v in types.items() if k not in SENSITIVE_LINK_TYPES}
     return ORJSONResponse(
         {
             "store": result.backend,
@@ -75,17 +95,32 @@ def _documents(seed_dir: Path) -> dict[str, dict[str, Any]]:
     return documents
 
 
-@router.get("/v1/documents", summary="Source documents the seed graph quotes")
-async def documents(settings: SettingsDep, caller: ReaderDep) -> ORJSONResponse:
-    del caller
-    return ORJSONResponse({"items": list(_documents(settings.seed_dir).values())})
+@router.get(
+    "/v1/documents",
+    summary="Source documents the seed graph quotes",
+    response_model=DocumentList,
+    responses=problems(401, 422),
+)
+async def documents(settings: SettingsDep, view: ViewDep) -> ORJSONResponse:
+    policy = await view.policy()
+    return ORJSONResponse({"items": policy.value(list(_documents(settings.seed_dir).values()))})
 
 
-@router.get("/v1/documents/{document_id}", summary="One source document with its text")
-async def document(document_id: str, settings: SettingsDep, caller: ReaderDep) -> ORJSONResponse:
-    del caller
+@router.get(
+    "/v1/documents/{document_id}",
+    summary="One source document with its text",
+    response_model=DocumentText,
+    responses=problems(401, (404, "No document with this id."), 422),
+)
+async def document(
+    document_id: Annotated[str, PathParameter(description="A document id from /v1/documents.")],
+    settings: SettingsDep,
+    view: ViewDep,
+) -> ORJSONResponse:
     meta = _documents(settings.seed_dir).get(document_id)
     if meta is None:
         raise NotFoundError(f"no document {document_id}", field="document_id")
     text = (settings.seed_dir / "documents" / document_id).read_text(encoding="utf-8")
-    return ORJSONResponse({**meta, "text": text})
+    # Articles name people: the public reads them with the names masked.
+    policy = await view.policy()
+    return ORJSONResponse(policy.value({**meta, "text": text}))

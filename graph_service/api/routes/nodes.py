@@ -6,9 +6,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Response
 
-from graph_service.api.deps import ReaderDep, ServiceDep, WriterDep
+from graph_service.api.deps import ServiceDep, ViewDep, WriterDep
+from graph_service.api.openapi import READ, WRITE, problems
 from graph_service.api.params import AsOf, Cursor, NodeId, NodeLabel, PageLimit
 from graph_service.api.responses import ORJSONResponse
+from graph_service.api.schemas import Node, NodePage
 from graph_service.models import NodeIn
 from graph_service.store.protocol import NodeQuery
 
@@ -20,7 +22,13 @@ def _body(node: Any) -> dict[str, Any]:
     return dumped
 
 
-@router.post("", status_code=201, summary="Create a node (409 if the id exists)")
+@router.post(
+    "",
+    status_code=201,
+    summary="Create a node (409 if the id exists)",
+    response_model=Node,
+    responses=problems(*WRITE, (409, "A node with this id exists; PUT replaces it.")),
+)
 async def create_node(
     node: Annotated[NodeIn, Body()], service: ServiceDep, caller: WriterDep
 ) -> ORJSONResponse:
@@ -28,7 +36,16 @@ async def create_node(
     return ORJSONResponse(doc, status_code=201, headers={"Location": f"/v1/nodes/{doc['id']}"})
 
 
-@router.put("/{node_id}", summary="Create or replace a node")
+@router.put(
+    "/{node_id}",
+    summary="Create or replace a node",
+    response_model=Node,
+    responses={
+        200: {"description": "Replaced."},
+        201: {"model": Node, "description": "Created: no node had this id."},
+        **problems(*WRITE, (409, "The node exists with another label.")),
+    },
+)
 async def put_node(
     node_id: NodeId,
     node: Annotated[
@@ -42,14 +59,26 @@ async def put_node(
     return ORJSONResponse(doc, status_code=201 if created else 200)
 
 
-@router.get("/{node_id}", summary="Read a node")
-async def get_node(
-    node_id: NodeId, service: ServiceDep, caller: ReaderDep, as_of: AsOf = None
-) -> ORJSONResponse:
-    return ORJSONResponse(await service.get_node(caller, node_id, as_of))
+@router.get(
+    "/{node_id}",
+    summary="Read a node",
+    response_model=Node,
+    responses=problems(*READ, (404, "No node with this id (on as_of).")),
+)
+async def get_node(node_id: NodeId, view: ViewDep, as_of: AsOf = None) -> ORJSONResponse:
+    return ORJSONResponse(await view.node(node_id, as_of))
 
 
-@router.delete("/{node_id}", status_code=204, summary="Delete a node")
+@router.delete(
+    "/{node_id}",
+    status_code=204,
+    summary="Delete a node",
+    responses=problems(
+        *READ,
+        (404, "No node with this id."),
+        (409, "The node has links; detach=true deletes them too."),
+    ),
+)
 async def delete_node(
     node_id: NodeId,
     service: ServiceDep,
@@ -60,17 +89,29 @@ async def delete_node(
     return Response(status_code=204)
 
 
-@router.get("", summary="List nodes with filters and cursor pagination")
+@router.get(
+    "",
+    summary="List nodes with filters and cursor pagination",
+    response_model=NodePage,
+    responses=problems(*READ),
+)
 async def list_nodes(
-    service: ServiceDep,
-    caller: ReaderDep,
-    label: Annotated[list[NodeLabel] | None, Query()] = None,
-    kind: Annotated[list[str] | None, Query(max_length=20)] = None,
-    region_code: Annotated[str | None, Query(pattern=r"^[0-9]{2,12}$")] = None,
+    view: ViewDep,
+    label: Annotated[list[NodeLabel] | None, Query(description="Only these labels.")] = None,
+    kind: Annotated[
+        list[str] | None, Query(max_length=20, description="Only these kinds (党支部, 公司 …).")
+    ] = None,
+    region_code: Annotated[
+        str | None,
+        Query(
+            pattern=r"^[0-9]{2,12}$",
+            description="Division-code prefix: the region and everything under it.",
+        ),
+    ] = None,
     as_of: AsOf = None,
     cursor: Cursor = None,
     limit: PageLimit = 100,
 ) -> ORJSONResponse:
     query = NodeQuery(labels=label or (), kinds=kind or (), region_code=region_code, as_of=as_of)
-    page = await service.list_nodes(caller, query, cursor, limit)
+    page = await view.list_nodes(query, cursor, limit)
     return ORJSONResponse({"items": page.items, "next_cursor": page.next_cursor})

@@ -8,9 +8,18 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
-from graph_service.api.deps import ReaderDep, WriterDep
+from graph_service.api.deps import ViewDep, WriterViewDep
+from graph_service.api.openapi import READ, WRITE, problems
 from graph_service.api.params import AsOf, Cursor, NodeLabel, PageLimit
 from graph_service.api.responses import ORJSONResponse
+from graph_service.api.schemas import (
+    Assignment,
+    Judgement,
+    JudgementCreated,
+    JudgementPage,
+    Partners,
+    WhatIf,
+)
 from graph_service.models import AssignmentIn, JudgementIn, WhatIfIn
 from graph_service.services.recommendations import RecommendationService, judgement_time
 from graph_service.store.protocol import JudgementQuery
@@ -24,10 +33,14 @@ def get_recommendations(request: Request) -> RecommendationService:
 
 
 RecommendationsDep = Annotated[RecommendationService, Depends(get_recommendations)]
-NodeRef = Annotated[str | None, Query(min_length=1, max_length=128)]
 
 
-@router.get("/partners", summary="Ranked partners for a village or a helper, with reasons")
+@router.get(
+    "/partners",
+    summary="Ranked partners for a village or a helper, with reasons",
+    response_model=Partners,
+    responses=problems(*READ, (404, "No target node (on as_of).")),
+)
 async def partners(
     target: Annotated[
         str,
@@ -39,11 +52,23 @@ async def partners(
         ),
     ],
     service: RecommendationsDep,
-    caller: ReaderDep,
-    top: Annotated[int, Query(ge=1, le=100)] = 10,
-    partner_label: Annotated[list[NodeLabel] | None, Query()] = None,
-    max_distance: Annotated[Literal["town", "county", "city", "province"] | None, Query()] = None,
-    program: Annotated[str | None, Query(max_length=128)] = None,
+    view: ViewDep,
+    top: Annotated[int, Query(ge=1, le=100, description="Candidates to return at most.")] = 10,
+    partner_label: Annotated[
+        list[NodeLabel] | None,
+        Query(
+            description="Only partners of these labels (Village, Enterprise, Institution, "
+            "PartyOrganization for joint bodies)."
+        ),
+    ] = None,
+    max_distance: Annotated[
+        Literal["town", "county", "city", "province"] | None,
+        Query(description="Only partners in the same town, county, city or province."),
+    ] = None,
+    program: Annotated[
+        str | None,
+        Query(max_length=128, description="A program node id: score for its pairings."),
+    ] = None,
     relation: Annotated[
         Literal["pairing", "co_building"],
         Query(description="pairing (结对帮扶, 以强带弱) or co_building (联建共建 between peers)."),
@@ -53,9 +78,9 @@ async def partners(
     ] = False,
     as_of: AsOf = None,
 ) -> ORJSONResponse:
-    del caller
     return ORJSONResponse(
         await service.partners(
+            view,
             target,
             top,
             partner_label or (),
@@ -71,29 +96,44 @@ async def partners(
 @router.post(
     "/assignment",
     summary="Assign helpers to weak villages across a region under capacities (min-cost flow)",
+    response_model=Assignment,
+    responses=problems(
+        *WRITE, (404, "No region with this code, or a village or helper not in it.")
+    ),
 )
 async def assignment(
-    body: AssignmentIn, service: RecommendationsDep, caller: ReaderDep
+    body: AssignmentIn, service: RecommendationsDep, view: ViewDep
 ) -> ORJSONResponse:
-    del caller
-    return ORJSONResponse(await service.assignment(body))
+    return ORJSONResponse(await service.assignment(view, body))
 
 
-@router.post("/what-if", summary="What proposed pairings would change; nothing is written")
-async def what_if(body: WhatIfIn, service: RecommendationsDep, caller: ReaderDep) -> ORJSONResponse:
-    del caller
-    return ORJSONResponse(await service.what_if(body))
+@router.post(
+    "/what-if",
+    summary="What proposed pairings would change; nothing is written",
+    response_model=WhatIf,
+    responses=problems(
+        *WRITE, (404, "No region with this code, or a proposed node not in it (on as_of).")
+    ),
+)
+async def what_if(body: WhatIfIn, service: RecommendationsDep, view: ViewDep) -> ORJSONResponse:
+    return ORJSONResponse(await service.what_if(view, body))
 
 
 @router.post(
     "/judgements",
     status_code=201,
     summary="Accept, reject or mark unsure a recommended pair (accept writes the link)",
+    response_model=JudgementCreated,
+    responses=problems(
+        *WRITE,
+        (404, "No target, partner or program node."),
+        (409, "Accepting a pair that are partners already, or whose link exists."),
+    ),
 )
 async def judge(
-    body: JudgementIn, service: RecommendationsDep, caller: WriterDep
+    body: JudgementIn, service: RecommendationsDep, view: WriterViewDep
 ) -> ORJSONResponse:
-    result = await service.judge(body, caller)
+    result = await service.judge(view, body)
     return ORJSONResponse(
         result,
         status_code=201,
@@ -101,17 +141,31 @@ async def judge(
     )
 
 
-@router.get("/judgements", summary="Judgements, oldest first: the audit trail of decisions")
+@router.get(
+    "/judgements",
+    summary="Judgements, oldest first: the audit trail of decisions",
+    response_model=JudgementPage,
+    responses=problems(*READ),
+)
 async def judgements(
     service: RecommendationsDep,
-    caller: ReaderDep,
-    target: NodeRef = None,
-    partner: NodeRef = None,
+    view: ViewDep,
+    target: Annotated[
+        str | None, Query(min_length=1, max_length=128, description="Judgements for this target.")
+    ] = None,
+    partner: Annotated[
+        str | None, Query(min_length=1, max_length=128, description="Judgements of this partner.")
+    ] = None,
     node: Annotated[
         str | None, Query(min_length=1, max_length=128, description="Either end.")
     ] = None,
-    decision: Annotated[list[Literal["accept", "reject", "unsure"]] | None, Query()] = None,
-    decided_by: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+    decision: Annotated[
+        list[Literal["accept", "reject", "unsure"]] | None,
+        Query(description="Only these decisions."),
+    ] = None,
+    decided_by: Annotated[
+        str | None, Query(min_length=1, max_length=100, description="Only this planner's.")
+    ] = None,
     since: Annotated[dt.datetime | None, Query(description="Decided at or after.")] = None,
     until: Annotated[dt.datetime | None, Query(description="Decided at or before.")] = None,
     current: Annotated[
@@ -130,13 +184,20 @@ async def judgements(
         until=judgement_time(until) if until else None,
         current=current,
     )
-    return ORJSONResponse(await service.judgements(query, cursor, limit, caller))
+    return ORJSONResponse(await service.judgements(view, query, cursor, limit))
 
 
-@router.get("/judgements/{judgement_id}", summary="One judgement")
+@router.get(
+    "/judgements/{judgement_id}",
+    summary="One judgement",
+    response_model=Judgement,
+    responses=problems(*READ, (404, "No judgement with this id.")),
+)
 async def judgement(
-    judgement_id: Annotated[str, Path(min_length=1, max_length=128)],
+    judgement_id: Annotated[
+        str, Path(min_length=1, max_length=128, description="A judgement id (judgement:…).")
+    ],
     service: RecommendationsDep,
-    caller: ReaderDep,
+    view: ViewDep,
 ) -> ORJSONResponse:
-    return ORJSONResponse(await service.judgement(judgement_id, caller))
+    return ORJSONResponse(await service.judgement(view, judgement_id))

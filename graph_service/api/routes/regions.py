@@ -6,12 +6,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from graph_service.api.deps import ReaderDep, ServiceDep
+from graph_service.api.deps import ViewDep
+from graph_service.api.openapi import READ, problems
 from graph_service.api.params import AsOf, Cursor, NodeLabel, PageLimit, RegionCodePath
 from graph_service.api.responses import ORJSONResponse
+from graph_service.api.schemas import NodePage, RegionCoverageReport, RegionSummary
 from graph_service.store.protocol import NodeQuery, RegionCoverage
 
 router = APIRouter(prefix="/v1/regions", tags=["regions"])
+_NO_REGION = problems(*READ, (404, "No region with this code."))
 
 
 def _row(row: RegionCoverage, uncovered_limit: int) -> dict[str, object]:
@@ -26,38 +29,52 @@ def _row(row: RegionCoverage, uncovered_limit: int) -> dict[str, object]:
     }
 
 
-@router.get("/{code}", summary="A region with its parent, children and node counts")
-async def region(code: RegionCodePath, service: ServiceDep, caller: ReaderDep) -> ORJSONResponse:
-    return ORJSONResponse(await service.region_summary(caller, code))
+@router.get(
+    "/{code}",
+    summary="A region with its parent, children and node counts",
+    response_model=RegionSummary,
+    responses=_NO_REGION,
+)
+async def region(code: RegionCodePath, view: ViewDep) -> ORJSONResponse:
+    return ORJSONResponse(await view.region_summary(code))
 
 
-@router.get("/{code}/nodes", summary="Everything under a region code")
+@router.get(
+    "/{code}/nodes",
+    summary="Everything under a region code",
+    response_model=NodePage,
+    responses=_NO_REGION,
+)
 async def region_nodes(
     code: RegionCodePath,
-    service: ServiceDep,
-    caller: ReaderDep,
-    label: Annotated[list[NodeLabel] | None, Query()] = None,
+    view: ViewDep,
+    label: Annotated[list[NodeLabel] | None, Query(description="Only these labels.")] = None,
     as_of: AsOf = None,
     cursor: Cursor = None,
     limit: PageLimit = 100,
 ) -> ORJSONResponse:
-    await service.region_summary(caller, code)  # 404 for an unknown region
-    page = await service.list_nodes(
-        caller, NodeQuery(labels=label or (), region_code=code, as_of=as_of), cursor, limit
+    await view.region_summary(code)  # 404 for an unknown region
+    page = await view.list_nodes(
+        NodeQuery(labels=label or (), region_code=code, as_of=as_of), cursor, limit
     )
     return ORJSONResponse({"items": page.items, "next_cursor": page.next_cursor})
 
 
-@router.get("/{code}/coverage", summary="Villages covered by a joint body, per child region")
+@router.get(
+    "/{code}/coverage",
+    summary="Villages covered by a joint body, per child region",
+    response_model=RegionCoverageReport,
+    responses=_NO_REGION,
+)
 async def coverage(
     code: RegionCodePath,
-    service: ServiceDep,
-    caller: ReaderDep,
+    view: ViewDep,
     as_of: AsOf = None,
-    uncovered_limit: Annotated[int, Query(ge=0, le=10_000)] = 100,
+    uncovered_limit: Annotated[
+        int, Query(ge=0, le=10_000, description="Uncovered village ids listed per row at most.")
+    ] = 100,
 ) -> ORJSONResponse:
-    del caller
-    report = await service.coverage(code, as_of)
+    report = await view.coverage(code, as_of)
     return ORJSONResponse(
         {
             "region": {

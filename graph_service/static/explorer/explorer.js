@@ -15,7 +15,6 @@
     import: "导入",
     api: "接口录入",
   };
-  const MEASURES = { pagerank: "PageRank", degree: "度中心性", betweenness: "中介中心性" };
   const REASONS = {
     industry: "产业匹配",
     proximity: "地理邻近",
@@ -38,7 +37,15 @@
     labels: {}, // label → {label_zh, attributes: {name: {label_zh, unit}}}
     linkTypes: [], // [{type, label_zh, structural}]
     linkAttrs: {}, // type → {name: {label_zh, unit}}
-    palette: { label_colours: {}, kind_colours: {}, link_colours: {}, joint_body_kinds: [] },
+    // From /explorer/config.json: colours, the measures' names and the limits to ask with.
+    palette: {
+      label_colours: {},
+      kind_colours: {},
+      link_colours: {},
+      joint_body_kinds: [],
+      measures: {},
+      limits: { top: 20, neighbourhood: 100 },
+    },
     centre: null,
     loaded: [], // node ids whose neighbourhoods are drawn, in order
     docs: new Map(),
@@ -424,7 +431,7 @@
         scope,
         depth: 2,
         measure: metric,
-        top: 500,
+        top: state.palette.limits.top,
         link_type: params.link_type,
         as_of: params.as_of,
       });
@@ -440,7 +447,7 @@
       const result = await api("/v1/analysis/links/strongest", {
         scope,
         depth: 2,
-        top: 500,
+        top: state.palette.limits.top,
         as_of: params.as_of,
       });
       state.strengths = new Map();
@@ -465,7 +472,7 @@
     }
     const centre = state.centre ? `中心:${nodeName(state.centre)} · ` : "";
     const metric = $("size-metric").value;
-    const sized = metric ? ` · 节点大小:${MEASURES[metric]}` : "";
+    const sized = metric ? ` · 节点大小:${state.palette.measures[metric]}` : "";
     const date = $("as-of").value ? ` · 截至 ${$("as-of").value}` : "";
     status(`${centre}已显示 ${n} 个节点、${m} 条联系${sized}${date}`);
   }
@@ -525,7 +532,7 @@
       depth: params.depth,
       link_type: params.link_type,
       as_of: params.as_of,
-      limit: 500,
+      limit: state.palette.limits.neighbourhood,
     });
   }
 
@@ -762,7 +769,7 @@
         doc.kind ? el("span", { class: "badge", text: doc.kind }) : null,
         doc.region_code ? el("span", { class: "badge", text: `区划代码 ${doc.region_code}` }) : null,
         metric && score !== undefined
-          ? el("span", { class: "badge", text: `${MEASURES[metric]} ${score.toFixed(4)}` })
+          ? el("span", { class: "badge", text: `${state.palette.measures[metric]} ${score.toFixed(4)}` })
           : null,
       ),
       el("div", { class: "node-id", text: doc.id }),

@@ -3,16 +3,18 @@ from the command line, through the same service the HTTP API uses. Prints JSON."
 
 from __future__ import annotations
 
-import getpass
 import json
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from pydantic import BaseModel, ValidationError
 
+from graph_service.cli import runtime
+from graph_service.cli.runtime import bad_option, console, parse_date, print_json, run, view_of
 from graph_service.models import AssignmentIn, JudgementIn, WhatIfIn, error_list
+from graph_service.services.recommendations import RecommendationService
+from graph_service.store.protocol import GraphStore
 
 __all__ = ["recommend_app"]
 
@@ -31,8 +33,6 @@ Distance = Annotated[
 
 
 def _validated(model: type[BaseModel], data: dict[str, Any]) -> Any:
-    from graph_service.cli import console
-
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -41,27 +41,15 @@ def _validated(model: type[BaseModel], data: dict[str, Any]) -> Any:
         raise typer.Exit(2) from exc
 
 
-def _recommendations(run: Any) -> None:
-    """Run ``run(service)`` against the configured store and print its JSON."""
-    import orjson
+def _recommendations(work: Any) -> None:
+    """Run ``work(service, view)`` as the operator against the configured store and print
+    its JSON."""
 
-    from graph_service import cli
-    from graph_service.services.analysis_scope import ScopedGraphs
-    from graph_service.services.recommendations import RecommendationService
+    async def job(store: GraphStore) -> Any:
+        tie_weight = runtime.get_settings().recommend_tie_weight
+        return await work(RecommendationService(store, tie_weight), view_of(store))
 
-    async def work(store: Any) -> Any:
-        tie_weight = cli.get_settings().recommend_tie_weight
-        return await run(RecommendationService(store, ScopedGraphs(store), tie_weight))
-
-    result = cli._run(work)
-    sys.stdout.write(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode() + "\n")
-
-
-def _cli_caller() -> Any:
-    from graph_service.services.graph import Caller
-
-    # The CLI writes to the store directly, as the operator who runs it.
-    return Caller(authenticated=True, name=f"cli:{getpass.getuser()}")
+    print_json(run(job))
 
 
 @recommend_app.command("partners")
@@ -85,15 +73,14 @@ def partners(
     as_of: AsOf = None,
 ) -> None:
     """Ranked partners for one target, with the reasons behind each score."""
-    from graph_service.cli import _bad_option, _date
-
     if relation not in ("pairing", "co_building"):
-        raise _bad_option("--relation is pairing or co_building")
+        raise bad_option("--relation is pairing or co_building")
     if max_distance is not None and max_distance not in ("town", "county", "city", "province"):
-        raise _bad_option("--max-distance is town, county, city or province")
-    day = _date(as_of, "--as-of")
+        raise bad_option("--max-distance is town, county, city or province")
+    day = parse_date(as_of, "--as-of")
     _recommendations(
-        lambda s: s.partners(
+        lambda s, v: s.partners(
+            v,
             target,
             top,
             partner_label or (),
@@ -144,7 +131,7 @@ def assign(
             "as_of": as_of,
         },
     )
-    _recommendations(lambda s: s.assignment(request))
+    _recommendations(lambda s, v: s.assignment(v, request))
 
 
 @recommend_app.command("what-if")
@@ -164,13 +151,11 @@ def what_if(
 ) -> None:
     """What proposed pairings would change (coverage, connectivity, centrality); writes
     nothing."""
-    from graph_service.cli import _bad_option
-
     proposed: list[dict[str, str]] = []
     for text in pair or ():
         helper_id, sep, village_id = text.partition("=")
         if not sep or not helper_id or not village_id:
-            raise _bad_option(f"--pair is HELPER=VILLAGE, got {text!r}")
+            raise bad_option(f"--pair is HELPER=VILLAGE, got {text!r}")
         proposed.append({"helper": helper_id, "village": village_id})
     if plan is not None:
         try:
@@ -180,12 +165,12 @@ def what_if(
             ]
             region = region or data.get("scope", {}).get("value")
         except (ValueError, KeyError, TypeError) as exc:
-            raise _bad_option(f"--plan is not the output of `recommend assign`: {exc}") from exc
+            raise bad_option(f"--plan is not the output of `recommend assign`: {exc}") from exc
     request = _validated(
         WhatIfIn,
         {"proposed": proposed, "region": region, "program": program, "top": top, "as_of": as_of},
     )
-    _recommendations(lambda s: s.what_if(request))
+    _recommendations(lambda s, v: s.what_if(v, request))
 
 
 @recommend_app.command("judge")
@@ -215,8 +200,7 @@ def judge(
             "valid_from": valid_from,
         },
     )
-    caller = _cli_caller()
-    _recommendations(lambda s: s.judge(request, caller))
+    _recommendations(lambda s, v: s.judge(v, request))
 
 
 @recommend_app.command("judgements")
@@ -236,7 +220,6 @@ def judgements(
     """The judgements, oldest first: the audit trail of decisions."""
     import datetime as dt
 
-    from graph_service.cli import _bad_option
     from graph_service.services.recommendations import judgement_time
     from graph_service.store.protocol import JudgementQuery
 
@@ -245,10 +228,10 @@ def judgements(
         try:
             bounds[name] = judgement_time(dt.datetime.fromisoformat(text)) if text else None
         except ValueError as exc:
-            raise _bad_option(f"--{name} is an ISO date or time") from exc
+            raise bad_option(f"--{name} is an ISO date or time") from exc
     for value in decision or ():
         if value not in ("accept", "reject", "unsure"):
-            raise _bad_option("--decision is accept, reject or unsure")
+            raise bad_option("--decision is accept, reject or unsure")
     query = JudgementQuery(
         target=target,
         partner=partner,
@@ -259,5 +242,4 @@ def judgements(
         until=bounds["until"],
         current=current,
     )
-    caller = _cli_caller()
-    _recommendations(lambda s: s.judgements(query, None, limit, caller))
+    _recommendations(lambda s, v: s.judgements(v, query, None, limit))

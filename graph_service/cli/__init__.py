@@ -1,0 +1,34 @@
+"""The command line, one module per command group.
+
+``graph-service serve | migrate | stats | hash-key`` (:mod:`.admin`), ``load-seed |
+load-divisions | generate | import | export | export-graph`` (:mod:`.data`), ``analyse …``
+(:mod:`.analyse`), ``recommend …`` (:mod:`.recommend`) and ``evaluate`` (:mod:`.evaluate`).
+Every command reads the graph through the caller-aware view (:mod:`.runtime`), as the HTTP
+API does; none imports an HTTP route module.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from graph_service.cli import admin, data, evaluate
+from graph_service.cli.analyse import analyse_app
+from graph_service.cli.recommend import recommend_app
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="graph-service",
+    help="Knowledge-graph service for 党建联建 networks.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+admin.register(app)
+data.register(app)
+evaluate.register(app)
+app.add_typer(analyse_app, name="analyse")
+app.add_typer(recommend_app, name="recommend")
+
+
+def main() -> None:
+    app()
