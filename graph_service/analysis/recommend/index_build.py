@@ -42,11 +42,11 @@ from graph_service.analysis.recommend.vocabulary import (
     SIZE_METRICS,
     STRENGTH_MIX,
     VILLAGE,
-    WEAK_INCOME_YUAN,
     actor_category,
     code_key,
 )
 from graph_service.analysis.strength import OUTCOME_METRICS, TIE_LINK_TYPES, link_strengths
+from graph_service.domain import WEAK_INCOME_YUAN
 
 __all__ = [
     "LinkScan",
@@ -264,6 +264,8 @@ def standing(
         attrs = H.nodes[c].get("attributes") or {}
         income = _number(attrs.get("collective_income_yuan"))
         listed = attrs.get("weak")
+        # Weak when listed so, else by the income threshold the generator and the coverage
+        # analysis use.
         weak[i] = (
             listed
             if isinstance(listed, bool)

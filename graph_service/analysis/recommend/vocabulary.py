@@ -90,9 +90,6 @@ DEFAULT_CAPACITY: Final[dict[str, float]] = {
 }
 #: Helpers a village takes at most, when it has no ``max_helpers`` attribute.
 DEFAULT_MAX_HELPERS: Final[int] = 2
-#: A village earning less than this is weak when it is not listed either way (the
-#: generator's and the coverage analysis' threshold).
-WEAK_INCOME_YUAN: Final[float] = 100_000.0
 
 #: Industries that complement each other along a chain (processing, sales, feed, manure,
 #: tourism): a complementary pair scores 0.5 on the industry component.

@@ -48,6 +48,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Final
 
+from graph_service.domain import WEAK_INCOME_YUAN
+
 __all__ = [
     "GENERATOR_VERSION",
     "KAIYUAN_BODIES_PER_VILLAGE",
@@ -74,7 +76,6 @@ PROFILE_CUMULATIVE: Final = tuple(
 )
 
 MEDIAN_COLLECTIVE_INCOME_YUAN: Final = 228_000.0
-WEAK_INCOME_YUAN: Final = 100_000.0
 #: Standard deviations of the county, town and village effects on ln(collective income).
 SIGMA_COUNTY, SIGMA_TOWN, SIGMA_VILLAGE = 0.2, 0.15, 0.85
 

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from graph_service.domain import code_ancestors
 from graph_service.errors import InvalidInputError, NotFoundError
 from graph_service.models import LinkDoc, NodeDoc
 from graph_service.services.synthetic.network import generate_network
@@ -48,7 +49,7 @@ async def scope_of(store: GraphStore, codes: Sequence[str]) -> tuple[list[NodeDo
             raise NotFoundError(
                 f"no region with code {code} (load the register first)", field="regions"
             )
-        ancestors = [f"region:{code[:n]}" for n in (2, 4, 6, 9) if n < len(code)]
+        ancestors = [f"region:{a}" for a in code_ancestors(code)]
         regions.update(await store.get_nodes(ancestors))
         for doc in await _all(store, NodeQuery(labels=["Region"], region_code=code)):
             regions[doc["id"]] = doc

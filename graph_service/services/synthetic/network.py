@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from graph_service.domain import REGION_CODE_LENGTHS
 from graph_service.models import NodeDoc
 from graph_service.services.synthetic.calibration import PROFILE_CUMULATIVE, PROFILES
 from graph_service.services.synthetic.county import CountyBuilder
@@ -59,7 +60,7 @@ def generate_network(
         code = str(village.get("region_code") or "")
         if village.get("label") != "Village" or len(code) != 12:
             raise ValueError(f"not a register village: {village.get('id')!r}")
-        for length in (2, 4, 6, 9):
+        for length in REGION_CODE_LENGTHS:
             if code[:length] not in by_code:
                 raise ValueError(
                     f"region {code[:length]} (ancestor of village {code}) is not among the regions"
