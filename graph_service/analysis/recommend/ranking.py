@@ -113,8 +113,8 @@ def recommend_partners(
     .. [4] L. Lü and T. Zhou, "Link prediction in weighted networks: The role of weak ties",
        Europhysics Letters 89(1), 18001, 2010.
     """
-    # Long only by its docstring, the public reference of every parameter; the body is
-    # about 55 lines.
+    # Why this is long: only by its docstring, the public reference of every parameter;
+    # the body is about 55 lines.
     if top < 0:
         raise ValueError(f"top must be non-negative, got {top}")
     w = RecommendWeights.coerce(weights, relation)
