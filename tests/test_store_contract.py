@@ -10,6 +10,7 @@ import pytest
 
 from graph_service.errors import ConflictError, InvalidInputError, NotFoundError
 from graph_service.models import LINK_ADAPTER, NODE_ADAPTER, link_doc, node_doc
+from graph_service.settings import Settings
 from graph_service.store.protocol import (
     GraphStore,
     LinkQuery,
@@ -19,6 +20,7 @@ from graph_service.store.protocol import (
     Scope,
     WriteBatch,
 )
+from tests.conftest import _NEO4J_STATE, open_store
 
 pytestmark = pytest.mark.anyio
 
@@ -253,6 +255,84 @@ async def test_search_ranks_exact_prefix_substring(store: GraphStore) -> None:
     assert await store.search("台头", labels=["PartyOrganization"], limit=5) == [hits[2]]
     assert len(await store.search("台头", limit=1)) == 1
     assert await store.search("不存在的名字") == []
+
+
+async def _taitou(store: GraphStore) -> None:
+    await write(
+        store,
+        [
+            region("370302112", "龙泉镇", "乡镇"),
+            village("370302112206", "台头村", aliases=["台头村委会"]),
+            node("org:t", "PartyOrganization", "台头村党支部", region_code="370302112206"),
+            node("ent:hk", name="臺灣鳳梨公司"),
+            node("ent:fw", name="ＡＢＣ合作社"),
+            node("ent:zw", name="西\u200b河\ufeff村"),
+        ],
+    )
+
+
+async def test_search_finds_a_node_by_its_division_code_and_its_id(store: GraphStore) -> None:
+    await _taitou(store)
+    hits = await store.search("370302112206")
+    # The village whose own code it is; not the branch that merely sits there.
+    assert [(h.node["id"], h.match, h.matched) for h in hits] == [
+        ("village:370302112206", "exact", "370302112206")
+    ]
+    assert [h.node["id"] for h in await store.search("370302112")] == ["region:370302112"]
+    hits = await store.search(" village:370302112206 ")
+    assert [(h.node["id"], h.match, h.matched) for h in hits] == [
+        ("village:370302112206", "exact", "village:370302112206")
+    ]
+    assert hits[0].score == (await store.search("台头村"))[0].score
+    assert [h.node["id"] for h in await store.search("ORG:T")] == ["org:t"]
+    assert await store.search("370302112206", labels=["Region"]) == []
+    assert await store.search("370302999999") == []
+
+
+async def test_search_folds_traditional_width_and_invisible_characters(
+    store: GraphStore,
+) -> None:
+    await _taitou(store)
+
+    async def found(text: str) -> list[tuple[str, str]]:
+        return [(h.node["id"], h.match) for h in await store.search(text)]
+
+    # Traditional query, simplified name; and a traditional name found by simplified text.
+    assert (await found("臺頭村"))[0] == ("village:370302112206", "exact")
+    assert await found("台湾凤梨") == [("ent:hk", "prefix")]
+    assert (await store.search("台湾凤梨"))[0].matched == "臺灣鳳梨公司"
+    # Full-width letters are the half-width ones, in the name and in the query.
+    assert await found("abc合作社") == [("ent:fw", "exact")]
+    assert await found("ＡＢＣ") == [("ent:fw", "prefix")]
+    # Zero-width and other invisible characters count for nothing on either side.
+    assert await found("西河村") == [("ent:zw", "exact")]
+    assert (await found("台\u200b头\u2060村\u00ad"))[0] == ("village:370302112206", "exact")
+    assert (await found("\ufeff臺頭\u200d"))[0] == ("village:370302112206", "prefix")
+    assert await store.search("\u200b\u200c") == []
+
+
+async def test_neo4j_folds_names_stored_before_folding_again(empty_settings: Settings) -> None:
+    if not empty_settings.neo4j_uri:
+        pytest.skip("the embedded store folds every name when it opens")
+    _NEO4J_STATE["content"] = "dirty"
+    store: Any = open_store(empty_settings)
+    await store.open()
+    try:
+        await write(store, [node("ent:hk", name="臺灣鳳梨公司")])
+        # As the store kept names before folding: lower-cased only, no fold version noted.
+        await store._driver.execute_query(
+            "MATCH (n:Entity) SET n.names_text = toLower(n.name) "
+            "WITH count(*) AS c MATCH (m:GraphMeta {key: 'search'}) DELETE m"
+        )
+        assert await store.search("台湾凤梨") == []
+    finally:
+        await store.close()
+    reopened = open_store(empty_settings)
+    await reopened.open()
+    try:
+        assert [h.node["id"] for h in await reopened.search("台湾凤梨")] == ["ent:hk"]
+    finally:
+        await reopened.close()
 
 
 # ---------------------------------------------------------------------- traversal

@@ -18,9 +18,9 @@ from graph_service.models import LinkDoc, NodeDoc
 from graph_service.store import protocol
 from graph_service.store.common import (
     PageRequest,
+    SearchText,
     coverage_report,
     require_region,
-    search_needle,
     top_hits,
 )
 from graph_service.store.integrity import check_batch_ids
@@ -104,18 +104,20 @@ class BaseGraphStore(ABC):
         limit: int = 20,
         as_of: dt.date | None = None,
     ) -> list[protocol.SearchHit]:
-        needle = search_needle(text)
-        if not needle:
+        terms = SearchText.of(text)
+        if not terms.needle:
             return []
-        candidates = await self._search_candidates(needle, labels, limit, as_of)
-        return top_hits(needle, candidates, limit)
+        candidates = await self._search_candidates(terms, labels, limit, as_of)
+        return top_hits(terms, candidates, limit)
 
     @abstractmethod
     async def _search_candidates(
-        self, needle: str, labels: Sequence[str], limit: int, as_of: dt.date | None
+        self, text: SearchText, labels: Sequence[str], limit: int, as_of: dt.date | None
     ) -> Iterable[NodeDoc]:
-        """Nodes with ``labels`` (any, when empty), valid on ``as_of``, a name or alias of
-        which contains ``needle``: all of them, or a part that holds the ``limit`` best."""
+        """Nodes with ``labels`` (any, when empty), valid on ``as_of``, a folded name or
+        alias of which contains ``text.needle`` (all of them, or a part that holds the
+        ``limit`` best), and those whose id or own division code is ``text.key``
+        (``common.key_match``)."""
 
     # ------------------------------------------------------------------ traversal
 

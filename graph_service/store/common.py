@@ -12,9 +12,11 @@ from typing import Any, TypeVar
 
 import orjson
 
-from graph_service.domain import VILLAGE_CODE_LENGTH, child_code_length
+from graph_service.domain import DIVISION_CODE_LENGTHS, VILLAGE_CODE_LENGTH, child_code_length
 from graph_service.errors import InvalidInputError, NotFoundError
 from graph_service.models import LinkDoc, NodeDoc
+from graph_service.schema import NODE_LABELS
+from graph_service.search_text import clean, fold
 from graph_service.store.protocol import (
     CoverageReport,
     JudgementDoc,
@@ -27,7 +29,9 @@ __all__ = [
     "JUDGEMENT_FIELDS",
     "LINK_FIELDS",
     "NODE_FIELDS",
+    "OWN_CODE_LABELS",
     "PageRequest",
+    "SearchText",
     "child_region_length",
     "chunks",
     "code_range",
@@ -36,12 +40,11 @@ __all__ = [
     "decode_cursor",
     "encode_cursor",
     "judgement_fields",
+    "key_match",
     "link_fields",
     "match_score",
     "node_fields",
-    "rank_match",
     "require_region",
-    "search_needle",
     "top_hits",
 ]
 
@@ -196,49 +199,76 @@ def coverage_report(
 
 # ---------------------------------------------------------------------- search
 
+#: Labels whose ``region_code`` is the node's own division code (Region, Village): a search
+#: for the code finds the node itself, not everything located there.
+OWN_CODE_LABELS: frozenset[str] = frozenset(
+    label for label, spec in NODE_LABELS.items() if spec.official_code
+)
+#: The score of an exact match: a whole name, alias, id or own division code.
+_EXACT = 4.0
 
-def search_needle(text: str) -> str:
-    """What a search looks for: the text, trimmed and lower-cased (empty: no search)."""
-    return text.strip().lower()
+
+@dataclass(frozen=True, slots=True)
+class SearchText:
+    """What a search looks for: ``needle``, the folded text, in names and aliases (exact,
+    prefix or substring), and the text as typed (cleaned) as a whole node id (``ids``: as
+    typed and lower-cased) or division code (``code``: 2, 4, 6, 9 or 12 digits)."""
+
+    needle: str
+    ids: tuple[str, ...] = ()
+    code: str | None = None
+
+    @classmethod
+    def of(cls, text: str) -> SearchText:
+        key = clean(text)
+        # Ids are ASCII without spaces: other text is looked for in names only.
+        if not key or not key.isascii() or " " in key:
+            return cls(fold(text))
+        ids = (key,) if key == key.lower() else (key, key.lower())
+        code = key if key.isdigit() and len(key) in DIVISION_CODE_LENGTHS else None
+        return cls(fold(text), ids, code)
 
 
 def match_score(needle: str, names: Iterable[str]) -> tuple[float, str, str] | None:
-    """``(score, match, matched name)`` of the best of ``names`` for a lower-cased query.
+    """``(score, match, matched name)`` of the best of ``names`` for a folded query.
 
     exact (3) > prefix (2) > substring (1); within a class a closer length wins, so 台头
-    finds 台头村 before 台头村党支部.
+    finds 台头村 before 台头村党支部. Names are compared folded (``search_text.fold``).
     """
     best: tuple[float, str, str] | None = None
     for name in names:
-        lowered = name.lower()
-        if lowered == needle:
+        folded = fold(name)
+        if folded == needle:
             match, base = "exact", 3.0
-        elif lowered.startswith(needle):
+        elif folded.startswith(needle):
             match, base = "prefix", 2.0
-        elif needle in lowered:
+        elif needle in folded:
             match, base = "substring", 1.0
         else:
             continue
-        score = round(base + len(needle) / len(lowered), 4)
+        score = round(base + len(needle) / len(folded), 4)
         if best is None or score > best[0]:
             best = (score, match, name)
     return best
 
 
-def rank_match(needle: str, doc: NodeDoc) -> SearchHit | None:
-    """A search hit for one node, or ``None`` when no name or alias contains the query."""
-    found = match_score(needle, (doc["name"], *doc.get("aliases", ())))
-    if found is None:
-        return None
-    score, match, matched = found
-    return SearchHit(doc, match, matched, score)  # type: ignore[arg-type]
+def key_match(text: SearchText, doc: NodeDoc) -> tuple[float, str, str] | None:
+    """An exact match of the whole query on the node's id or its own division code."""
+    if doc["id"] in text.ids:
+        return _EXACT, "exact", doc["id"]
+    code = text.code
+    if code is not None and doc["label"] in OWN_CODE_LABELS and doc.get("region_code") == code:
+        return _EXACT, "exact", code
+    return None
 
 
-def top_hits(needle: str, docs: Iterable[NodeDoc], limit: int) -> list[SearchHit]:
+def top_hits(text: SearchText, docs: Iterable[NodeDoc], limit: int) -> list[SearchHit]:
     """The ``limit`` best hits among ``docs``, ranked by score, then name, then id."""
     scored = []
     for doc in docs:
-        found = match_score(needle, (doc["name"], *doc.get("aliases", ())))
+        found = key_match(text, doc) or match_score(
+            text.needle, (doc["name"], *doc.get("aliases", ()))
+        )
         if found is not None:
             scored.append((-found[0], doc["name"], doc["id"], found, doc))
     best = heapq.nsmallest(limit, scored, key=lambda item: item[:3])

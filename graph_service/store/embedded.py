@@ -35,6 +35,7 @@ import orjson
 
 from graph_service.models import LinkDoc, NodeDoc
 from graph_service.schema import JOINT_BODY_KINDS, NODE_LABELS, STRUCTURAL_LINK_TYPES
+from graph_service.search_text import fold
 from graph_service.store import protocol
 from graph_service.store.base import BaseGraphStore, PageRows, VillageCoverage
 from graph_service.store.batch import StoredLinks, apply_batch, run_inline
@@ -42,7 +43,9 @@ from graph_service.store.common import (
     JUDGEMENT_FIELDS,
     LINK_FIELDS,
     NODE_FIELDS,
+    OWN_CODE_LABELS,
     PageRequest,
+    SearchText,
     child_region_length,
     chunks,
     code_range,
@@ -254,8 +257,11 @@ class EmbeddedGraphStore(BaseGraphStore):
         self._out: defaultdict[str, set[str]] = defaultdict(set)
         self._in: defaultdict[str, set[str]] = defaultdict(set)
         self._chars: defaultdict[str, set[str]] = defaultdict(set)
-        #: Lower-cased name or alias → ids: the distinct names, for very broad queries.
+        #: Folded name or alias (``search_text.fold``) → ids: the distinct names, for very
+        #: broad queries.
         self._name_ids: defaultdict[str, set[str]] = defaultdict(set)
+        #: Own division code of a Region or Village → ids: a search for the code finds it.
+        self._code_ids: defaultdict[str, set[str]] = defaultdict(set)
         self._sorted_names: tuple[int, list[str], list[str]] | None = None
         self._seq = 0
         self._data_version: int | None = None
@@ -390,23 +396,35 @@ class EmbeddedGraphStore(BaseGraphStore):
             self._put_link(orjson.loads(doc))
 
     @staticmethod
-    def _lower_names(doc: NodeDoc) -> set[str]:
-        return {name.lower() for name in (doc["name"], *doc.get("aliases", ()))}
+    def _folded_names(doc: NodeDoc) -> set[str]:
+        return {fold(name) for name in (doc["name"], *doc.get("aliases", ()))}
+
+    @staticmethod
+    def _own_code(doc: NodeDoc) -> str | None:
+        return doc.get("region_code") if doc["label"] in OWN_CODE_LABELS else None
 
     def _put_node(self, doc: NodeDoc) -> None:
         old = self._nodes.get(doc["id"])
         if old is not None:
             self._unindex_names(old)
         self._nodes[doc["id"]] = doc
-        for name in self._lower_names(doc):
+        for name in self._folded_names(doc):
             if name not in self._name_ids:
                 self._sorted_names = None
             self._name_ids[name].add(doc["id"])
             for ch in name:
                 self._chars[ch].add(doc["id"])
+        if (code := self._own_code(doc)) is not None:
+            self._code_ids[code].add(doc["id"])
 
     def _unindex_names(self, doc: NodeDoc) -> None:
-        for name in self._lower_names(doc):
+        if (code := self._own_code(doc)) is not None:
+            ids = self._code_ids.get(code)
+            if ids is not None:
+                ids.discard(doc["id"])
+                if not ids:
+                    del self._code_ids[code]
+        for name in self._folded_names(doc):
             ids = self._name_ids.get(name)
             if ids is not None:
                 ids.discard(doc["id"])
@@ -573,8 +591,9 @@ class EmbeddedGraphStore(BaseGraphStore):
     # ------------------------------------------------------------------ search
 
     async def _search_candidates(
-        self, needle: str, labels: Sequence[str], limit: int, as_of: dt.date | None
+        self, text: SearchText, labels: Sequence[str], limit: int, as_of: dt.date | None
     ) -> list[NodeDoc]:
+        needle = text.needle
         with self._mem_lock:
             self._refresh()
             candidate_sets = [self._chars.get(ch, set()) for ch in set(needle)]
@@ -583,15 +602,25 @@ class EmbeddedGraphStore(BaseGraphStore):
             def visible(doc: NodeDoc) -> bool:
                 return (not labels or doc["label"] in labels) and valid_on(doc, as_of)
 
+            keyed = self._keyed(text)
             if len(candidate_sets[0]) > _BROAD_QUERY:
-                return self._broad_search(needle, visible, limit)
+                found = self._broad_search(needle, visible, limit)
+                keyed.difference_update(d["id"] for d in found)
+                return [*found, *(d for d in map(self._nodes.__getitem__, keyed) if visible(d))]
             candidates = set(candidate_sets[0])
             for other in candidate_sets[1:]:
                 candidates &= other
                 if not candidates:
                     break
+            candidates |= keyed
             docs = (self._nodes[node_id] for node_id in candidates)
             return [doc for doc in docs if visible(doc)]
+
+    def _keyed(self, text: SearchText) -> set[str]:
+        """The nodes whose id or own division code is the whole query."""
+        found = set(self._code_ids.get(text.code, ())) if text.code is not None else set()
+        found.update(node_id for node_id in text.ids if node_id in self._nodes)
+        return found
 
     def _broad_search(
         self, needle: str, visible: Callable[[NodeDoc], bool], limit: int

@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 import networkx as nx
@@ -35,13 +35,16 @@ from neo4j.exceptions import (
 from graph_service.errors import ConflictError, GraphServiceError, StoreUnavailableError
 from graph_service.models import LinkDoc, NodeDoc
 from graph_service.schema import JOINT_BODY_KINDS, LINK_TYPES, NODE_LABELS, STRUCTURAL_LINK_TYPES
+from graph_service.search_text import FOLD_VERSION, fold
 from graph_service.store import cypher, protocol
 from graph_service.store.base import BaseGraphStore, PageRows, VillageCoverage
 from graph_service.store.batch import StoredLinks, apply_batch
 from graph_service.store.common import (
     JUDGEMENT_FIELDS,
     NODE_FIELDS,
+    OWN_CODE_LABELS,
     PageRequest,
+    SearchText,
     child_region_length,
     chunks,
     judgement_fields,
@@ -73,12 +76,18 @@ def _day(value: dt.date | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+def names_text(doc: Mapping[str, Any]) -> str:
+    """What name search matches: every name and alias folded (``search_text.fold``), a line
+    each."""
+    return "\n".join(fold(name) for name in [doc["name"], *(doc.get("aliases") or [])])
+
+
 def _node_props(doc: NodeDoc) -> dict[str, Any]:
     aliases = doc.get("aliases", [])
     return {
         **dict(zip(NODE_FIELDS, node_fields(doc), strict=True)),
         "aliases": aliases,
-        "names_text": "\n".join([doc["name"], *aliases]).lower(),
+        "names_text": names_text(doc),
         "doc": orjson.dumps(doc).decode(),
     }
 
@@ -275,6 +284,36 @@ class Neo4jGraphStore(BaseGraphStore):
             )
             log.info("applied Neo4j migration %04d_%s", version, name)
         await driver.execute_query("CALL db.awaitIndexes(300)", database_=self.database)
+        await self._refold_names(driver)
+
+    async def _refold_names(self, driver: AsyncDriver) -> None:
+        """Make every ``names_text`` again when they were folded by another version of
+        ``search_text.fold`` (or before it): a data migration Cypher cannot do alone."""
+        records, _, _ = await driver.execute_query(
+            cypher.statement("names_fold_version"), database_=self.database
+        )
+        if records and records[0]["rows"] == [FOLD_VERSION]:
+            return
+        after, count = "", 0
+        while True:
+            records, _, _ = await driver.execute_query(
+                cypher.statement("names_page"),
+                after=after,
+                limit=UNWIND_CHUNK,
+                database_=self.database,
+            )
+            page = records[0]["rows"]
+            if not page:
+                break
+            rows = [{"id": r["id"], "names_text": names_text(r)} for r in page]
+            await driver.execute_query(
+                cypher.statement("names_text_set"), rows=rows, database_=self.database
+            )
+            after, count = page[-1]["id"], count + len(page)
+        await driver.execute_query(
+            cypher.statement("names_fold_mark"), fold=FOLD_VERSION, database_=self.database
+        )
+        log.info("folded the search names of %d nodes (fold version %d)", count, FOLD_VERSION)
 
     async def migrate(self) -> list[int]:
         """Apply pending migrations; return every applied version."""
@@ -414,20 +453,32 @@ class Neo4jGraphStore(BaseGraphStore):
     # ------------------------------------------------------------------ search
 
     async def _search_candidates(
-        self, needle: str, labels: Sequence[str], limit: int, as_of: dt.date | None
+        self, text: SearchText, labels: Sequence[str], limit: int, as_of: dt.date | None
     ) -> Iterable[NodeDoc]:
+        needle = text.needle
         params: dict[str, Any] = {
             "labels": list(labels) or None,
             "candidates": max(200, limit * 20),
         }
         records = []
+        if text.ids:
+            # Only text that could be an id or a code costs this statement (not names).
+            records += await self._read(
+                "search_keys",
+                ids=list(text.ids),
+                code=text.code,
+                code_labels=sorted(OWN_CODE_LABELS),
+                labels=params["labels"],
+            )
+        found = []
         if len(needle) >= 2:
             # A quoted phrase: the cjk analyzer turns it into consecutive bigrams.
-            records = await self._read(
+            found = await self._read(
                 "search_fulltext", query=f'"{escape_lucene(needle)}"', **params
             )
-        if len(needle) < 2 or not records:
-            records = await self._read("search_contains", text=needle, **params)
+        if len(needle) < 2 or not found:
+            found = await self._read("search_contains", text=needle, **params)
+        records += found
         docs: dict[str, NodeDoc] = {}
         for raw in records:
             doc = orjson.loads(raw)

@@ -1,0 +1,2 @@
+MERGE (m:GraphMeta {key: 'search'})
+SET m.fold = $fold
