@@ -21,6 +21,7 @@ __all__ = [
     "MAX_NEIGHBOURHOOD",
     "MAX_PAGE",
     "MAX_PATHS",
+    "MAX_REFERENCE_CANDIDATES",
     "MAX_TOP",
     "MEASURE_LABELS_ZH",
     "MEMBERSHIP_LINK_TYPES",
@@ -138,6 +139,8 @@ MAX_PATHS: Final[int] = 50
 MAX_TOP: Final[int] = 500
 #: Nodes of one export.
 MAX_EXPORT_NODES: Final[int] = 20_000
+#: Nodes an ambiguous node reference (a name several nodes have) lists as candidates.
+MAX_REFERENCE_CANDIDATES: Final[int] = 20
 
 # ---------------------------------------------------------------------------------------
 # Analyses

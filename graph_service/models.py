@@ -77,6 +77,17 @@ Name = Annotated[
     ),
 ]
 RegionCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{2,12}$")]
+#: A node as a person names it in a request: its id, a division code or a name only one node
+#: has (``services.references`` resolves it to the id).
+NodeRef = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True,
+        min_length=1,
+        max_length=MAX_NAME_LENGTH,
+        pattern=r"^[^\x00-\x1f\x7f]+$",
+    ),
+]
 
 
 class _Strict(BaseModel):
@@ -317,15 +328,17 @@ class JudgementIn(_Strict):
     ``planner_decision``), ``reject`` keeps the pair out of later proposals, ``unsure``
     records a pair to come back to. The latest judgement of a pair is the one in force."""
 
-    target: EntityId = Field(description="The village (or helper) recommendations were for.")
-    partner: EntityId = Field(description="The recommended partner.")
+    target: NodeRef = Field(
+        description="The village (or helper) recommendations were for: id, code or name."
+    )
+    partner: NodeRef = Field(description="The recommended partner: id, code or name.")
     decision: Literal["accept", "reject", "unsure"]
     relation: Literal["pairing", "co_building"] = Field(
         default="pairing",
         description="pairing (结对帮扶, PAIRS_WITH helper → helped) or co_building (联建共建, "
         "CO_BUILDS); a joint body as partner always means joining it (MEMBER_OF).",
     )
-    program: EntityId | None = Field(default=None, description="Program of the pairing.")
+    program: NodeRef | None = Field(default=None, description="Program of the pairing.")
     note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
     decided_by: PlannerName | None = Field(
         default=None, description="The planner who decided; the API key's name if omitted."
@@ -341,14 +354,14 @@ class AssignmentIn(_Strict):
     region: Annotated[str, StringConstraints(pattern=r"^([0-9]{4}|[0-9]{6}|[0-9]{9})$")] = Field(
         description="City, county or town division code: the scope scored and assigned."
     )
-    program: EntityId | None = None
-    villages: list[EntityId] | None = Field(
+    program: NodeRef | None = None
+    villages: list[NodeRef] | None = Field(
         default=None,
         max_length=20_000,
         description="Villages to help (or their party organizations); the region's weak "
         "villages if omitted.",
     )
-    helpers: list[EntityId] | None = Field(
+    helpers: list[NodeRef] | None = Field(
         default=None,
         max_length=20_000,
         description="Helpers; every enterprise, institution and non-weak village if omitted.",
@@ -373,8 +386,8 @@ class AssignmentIn(_Strict):
 
 
 class ProposedPair(_Strict):
-    helper: EntityId
-    village: EntityId
+    helper: NodeRef = Field(description="Id, division code or name of the helper.")
+    village: NodeRef = Field(description="Id, division code or name of the village.")
 
 
 class WhatIfIn(_Strict):
@@ -387,6 +400,6 @@ class WhatIfIn(_Strict):
             description="Report on this region; the first village's county if omitted.",
         )
     )
-    program: EntityId | None = None
+    program: NodeRef | None = None
     as_of: dt.date | None = None
     top: int = Field(default=10, ge=0, le=100, description="PageRank risers to list.")

@@ -14,12 +14,14 @@ __all__ = [
     "MAX_NEIGHBOURHOOD",
     "MAX_PAGE",
     "MAX_PATHS",
+    "NODE_REFERENCE",
     "AsOf",
     "Cursor",
     "LinkId",
     "LinkType",
     "NodeId",
     "NodeLabel",
+    "NodeRefPath",
     "PageLimit",
     "RegionCodePath",
 ]
@@ -44,6 +46,9 @@ Cursor = Annotated[
 ]
 PageLimit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="Items per page at most.")]
 NodeId = Annotated[str, Path(min_length=1, max_length=128, description="Node id.")]
+#: Where a node is read: its id, a division code, or a name or alias only one node has.
+NODE_REFERENCE = "Node id, division code (2–12 digits) or a name only one node has."
+NodeRefPath = Annotated[str, Path(min_length=1, max_length=128, description=NODE_REFERENCE)]
 LinkId = Annotated[str, Path(min_length=1, max_length=128, description="Link id.")]
 RegionCodePath = Annotated[
     str, Path(pattern=r"^([0-9]{2}|[0-9]{4}|[0-9]{6}|[0-9]{9})$", description="Division code.")

@@ -22,6 +22,8 @@ from graph_service.cli.runtime import (
 )
 from graph_service.domain import CENTRALITY_MEASURES, STRONG_LINK_THRESHOLD
 from graph_service.services.analysis import AnalysisService
+from graph_service.services.analysis_scope import AnalysisScope
+from graph_service.services.references import resolve_scope
 from graph_service.services.view import GraphView
 from graph_service.store.protocol import GraphStore
 
@@ -30,13 +32,19 @@ __all__ = ["analyse_app"]
 analyse_app = typer.Typer(help="Network analyses over a scope; prints JSON.", no_args_is_help=True)
 
 
-def _analyse(analysis: Callable[[AnalysisService, GraphView], Awaitable[Any]]) -> None:
-    """Run one analysis as the operator and print its JSON."""
+def _analyse(
+    analysis: Callable[[AnalysisService, GraphView, AnalysisScope], Awaitable[Any]],
+    scope: AnalysisScope | None = None,
+) -> None:
+    """Run one analysis as the operator and print its JSON; ``scope``'s body or node may be
+    given by id, division code or name (resolved before the analysis runs)."""
     settings = runtime.get_settings()
 
     async def work(store: GraphStore) -> Any:
         service = AnalysisService(settings.seed_dir / "rules" / "joint_body_rules.json")
-        return await analysis(service, view_of(store))
+        view = view_of(store)
+        resolved = await resolve_scope(view, scope or AnalysisScope())
+        return await analysis(service, view, resolved)
 
     print_json(run(work, settings))
 
@@ -54,7 +62,7 @@ def analyse_centrality(
     """Degree, betweenness, closeness, harmonic, eigenvector and PageRank: top-N."""
     measures = measure or list(CENTRALITY_MEASURES)
     target = parse_scope_option(scope, link_type, as_of)
-    _analyse(lambda s, v: s.centrality(v, target, measures, top, k, seed, 5000))
+    _analyse(lambda s, v, t: s.centrality(v, t, measures, top, k, seed, 5000), target)
 
 
 @analyse_app.command("communities")
@@ -67,7 +75,7 @@ def analyse_communities(
 ) -> None:
     """Louvain communities and how they sit against the joint bodies."""
     target = parse_scope_option(scope, link_type, as_of)
-    _analyse(lambda s, v: s.communities(v, target, seed, resolution))
+    _analyse(lambda s, v, t: s.communities(v, t, seed, resolution), target)
 
 
 @analyse_app.command("brokers")
@@ -79,7 +87,7 @@ def analyse_brokers(
 ) -> None:
     """Burt's constraint and effective size."""
     target = parse_scope_option(scope, link_type, as_of)
-    _analyse(lambda s, v: s.brokers(v, target, top))
+    _analyse(lambda s, v, t: s.brokers(v, t, top), target)
 
 
 @analyse_app.command("fragility")
@@ -88,18 +96,18 @@ def analyse_fragility(
 ) -> None:
     """Bridges and articulation points, and the villages they would cut off."""
     target = parse_scope_option(scope, link_type, as_of)
-    _analyse(lambda s, v: s.fragility(v, target))
+    _analyse(lambda s, v, t: s.fragility(v, t), target)
 
 
 @analyse_app.command("strength")
 def analyse_strength(
-    source: Annotated[str, typer.Option(help="Node id.")],
-    target: Annotated[str, typer.Option(help="Node id.")],
+    source: Annotated[str, typer.Option(help="Node id, division code or name.")],
+    target: Annotated[str, typer.Option(help="Node id, division code or name.")],
     as_of: AsOfOption = None,
 ) -> None:
     """Explainable strength of the link between two nodes, component by component."""
     day = parse_date(as_of, "--as-of")
-    _analyse(lambda s, v: s.link_strength(v, source, target, day, None))
+    _analyse(lambda s, v, _: s.link_strength(v, source, target, day, None))
 
 
 @analyse_app.command("links")
@@ -111,7 +119,7 @@ def analyse_links(
 ) -> None:
     """The weakest (or strongest) links of a scope."""
     target = parse_scope_option(scope, None, as_of)
-    _analyse(lambda s, v: s.extreme_links(v, target, top, strongest=not weakest))
+    _analyse(lambda s, v, t: s.extreme_links(v, t, top, strongest=not weakest), target)
 
 
 @analyse_app.command("coverage")
@@ -122,14 +130,14 @@ def analyse_coverage(
 ) -> None:
     """Villages covered by a joint body, a pairing, both or nothing; weak villages alone."""
     day = parse_date(as_of, "--as-of")
-    _analyse(lambda s, v: s.coverage(v, region, day, strong_threshold))
+    _analyse(lambda s, v, _: s.coverage(v, region, day, strong_threshold))
 
 
 @analyse_app.command("rules")
 def analyse_rules(scope: ScopeOption = "all", as_of: AsOfOption = None) -> None:
     """Joint bodies that break the rules in seed/rules, with the evidence."""
     target = parse_scope_option(scope, None, as_of)
-    _analyse(lambda s, v: s.rule_check(v, target))
+    _analyse(lambda s, v, t: s.rule_check(v, t), target)
 
 
 @analyse_app.command("change")
@@ -141,4 +149,4 @@ def analyse_change(
     """New and lost links, centrality movers and coverage change between two dates."""
     target = parse_scope_option(scope, None, None)
     a, b = parse_day(date_from, "--from"), parse_day(date_to, "--to")
-    _analyse(lambda s, v: s.change(v, target, a, b))
+    _analyse(lambda s, v, t: s.change(v, t, a, b), target)

@@ -25,6 +25,7 @@ from graph_service.errors import GraphServiceError
 from graph_service.services.analysis import parse_scope
 from graph_service.services.graph import GraphService
 from graph_service.services.loading import export_jsonl, import_file, load_seed
+from graph_service.services.references import resolve_scope
 from graph_service.store.protocol import GraphStore
 
 __all__ = ["load_seed_command", "register"]
@@ -250,7 +251,9 @@ def export_graph_command(
         raise typer.Exit(2) from exc
 
     async def work(store: GraphStore) -> tuple[dict[str, Any] | bytes, int, int]:
-        graph, _ = await view_of(store, public=not people).graph(the_scope)
+        view = view_of(store, public=not people)
+        scope_of = await resolve_scope(view, the_scope)
+        graph, _ = await view.graph(scope_of)
         result = formats.export(
             graph,
             fmt,
@@ -258,9 +261,9 @@ def export_graph_command(
             strength=strength,
             with_layout=layout,
             seed=seed,
-            as_of=the_scope.as_of,
+            as_of=scope_of.as_of,
             max_nodes=max_nodes,
-            meta={"title": f"党建联建网络 · {scope}", "scope": the_scope.describe()},
+            meta={"title": f"党建联建网络 · {scope}", "scope": scope_of.describe()},
         )
         return result, graph.number_of_nodes(), graph.number_of_edges()
 

@@ -13,6 +13,7 @@ from typing import Annotated, Any, TypeVar
 import orjson
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from graph_service.domain import is_region_code
 from graph_service.errors import GraphServiceError
@@ -37,6 +38,7 @@ __all__ = [
     "parse_day",
     "parse_scope_option",
     "print_json",
+    "print_nodes",
     "run",
     "view_of",
 ]
@@ -46,7 +48,11 @@ console = Console(stderr=True)
 T = TypeVar("T")
 
 ScopeOption = Annotated[
-    str, typer.Option(help="all | region:<code> | body:<joint body id> | node:<node id>")
+    str,
+    typer.Option(
+        help="all | region:<code> | body:<joint body> | node:<node>; the body or node by id, "
+        "division code or name."
+    ),
 ]
 AsOfOption = Annotated[
     str | None, typer.Option("--as-of", help="Only what was valid on this date (YYYY-MM-DD).")
@@ -73,7 +79,31 @@ def run(work: Callable[[GraphStore], Awaitable[T]], settings: Settings | None = 
         console.print(f"[red]error[/red] {exc.code}: {exc.message}")
         for err in getattr(exc, "errors", [])[:50]:
             console.print(f"  {err.get('field')}: {err.get('message')}")
+        if candidates := exc.details.get("candidates"):
+            print_nodes(candidates, title="candidates")
         raise typer.Exit(1) from exc
+
+
+def print_nodes(
+    rows: list[dict[str, Any]],
+    title: str | None = None,
+    match: bool = False,
+    to: Console = console,
+) -> None:
+    """Nodes as a table (on stderr unless ``to`` says otherwise): name, label, kind, region,
+    id, and how each matched. Ids are never wrapped: they are what a reader copies."""
+    table = Table(title=title, title_justify="left")
+    for column in ("name", "label", "kind", "region"):
+        table.add_column(column, overflow="fold")
+    longest = max((len(str(r["id"])) for r in rows), default=2)
+    table.add_column("id", no_wrap=True, min_width=longest)
+    columns = ["name", "label", "kind", "region", "id"]
+    if match:
+        table.add_column("match", overflow="fold")
+        columns.append("match")
+    for row in rows:
+        table.add_row(*(str(row.get(c) or "") for c in columns))
+    to.print(table)
 
 
 def operator(public: bool = False) -> Caller:

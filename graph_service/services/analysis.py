@@ -29,6 +29,7 @@ from graph_service.analysis.graphs import collapse
 from graph_service.domain import MEMBERSHIP_LINK_TYPES, is_region_code
 from graph_service.errors import InvalidInputError
 from graph_service.services.analysis_scope import AnalysisScope
+from graph_service.services.references import resolve_node
 from graph_service.services.view import GraphView
 
 __all__ = ["AnalysisService", "parse_scope", "to_jsonable"]
@@ -202,7 +203,9 @@ class AnalysisService:
         weights: Mapping[str, float] | None,
         depth: int = 2,
     ) -> dict[str, Any]:
-        # A node the caller may not see is as unknown as a missing one.
+        # Ids, codes or names; a node the caller may not see is as unknown as a missing one.
+        source = await resolve_node(view, source, "source", as_of)
+        target = await resolve_node(view, target, "target", as_of)
         await view.node(source, field="source")
         await view.node(target, field="target")
         # The pair's surroundings: enough for overlap and shared bodies.

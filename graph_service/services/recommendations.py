@@ -27,12 +27,14 @@ from graph_service.models import (
     JudgementIn,
     LinkDoc,
     NodeDoc,
+    ProposedPair,
     WhatIfIn,
     derive_link_id,
 )
 from graph_service.schema import link_allows
 from graph_service.services.analysis import to_jsonable
 from graph_service.services.analysis_scope import AnalysisScope
+from graph_service.services.references import resolve_node, resolve_nodes
 from graph_service.services.view import GraphView
 from graph_service.store.protocol import (
     GraphStore,
@@ -176,7 +178,11 @@ class RecommendationService:
     ) -> dict[str, Any]:
         """Ranked partners for a village, its party organization or a helper, scored over
         the target's county (where pairings are decided); the pairs planners rejected are
-        left out, those they marked ``unsure`` carry that mark."""
+        left out, those they marked ``unsure`` carry that mark. ``target`` and ``program``
+        are ids, division codes or names (``services.references``)."""
+        target = await resolve_node(view, target, "target", as_of)
+        if program is not None:
+            program = await resolve_node(view, program, "program", as_of)
         node = await self._node(view, target, "target", as_of)
         index, info = await self._index(view, await self._county_of(view, node, "target"), as_of)
         try:
@@ -227,6 +233,7 @@ class RecommendationService:
     async def assignment(self, view: GraphView, request: AssignmentIn) -> dict[str, Any]:
         """A deterministic region-wide plan: helpers to villages under capacities, by
         min-cost flow over the recommender's scores; rejected pairs never assigned."""
+        request = await self._resolved_assignment(view, request)
         index, info = await self._index(view, request.region, request.as_of)
         if request.program is not None and request.program not in index.programs:
             raise InvalidInputError(f"no program {request.program} in the region", field="program")
@@ -276,6 +283,19 @@ class RecommendationService:
         }
 
     @staticmethod
+    async def _resolved_assignment(view: GraphView, request: AssignmentIn) -> AssignmentIn:
+        """The request with its program, villages and helpers given by id."""
+        day = request.as_of
+        update: dict[str, Any] = {}
+        if request.program is not None:
+            update["program"] = await resolve_node(view, request.program, "program", day)
+        for field in ("villages", "helpers"):
+            given = getattr(request, field)
+            if given is not None:
+                update[field] = await resolve_nodes(view, given, field, day)
+        return request.model_copy(update=update)
+
+    @staticmethod
     def _actors(
         index: recommend.RecommenderIndex,
         given: Sequence[str] | None,
@@ -306,6 +326,7 @@ class RecommendationService:
 
     async def what_if(self, view: GraphView, request: WhatIfIn) -> dict[str, Any]:
         """Proposed pairings applied to a copy of the region's graph; nothing is written."""
+        request = await self._resolved_what_if(view, request)
         region = request.region
         if region is None:
             first = await self._node(view, request.proposed[0].village, "proposed.0.village")
@@ -354,6 +375,22 @@ class RecommendationService:
         info = self._scope_info(view, scope, key)
         return {"scope": info, "written": False, **to_jsonable(report)}
 
+    @staticmethod
+    async def _resolved_what_if(view: GraphView, request: WhatIfIn) -> WhatIfIn:
+        """The request with its program and proposed pairs given by id."""
+        day = request.as_of
+        proposed = [
+            ProposedPair(
+                helper=await resolve_node(view, pair.helper, f"proposed.{i}.helper", day),
+                village=await resolve_node(view, pair.village, f"proposed.{i}.village", day),
+            )
+            for i, pair in enumerate(request.proposed)
+        ]
+        program = request.program
+        if program is not None:
+            program = await resolve_node(view, program, "program", day)
+        return request.model_copy(update={"proposed": proposed, "program": program})
+
     # ------------------------------------------------------------------ judgements
 
     async def judge(self, view: GraphView, request: JudgementIn) -> dict[str, Any]:
@@ -364,6 +401,8 @@ class RecommendationService:
         a decision can be audited against the proposal it answered.
         """
         caller = view.caller
+        asked = {"target": request.target, "partner": request.partner}
+        request = await self._resolved_judgement(view, request)
         pair_of = await self._judged_pair(view, request)
         index, target, partner = pair_of.index, pair_of.target, pair_of.partner
         target_category, partner_category = pair_of.target_category, pair_of.partner_category
@@ -399,7 +438,7 @@ class RecommendationService:
             "pair": pair,
             "target": target,
             "partner": partner,
-            "asked": {"target": request.target, "partner": request.partner},
+            "asked": asked,
             "decision": request.decision,
             "relation": request.relation,
             "program": request.program,
@@ -418,6 +457,17 @@ class RecommendationService:
             "link": link,
             "version": result.version,
         }
+
+    @staticmethod
+    async def _resolved_judgement(view: GraphView, request: JudgementIn) -> JudgementIn:
+        """The request with its target, partner and program given by id."""
+        update = {
+            "target": await resolve_node(view, request.target, "target"),
+            "partner": await resolve_node(view, request.partner, "partner"),
+        }
+        if request.program is not None:
+            update["program"] = await resolve_node(view, request.program, "program")
+        return request.model_copy(update=update)
 
     async def _judged_pair(self, view: GraphView, request: JudgementIn) -> _JudgedPair:
         """The actors a judgement is about, in the target's county index, with their

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from graph_service.api.deps import ViewDep
 from graph_service.api.openapi import READ, problems
-from graph_service.api.params import AsOf, LinkType
+from graph_service.api.params import NODE_REFERENCE, AsOf, LinkType
 from graph_service.api.responses import ORJSONResponse
 from graph_service.api.schemas import (
     AnalysisCoverage,
@@ -31,6 +31,7 @@ from graph_service.domain import (
 )
 from graph_service.services.analysis import AnalysisService, parse_scope
 from graph_service.services.analysis_scope import AnalysisScope
+from graph_service.services.references import resolve_scope
 
 router = APIRouter(prefix="/v1/analysis", tags=["analysis"])
 
@@ -47,7 +48,8 @@ ScopeText = Annotated[
     str,
     Query(
         max_length=200,
-        description="all | region:<division code> | body:<joint body id> | node:<node id>",
+        description="all | region:<division code> | body:<joint body> | node:<node>; a body or "
+        "node by its id, division code or a name only one node has.",
     ),
 ]
 Top = Annotated[int, Query(ge=1, le=MAX_TOP, description="Rows to return at most.")]
@@ -60,7 +62,8 @@ _Weight = Annotated[
 ]
 
 
-def scope_dep(
+async def scope_dep(
+    view: ViewDep,
     scope: ScopeText = "all",
     depth: Annotated[int, Query(ge=1, le=3, description="Hops, for node: scopes.")] = 2,
     link_type: Annotated[
@@ -72,7 +75,8 @@ def scope_dep(
     ] = False,
     as_of: AsOf = None,
 ) -> AnalysisScope:
-    return parse_scope(scope, depth, link_type or (), include_structural, as_of)
+    parsed = parse_scope(scope, depth, link_type or (), include_structural, as_of)
+    return await resolve_scope(view, parsed)
 
 
 ScopeDep = Annotated[AnalysisScope, Depends(scope_dep)]
@@ -155,8 +159,8 @@ async def fragility(scope: ScopeDep, analysis: AnalysisDep, view: ViewDep) -> OR
     responses=problems(*READ, (404, "No source or target node.")),
 )
 async def link_strength(
-    source: Annotated[str, Query(min_length=1, max_length=128, description="Node id.")],
-    target: Annotated[str, Query(min_length=1, max_length=128, description="Node id.")],
+    source: Annotated[str, Query(min_length=1, max_length=128, description=NODE_REFERENCE)],
+    target: Annotated[str, Query(min_length=1, max_length=128, description=NODE_REFERENCE)],
     analysis: AnalysisDep,
     view: ViewDep,
     as_of: AsOf = None,

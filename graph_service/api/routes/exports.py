@@ -33,6 +33,7 @@ from graph_service.api.responses import ORJSONResponse, problem
 from graph_service.api.schemas import JsonExport
 from graph_service.errors import InvalidInputError
 from graph_service.services.analysis import parse_scope
+from graph_service.services.references import resolve_scope
 from graph_service.visual.formats import FORMATS, MAX_EXPORT_NODES, METRICS, export
 
 __all__ = ["ACCEPTED", "MEDIA_TYPES", "negotiate", "router"]
@@ -119,7 +120,8 @@ async def export_scope(
         str,
         Query(
             max_length=200,
-            description="all | region:<division code> | body:<joint body id> | node:<node id>",
+            description="all | region:<division code> | body:<joint body> | node:<node>; a "
+            "body or node by its id, division code or a name only one node has.",
         ),
     ] = "all",
     format: Annotated[
@@ -175,7 +177,9 @@ async def export_scope(
         raise InvalidInputError(
             f"unknown metric {metric!r}: one of {', '.join(METRICS)}", field="metric"
         )
-    analysis_scope = parse_scope(scope, depth, link_type or (), include_structural, as_of)
+    analysis_scope = await resolve_scope(
+        view, parse_scope(scope, depth, link_type or (), include_structural, as_of)
+    )
     graph, _ = await view.graph(analysis_scope)
     meta: dict[str, Any] = {
         "title": f"党建联建网络 · {scope}",
@@ -204,7 +208,9 @@ async def export_scope(
         "X-Export-Links": str(graph.number_of_edges()),
     }
     if download or isinstance(result, bytes):
-        slug = re.sub(r"[^A-Za-z0-9._-]+", "_", scope).strip("_") or "graph"
+        # From the resolved scope: a name given for the node has no place in a file name.
+        described = ":".join(filter(None, (scope.partition(":")[0], analysis_scope.value)))
+        slug = re.sub(r"[^A-Za-z0-9._-]+", "_", described).strip("_") or "graph"
         headers["Content-Disposition"] = f'attachment; filename="graph-{slug}.{_EXTENSIONS[fmt]}"'
     if isinstance(result, bytes):
         return Response(result, media_type=MEDIA_TYPES[fmt], headers=headers)

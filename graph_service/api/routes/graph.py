@@ -12,16 +12,18 @@ from graph_service.api.openapi import READ, WRITE, problems
 from graph_service.api.params import (
     MAX_NEIGHBOURHOOD,
     MAX_PATHS,
+    NODE_REFERENCE,
     AsOf,
     LinkType,
-    NodeId,
     NodeLabel,
+    NodeRefPath,
 )
 from graph_service.api.responses import ORJSONResponse
 from graph_service.api.schemas import Neighbourhood, Paths, SearchResult, WriteSummary
 from graph_service.domain import DEFAULT_NEIGHBOURHOOD
 from graph_service.errors import InvalidInputError
 from graph_service.models import ID_PATTERN, LinkIn, NodeIn
+from graph_service.services.references import resolve_node
 from graph_service.store.protocol import MAX_DEPTH, NeighbourhoodQuery, PathQuery, Subgraph
 
 router = APIRouter(prefix="/v1", tags=["graph"])
@@ -122,10 +124,10 @@ async def search(
     "/nodes/{node_id}/neighbourhood",
     summary="k-hop neighbourhood (k ≤ 3)",
     response_model=Neighbourhood,
-    responses=problems(*READ, (404, "No node with this id (on as_of).")),
+    responses=problems(*READ, (404, "No node with this id, code or name (on as_of).")),
 )
 async def neighbourhood(
-    node_id: NodeId,
+    node_id: NodeRefPath,
     view: ViewDep,
     depth: Annotated[int, Query(ge=1, le=MAX_DEPTH, description="Hops from the node.")] = 1,
     link_type: Annotated[
@@ -144,6 +146,7 @@ async def neighbourhood(
     ] = DEFAULT_NEIGHBOURHOOD,
     as_of: AsOf = None,
 ) -> ORJSONResponse:
+    node_id = await resolve_node(view, node_id, "id", as_of)
     query = NeighbourhoodQuery(
         node_id=node_id,
         depth=depth,
@@ -161,11 +164,11 @@ async def neighbourhood(
     "/paths",
     summary="Shortest paths between two nodes",
     response_model=Paths,
-    responses=problems(*READ, (404, "No source or target node (on as_of).")),
+    responses=problems(*READ, (404, "No source or target node (id, code or name; on as_of).")),
 )
 async def paths(
-    source: Annotated[str, Query(min_length=1, max_length=128, description="Node id.")],
-    target: Annotated[str, Query(min_length=1, max_length=128, description="Node id.")],
+    source: Annotated[str, Query(min_length=1, max_length=128, description=NODE_REFERENCE)],
+    target: Annotated[str, Query(min_length=1, max_length=128, description=NODE_REFERENCE)],
     view: ViewDep,
     max_depth: Annotated[int, Query(ge=1, le=8, description="Longest path, in links.")] = 6,
     link_type: Annotated[
@@ -174,6 +177,8 @@ async def paths(
     limit: Annotated[int, Query(ge=1, le=MAX_PATHS, description="Paths at most.")] = 10,
     as_of: AsOf = None,
 ) -> ORJSONResponse:
+    source = await resolve_node(view, source, "source", as_of)
+    target = await resolve_node(view, target, "target", as_of)
     query = PathQuery(
         source=source,
         target=target,

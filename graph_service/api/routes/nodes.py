@@ -8,10 +8,11 @@ from fastapi import APIRouter, Body, Query, Response
 
 from graph_service.api.deps import ServiceDep, ViewDep, WriterDep
 from graph_service.api.openapi import READ, WRITE, problems
-from graph_service.api.params import AsOf, Cursor, NodeId, NodeLabel, PageLimit
+from graph_service.api.params import AsOf, Cursor, NodeId, NodeLabel, NodeRefPath, PageLimit
 from graph_service.api.responses import ORJSONResponse
 from graph_service.api.schemas import Node, NodePage
 from graph_service.models import NodeIn
+from graph_service.services.references import resolve_node
 from graph_service.store.protocol import NodeQuery
 
 router = APIRouter(prefix="/v1/nodes", tags=["nodes"])
@@ -61,11 +62,12 @@ async def put_node(
 
 @router.get(
     "/{node_id}",
-    summary="Read a node",
+    summary="Read a node (by id, division code or unambiguous name)",
     response_model=Node,
-    responses=problems(*READ, (404, "No node with this id (on as_of).")),
+    responses=problems(*READ, (404, "No node with this id, code or name (on as_of).")),
 )
-async def get_node(node_id: NodeId, view: ViewDep, as_of: AsOf = None) -> ORJSONResponse:
+async def get_node(node_id: NodeRefPath, view: ViewDep, as_of: AsOf = None) -> ORJSONResponse:
+    node_id = await resolve_node(view, node_id, "id", as_of)
     return ORJSONResponse(await view.node(node_id, as_of))
 
 
