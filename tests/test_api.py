@@ -874,6 +874,24 @@ def test_seed_search_taitou_finds_the_village_first(seed_client: TestClient) -> 
     assert items[0]["node"]["region_code"] == "370302112206"
 
 
+@pytest.mark.parametrize(
+    ("q", "matched"),
+    [
+        ("370302112206", "370302112206"),  # its division code
+        ("village:370302112206", "village:370302112206"),  # its id
+        ("臺頭村", "台头村"),  # traditional characters
+        ("台\u200b头\u200d村\u2060", "台头村"),  # zero-width and invisible characters
+        ("\ufeff台头村\u00ad", "台头村"),  # a byte-order mark and a soft hyphen
+    ],
+)
+def test_seed_search_finds_taitou_as_people_type_it(
+    seed_client: TestClient, q: str, matched: str
+) -> None:
+    (first, *_) = seed_client.get("/v1/search", params={"q": q}).json()["items"]
+    assert first["node"]["id"] == "village:370302112206"
+    assert (first["match"], first["matched"]) == ("exact", matched)
+
+
 def test_seed_hongse_xigu_has_nine_quoted_members(seed_client: TestClient) -> None:
     (hit, *_) = seed_client.get("/v1/search", params={"q": "红色硒谷"}).json()["items"]
     centre = hit["node"]["id"]

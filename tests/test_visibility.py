@@ -27,6 +27,8 @@ VILLAGE = "village:371426001287"  # a member of it
 COUNTY = "371426"  # 平原县
 PERSON = "person:cangkangshi-cao-xinmin"
 UNKNOWN = "person:nobody-of-that-name"
+PERSON_NAME = "曹新民"
+UNKNOWN_NAME = "查无此人"
 
 #: A value for each parameter name the routes use. A GET route with a required parameter not
 #: listed here fails ``test_every_parameter_has_a_value``.
@@ -157,11 +159,18 @@ def test_no_person_reaches_anonymous_callers_on_any_get_route(
     assert not missing, (missing, statuses)
 
 
+@pytest.mark.parametrize(
+    ("hidden", "unknown"), [(PERSON, UNKNOWN), (PERSON_NAME, UNKNOWN_NAME)], ids=["id", "name"]
+)
 def test_a_hidden_person_answers_as_an_unknown_id_does(
-    seed_client: TestClient, operations: list[tuple[str, list[dict[str, Any]]]]
+    seed_client: TestClient,
+    operations: list[tuple[str, list[dict[str, Any]]]],
+    hidden: str,
+    unknown: str,
 ) -> None:
     """Anyone could otherwise test whether a person exists: each route's answer to a
-    person's id equals its answer to an id that does not exist, but for the id itself."""
+    person's id (or name: routes take names too) equals its answer to an id (a name) that
+    does not exist, but for the id (name) itself."""
     compared = 0
     for path, params in operations:
         names = {p["name"] for p in params}
@@ -169,7 +178,7 @@ def test_a_hidden_person_answers_as_an_unknown_id_does(
             if name not in names:
                 continue
             answers = []
-            for node in (PERSON, UNKNOWN):
+            for node in (hidden, unknown):
                 value = f"node:{node}" if name == "scope" else node
                 calls = list(_calls(path, params, {name: value}))
                 url, query = calls[0]
@@ -179,6 +188,7 @@ def test_a_hidden_person_answers_as_an_unknown_id_does(
             compared += 1
     assert compared >= 10
     assert seed_client.get(f"/v1/nodes/{PERSON}", headers=AUTH).status_code == 200
+    assert seed_client.get(f"/v1/nodes/{hidden}", headers=AUTH).json()["id"] == PERSON
 
 
 def test_the_reported_centrality_call_returns_no_person(seed_client: TestClient) -> None:

@@ -121,6 +121,7 @@ class ProblemDetails(_Open):
     detail: str = Field(description="What went wrong, for people.")
     code: str = Field(
         description="Stable machine-readable code: not_found, conflict, invalid_input, "
+        "ambiguous_reference (422: a name several nodes have; details.candidates lists them), "
         "unauthorized, payload_too_large, store_unavailable, not_acceptable, "
         "method_not_allowed, http_error, internal_error.",
         examples=["invalid_input"],

@@ -48,7 +48,7 @@ async def partners(
             min_length=1,
             max_length=128,
             description="A village, its party organization, or a helper (enterprise, "
-            "institution, joint body).",
+            "institution, joint body): id, division code or a name only one node has.",
         ),
     ],
     service: RecommendationsDep,
@@ -67,7 +67,7 @@ async def partners(
     ] = None,
     program: Annotated[
         str | None,
-        Query(max_length=128, description="A program node id: score for its pairings."),
+        Query(max_length=128, description="A program (id or name): score for its pairings."),
     ] = None,
     relation: Annotated[
         Literal["pairing", "co_building"],
