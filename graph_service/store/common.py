@@ -238,14 +238,15 @@ def match_score(needle: str, names: Iterable[str]) -> tuple[float, str, str] | N
     best: tuple[float, str, str] | None = None
     for name in names:
         folded = fold(name)
-        if folded == needle:
+        # One test rules out the names that do not match at all (most aliases).
+        if needle not in folded:
+            continue
+        if len(folded) == len(needle):
             match, base = "exact", 3.0
         elif folded.startswith(needle):
             match, base = "prefix", 2.0
-        elif needle in folded:
-            match, base = "substring", 1.0
         else:
-            continue
+            match, base = "substring", 1.0
         score = round(base + len(needle) / len(folded), 4)
         if best is None or score > best[0]:
             best = (score, match, name)
@@ -265,9 +266,12 @@ def key_match(text: SearchText, doc: NodeDoc) -> tuple[float, str, str] | None:
 def top_hits(text: SearchText, docs: Iterable[NodeDoc], limit: int) -> list[SearchHit]:
     """The ``limit`` best hits among ``docs``, ranked by score, then name, then id."""
     scored = []
+    # Text that cannot be an id or a code (most names) skips the key test of every node.
+    keyed = bool(text.ids)
+    needle = text.needle
     for doc in docs:
-        found = key_match(text, doc) or match_score(
-            text.needle, (doc["name"], *doc.get("aliases", ()))
+        found = (keyed and key_match(text, doc)) or match_score(
+            needle, (doc["name"], *doc.get("aliases", ()))
         )
         if found is not None:
             scored.append((-found[0], doc["name"], doc["id"], found, doc))
