@@ -365,6 +365,9 @@ class Neo4jGraphStore(BaseGraphStore):
             async with driver.session(database=self.database) as session:
                 result = await session.run(cypher.statement("wipe"))
                 await result.consume()
+                # An empty graph's names are folded: the next open need not fold them again.
+                result = await session.run(cypher.statement("names_fold_mark"), fold=FOLD_VERSION)
+                await result.consume()
 
         await self._guard(work)
 
