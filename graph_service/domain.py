@@ -16,8 +16,12 @@ __all__ = [
     "DEFAULT_NEIGHBOURHOOD",
     "DIVISION_CODE_LENGTHS",
     "EXPORT_METRICS",
+    "MAX_CANDIDATES",
     "MAX_DEPTH",
     "MAX_EXPORT_NODES",
+    "MAX_LISTED",
+    "MAX_LISTED_MEMBERS",
+    "MAX_LISTED_UNCOVERED",
     "MAX_NEIGHBOURHOOD",
     "MAX_PAGE",
     "MAX_PATHS",
@@ -136,6 +140,14 @@ DEFAULT_NEIGHBOURHOOD: Final[int] = 500
 MAX_PATHS: Final[int] = 50
 #: Rows of a top-N analysis.
 MAX_TOP: Final[int] = 500
+#: Candidates of one partner recommendation, and PageRank risers of one what-if.
+MAX_CANDIDATES: Final[int] = 100
+#: Villages a coverage analysis lists per list (weak villages, villages without a body).
+MAX_LISTED: Final[int] = 100_000
+#: Uncovered villages the region coverage roll-up lists per row.
+MAX_LISTED_UNCOVERED: Final[int] = 10_000
+#: Members a community analysis lists per community.
+MAX_LISTED_MEMBERS: Final[int] = 10_000
 #: Nodes of one export.
 MAX_EXPORT_NODES: Final[int] = 20_000
 

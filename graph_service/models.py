@@ -25,7 +25,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from graph_service.domain import REGION_LEVELS, VILLAGE_CODE_LENGTH
+from graph_service.domain import MAX_CANDIDATES, REGION_LEVELS, VILLAGE_CODE_LENGTH
 from graph_service.schema import (
     LINK_TYPES,
     NODE_LABELS,
@@ -389,4 +389,6 @@ class WhatIfIn(_Strict):
     )
     program: EntityId | None = None
     as_of: dt.date | None = None
-    top: int = Field(default=10, ge=0, le=100, description="PageRank risers to list.")
+    top: int = Field(
+        default=10, ge=0, le=MAX_CANDIDATES, description="PageRank risers to list at most."
+    )

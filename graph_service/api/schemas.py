@@ -13,7 +13,7 @@ documents, judgements) allow extra fields and say so in the schema.
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias, Union
+from typing import TYPE_CHECKING, Annotated, Any, Generic, Literal, TypeAlias, TypeVar, Union
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from typing_extensions import TypeAliasType
@@ -45,10 +45,12 @@ __all__ = [
     "Link",
     "LinkPage",
     "LinkStrength",
+    "Listing",
     "Neighbourhood",
     "Node",
     "NodeLinkExport",
     "NodePage",
+    "NodeRef",
     "Partners",
     "Paths",
     "ProblemDetails",
@@ -100,6 +102,50 @@ else:
             Field(discriminator="label"),
         ],
     )
+
+
+# ---------------------------------------------------------------------------------------
+# Lists and references (graph_service/services/listing.py)
+# ---------------------------------------------------------------------------------------
+
+RowT = TypeVar("RowT")
+
+
+class More(_Out):
+    """How to list what a listing left out."""
+
+    parameter: str = Field(
+        description="The parameter to raise: the route's query parameter or body field "
+        "(the CLI option of the same name).",
+        examples=["limit"],
+    )
+    maximum: int = Field(description="Its largest value.")
+
+
+class Listing(_Out, Generic[RowT]):
+    """A list the service may cut: the rows shown, how many there are, whether some were
+    left out and how to get them. (A list returned whole is a plain array.)"""
+
+    items: list[RowT]
+    total: int = Field(ge=0, description="Rows there are, shown or not.")
+    truncated: bool = Field(description="items holds fewer than total.")
+    more: More | None = Field(description="How to list more; null when nothing was cut.")
+
+
+class NodeRef(_Out):
+    """A node as a person reads it in a list."""
+
+    id: str
+    name: str | None
+    label: str | None
+    kind: str | None
+    region_code: str | None
+    region_name: str | None = Field(
+        description="The region the node lies in: a village's town, a region's parent."
+    )
+
+
+NodePair: TypeAlias = Annotated[list[NodeRef], Field(min_length=2, max_length=2)]
 
 
 # ---------------------------------------------------------------------------------------
@@ -261,6 +307,7 @@ class SearchHit(_Out):
 class SearchResult(_Out):
     query: str
     items: list[SearchHit]
+    truncated: bool = Field(description="More nodes match: raise limit to see them.")
 
 
 class Neighbourhood(_Out):
@@ -317,7 +364,7 @@ class RegionCoverageRow(_Out):
     covered: int
     uncovered: int
     rate: float | None = Field(description="covered / villages; null without villages.")
-    uncovered_village_ids: list[str] = Field(description="Cut at uncovered_limit.")
+    uncovered_villages: Listing[NodeRef] = Field(description="Listed up to uncovered_limit.")
 
 
 class RegionCoverageReport(_Out):
@@ -360,13 +407,14 @@ class RankedRow(_Out):
     node: str
     name: str | None
     label: str | None
+    region_name: str | None = Field(description="The region the node lies in.")
     score: float
 
 
 class MeasureReport(_Out):
     measure: str
     method: MethodRecord
-    rows: list[RankedRow]
+    rows: Listing[RankedRow] = Field(description="The top rows; total counts the nodes ranked.")
 
 
 class Centrality(_Out):
@@ -381,11 +429,12 @@ class Community(_Out):
     index: int
     size: int
     labels: dict[str, int] = Field(description="Members by label.")
-    members: list[str] = Field(description="Member ids, at most 50.")
+    members: Listing[NodeRef] = Field(description="Listed up to limit.")
 
 
 class BodySpread(_Out):
     body: str
+    name: str | None
     members: int = Field(description="Members found in the graph.")
     spread: dict[str, int] = Field(description="Community index → members in it.")
     majority: int | None = Field(description="The community holding most members.")
@@ -396,7 +445,9 @@ class BodySpread(_Out):
 class CommunityCrossing(_Out):
     community: int
     size: int
-    bodies: dict[str, int] = Field(description="Body → its members in the community.")
+    bodies: dict[str, int] = Field(
+        description="Body id → its members in the community (names: joint_bodies.bodies)."
+    )
 
 
 class BodyComparison(_Out):
@@ -419,23 +470,24 @@ class Broker(_Out):
     node: str
     name: str | None
     label: str | None
+    region_name: str | None = Field(description="The region the node lies in.")
     constraint: float = Field(description="Burt's constraint: low is a broker.")
     effective_size: float
 
 
 class Brokers(_Out):
     scope: AnalysisScope
-    brokers: list[Broker]
+    brokers: Listing[Broker] = Field(description="Lowest constraint first, up to top.")
 
 
 class Fragility(_Out):
     scope: AnalysisScope
-    bridges: list[Annotated[list[str], Field(min_length=2, max_length=2)]] = Field(
+    bridges: list[NodePair] = Field(
         description="Links whose loss splits the graph, as [source, target]."
     )
-    articulation_points: list[str]
-    cut_off: dict[str, list[str]] = Field(
-        description="Articulation point → the villages its loss cuts off."
+    articulation_points: list[NodeRef]
+    cut_off: dict[str, list[NodeRef]] = Field(
+        description="Articulation point id → the villages its loss cuts off."
     )
 
 
@@ -451,6 +503,8 @@ class StrengthComponent(_Out):
 class LinkStrength(_Out):
     source: str
     target: str
+    source_name: str | None
+    target_name: str | None
     score: float = Field(description="Weighted mean of the available components, in [0, 1].")
     confidence: float = Field(description="Share of the weight that was available.")
     components: list[StrengthComponent]
@@ -463,7 +517,7 @@ class LinkStrength(_Out):
 
 class ExtremeLinks(_Out):
     scope: AnalysisScope
-    links: list[LinkStrength]
+    links: Listing[LinkStrength] = Field(description="Up to top; total counts linked pairs.")
 
 
 class CoverageCounts(_Out):
@@ -477,19 +531,18 @@ class CoverageCounts(_Out):
     joint_body_rate: float | None
     pairing_rate: float | None
     any_rate: float | None
-    without_joint_body: list[str] = Field(description="Village ids, cut at limit.")
-    without_any: list[str] = Field(description="Village ids, cut at limit.")
-    without_joint_body_total: int
-    without_any_total: int
+    without_joint_body: Listing[NodeRef] = Field(description="Villages, listed up to limit.")
+    without_any: Listing[NodeRef] = Field(description="Villages, listed up to limit.")
 
 
 class VillageCoverage(_Out):
     village_id: str
     name: str
     region_code: str
-    organizations: list[str]
-    joint_bodies: list[str]
-    helpers: list[str]
+    region_name: str | None = Field(description="The village's town.")
+    organizations: list[NodeRef]
+    joint_bodies: list[NodeRef]
+    helpers: list[NodeRef]
 
 
 class PartnerStrength(_Out):
@@ -505,6 +558,7 @@ class WeakVillage(_Out):
     village_id: str
     name: str
     region_code: str
+    region_name: str | None = Field(description="The village's town.")
     reasons: list[str] = Field(description="Why weak: listed_weak, low_income …")
     collective_income_yuan: float | None
     links: int
@@ -522,8 +576,7 @@ class AnalysisCoverage(_Out):
     villages: list[VillageCoverage] | None = Field(
         default=None, description="Every village's row; only with details=true."
     )
-    weak_villages: list[WeakVillage] = Field(description="Cut at limit.")
-    weak_villages_total: int
+    weak_villages: Listing[WeakVillage] = Field(description="Listed up to limit.")
     weak_without_strong_partner: int
     strong_threshold: float
     stated_figures: list[StatedFigure]
@@ -534,7 +587,7 @@ class RuleOutcome(_Out):
     status: Literal["pass", "broken", "unknown"]
     evidence: str
     value: bool | int | float | str | None
-    members: list[str]
+    members: list[NodeRef] = Field(description="The members counted (every one).")
 
 
 class BodyRuleReport(_Out):
@@ -572,6 +625,8 @@ class LinkChange(_Out):
     type: str
     source: str
     target: str
+    source_name: str | None
+    target_name: str | None
     valid_from: dt.date | None
     valid_to: dt.date | None
 
@@ -596,13 +651,14 @@ class CoverageChange(_Out):
     covered_b: int
     rate_b: float | None
     paired_b: int
-    newly_covered: list[str]
-    newly_uncovered: list[str]
+    newly_covered: list[NodeRef]
+    newly_uncovered: list[NodeRef]
 
 
 class CentralityMove(_Out):
     node_id: str
     name: str | None
+    region_name: str | None = Field(description="The region the node lies in.")
     rank_a: int
     rank_b: int
     score_a: float
@@ -620,8 +676,8 @@ class Change(_Out):
     new_nodes: list[NodeChange]
     lost_nodes: list[NodeChange]
     coverage: CoverageChange | None = Field(description="For region scopes only.")
-    risers: list[CentralityMove] = Field(description="PageRank risers.")
-    fallers: list[CentralityMove] = Field(description="PageRank fallers.")
+    risers: Listing[CentralityMove] = Field(description="PageRank risers, up to top.")
+    fallers: Listing[CentralityMove] = Field(description="PageRank fallers, up to top.")
 
 
 # ---------------------------------------------------------------------------------------
@@ -660,6 +716,7 @@ class Candidate(_Out):
     label: str
     kind: str | None
     region_code: str | None
+    region_name: str | None = Field(description="The region the partner lies in.")
     score: float = Field(description="Sum of the contributions, in [0, 1].")
     reasons: list[Reason]
     partner: PartnerRef
@@ -674,7 +731,7 @@ class Partners(_Out):
     target_label: str
     looking_for: list[str]
     relation: Relation
-    candidates: list[Candidate]
+    candidates: Listing[Candidate] = Field(description="Best first, up to top.")
     considered: int
     excluded_partners: int
     excluded_rejected: int
@@ -730,6 +787,7 @@ class CoverageSnapshot(_Out):
 class CentralityShift(_Out):
     node_id: str
     name: str
+    region_name: str | None = Field(description="The region the node lies in.")
     rank_before: int
     rank_after: int
     score_before: float
@@ -739,20 +797,18 @@ class CentralityShift(_Out):
 class WhatIf(_Out):
     scope: AnalysisScope
     written: Literal[False] = Field(description="Always false: nothing is written.")
-    proposed: list[Annotated[list[str], Field(min_length=2, max_length=2)]] = Field(
-        description="The pairs applied, as [helper, village]."
-    )
+    proposed: list[NodePair] = Field(description="The pairs applied, as [helper, village].")
     region_code: str | None
     coverage_before: CoverageSnapshot
     coverage_after: CoverageSnapshot
-    newly_paired: list[str]
-    newly_covered: list[str]
+    newly_paired: list[NodeRef]
+    newly_covered: list[NodeRef]
     actors: int
     components_before: int
     components_after: int
     largest_share_before: float
     largest_share_after: float
-    risers: list[CentralityShift]
+    risers: Listing[CentralityShift] = Field(description="PageRank risers, up to top.")
     proposal_shifts: list[CentralityShift]
 
 

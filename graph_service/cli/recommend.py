@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from graph_service.cli import runtime
 from graph_service.cli.runtime import bad_option, console, parse_date, print_json, run, view_of
+from graph_service.domain import MAX_CANDIDATES
 from graph_service.models import AssignmentIn, JudgementIn, WhatIfIn, error_list
 from graph_service.services.recommendations import RecommendationService
 from graph_service.store.protocol import GraphStore
@@ -55,7 +56,7 @@ def _recommendations(work: Any) -> None:
 @recommend_app.command("partners")
 def partners(
     target: Annotated[str, typer.Argument(help="A village, its party organization, or a helper.")],
-    top: Annotated[int, typer.Option(min=1, max=100)] = 10,
+    top: Annotated[int, typer.Option(min=1, max=MAX_CANDIDATES)] = 10,
     partner_label: Annotated[
         list[str] | None,
         typer.Option(
