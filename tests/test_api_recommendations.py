@@ -129,10 +129,12 @@ def judgements(api: TestClient, headers: dict[str, str] | None = None, **params:
 def test_a_weak_village_is_offered_helpers_but_never_weak_villages(api: TestClient) -> None:
     result = partners(api, V1_ORG, top=10)  # its branch stands for the village
     assert result["target"] == V1
-    offered = {c["partner_id"] for c in result["candidates"]}
+    offered = {c["partner_id"] for c in result["candidates"]["items"]}
     assert offered == {E1, E2, V3, BODY}  # 甲二村 is weak: 以强带弱 leaves it out
-    assert result["candidates"][0]["judgement"] is None
-    same_town = {c["partner_id"] for c in partners(api, V1, max_distance="town")["candidates"]}
+    assert result["candidates"]["items"][0]["judgement"] is None
+    same_town = {
+        c["partner_id"] for c in partners(api, V1, max_distance="town")["candidates"]["items"]
+    }
     assert same_town == {E1, V3, BODY}
 
 
@@ -146,16 +148,16 @@ def test_reject_keeps_a_pair_out_and_unsure_brings_it_back_marked(api: TestClien
     assert set(record["recommendation"]["components"]) >= {"industry", "proximity", "capacity"}
 
     after = partners(api, V1)
-    assert E1 not in {c["partner_id"] for c in after["candidates"]}
+    assert E1 not in {c["partner_id"] for c in after["candidates"]["items"]}
     assert after["excluded_rejected"] == 1
     # From the other side too: the pair is unordered.
-    assert V1 not in {c["partner_id"] for c in partners(api, E1)["candidates"]}
+    assert V1 not in {c["partner_id"] for c in partners(api, E1)["candidates"]["items"]}
 
     unsure = judge(api, target=E1, partner=V1_ORG, decision="unsure", decided_by="李书记")
     assert unsure["judgement"]["supersedes"] == record["id"]
     assert unsure["judgement"]["decided_by"] == "李书记"
     assert unsure["judgement"]["recorded_by"] == "王科长"
-    back = {c["partner_id"]: c for c in partners(api, V1)["candidates"]}
+    back = {c["partner_id"]: c for c in partners(api, V1)["candidates"]["items"]}
     assert back[E1]["judgement"]["decision"] == "unsure"
 
 
@@ -174,7 +176,7 @@ def test_accept_writes_the_pairing_with_planner_provenance(api: TestClient) -> N
     assert result["judgement"]["link_id"] == link["id"]
     assert ok(api.get("/v1/stats"))["version"] != version
     # Partners now: never proposed again, and accepting again is a conflict that adds nothing.
-    assert E2 not in {c["partner_id"] for c in partners(api, V1)["candidates"]}
+    assert E2 not in {c["partner_id"] for c in partners(api, V1)["candidates"]["items"]}
     problem(
         api.post(
             "/v1/recommendations/judgements",
@@ -193,7 +195,7 @@ def test_accepting_a_joint_body_joins_it_through_the_village_branch(api: TestCli
 
 
 def test_a_helper_accepting_a_village_pairs_helper_to_village(api: TestClient) -> None:
-    offered = {c["partner_id"] for c in partners(api, E1)["candidates"]}
+    offered = {c["partner_id"] for c in partners(api, E1)["candidates"]["items"]}
     assert offered == {V1, V2, V3}
     link = judge(api, target=E1, partner=V2, decision="accept")["link"]
     assert (link["type"], link["source"], link["target"]) == ("PAIRS_WITH", E1, V2)
@@ -274,7 +276,7 @@ def _best_total(api: TestClient, villages: list[str], helpers: list[str]) -> flo
     """Brute force over every one-to-one plan (k = m = 1, every village needs one)."""
     scores = {}
     for v in villages:
-        for c in partners(api, v, top=100, include_full="true")["candidates"]:
+        for c in partners(api, v, top=100, include_full="true")["candidates"]["items"]:
             if c["partner_id"] in helpers:
                 scores[(c["partner_id"], v)] = c["score"]
     best = -1.0
@@ -346,7 +348,7 @@ def test_what_if_reports_the_change_and_writes_nothing(api: TestClient) -> None:
     assert report["region_code"] == COUNTY
     assert report["coverage_before"]["paired"] == 0
     assert report["coverage_after"]["paired"] == 2
-    assert sorted(report["newly_paired"]) == [V1, V2]
+    assert sorted(v["id"] for v in report["newly_paired"]) == [V1, V2]
     assert report["components_after"] < report["components_before"]
     assert ok(api.get("/v1/stats"))["version"] == version
     assert ok(api.get("/v1/links", params={"type": "PAIRS_WITH"}))["items"] == []
@@ -380,7 +382,7 @@ def test_a_cooperative_the_village_branch_leads_is_not_offered(seed_client: Test
             params={"target": "village:370302112206", "top": 100, "include_full": "true"},
         )
     )
-    offered = {c["partner_id"] for c in result["candidates"]}
+    offered = {c["partner_id"] for c in result["candidates"]["items"]}
     assert "ent:longquan-taitou-fangcaoyuan-hezuoshe" not in offered
     assert result["excluded_partners"] >= 1
 

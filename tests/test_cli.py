@@ -235,7 +235,7 @@ def test_analyse_commands_print_json(cli_env: Settings) -> None:
     )
     assert code == 0, out
     report = json.loads(out[out.index("{") :])
-    assert report["measures"]["degree"]["rows"][0]["node"] == "org:longquan-hongse-xigu"
+    assert report["measures"]["degree"]["rows"]["items"][0]["node"] == "org:longquan-hongse-xigu"
     code, out = invoke("analyse", "coverage", "--region", "371426")
     assert code == 0, out
     assert json.loads(out[out.index("{") :])["total"]["villages"] == 436

@@ -63,12 +63,12 @@ def pairings(settings: Settings) -> list[dict]:  # type: ignore[type-arg]
 def test_partners_judge_and_the_audit_trail(county: Settings) -> None:
     offered = run("partners", V1_ORG, "--top", "10")
     assert offered["target"] == V1
-    assert E1 in {c["partner_id"] for c in offered["candidates"]}
+    assert E1 in {c["partner_id"] for c in offered["candidates"]["items"]}
 
     rejected = run("judge", V1, E1, "--decision", "reject", "--by", "王科长", "--note", "太远")
     assert rejected["judgement"]["decided_by"] == "王科长"
     assert rejected["judgement"]["recorded_by"].startswith("cli:")
-    assert E1 not in {c["partner_id"] for c in run("partners", V1)["candidates"]}
+    assert E1 not in {c["partner_id"] for c in run("partners", V1)["candidates"]["items"]}
 
     accepted = run("judge", V1, E2, "--decision", "accept", "--by", "王科长")
     link = accepted["link"]
@@ -88,11 +88,11 @@ def test_assign_then_what_if_of_the_plan(county: Settings, tmp_path: Path) -> No
     saved = tmp_path / "plan.json"
     saved.write_text(json.dumps(plan, ensure_ascii=False), encoding="utf-8")
     report = run("what-if", "--plan", str(saved))
-    assert sorted(report["newly_paired"]) == [V1, V2]
+    assert sorted(v["id"] for v in report["newly_paired"]) == [V1, V2]
     assert report["written"] is False
     assert pairings(county) == []  # nothing written
     by_pair = run("what-if", "--pair", f"{E2}={V1_ORG}", "--region", COUNTY)
-    assert by_pair["newly_paired"] == [V1]
+    assert [v["id"] for v in by_pair["newly_paired"]] == [V1]
 
 
 @pytest.mark.parametrize(
