@@ -30,7 +30,7 @@ from graph_service.analysis import centrality, communities  # noqa: E402
 from graph_service.analysis.graphs import collapse  # noqa: E402
 from graph_service.register import read_register, register_graph  # noqa: E402
 from graph_service.schema import STRUCTURAL_LINK_TYPES  # noqa: E402
-from graph_service.services.generator import generate_network  # noqa: E402
+from graph_service.services.synthetic.network import generate_network  # noqa: E402
 
 
 def build(dist: Path, scope: list[str], seed: int = 7) -> nx.Graph:

@@ -56,8 +56,8 @@ from graph_service.analysis.recommend import RecommenderIndex  # noqa: E402
 from graph_service.models import AssignmentIn  # noqa: E402
 from graph_service.services.analysis_scope import AnalysisScope, ScopedGraphs  # noqa: E402
 from graph_service.services.divisions import load_divisions  # noqa: E402
-from graph_service.services.generation import generate_into  # noqa: E402
 from graph_service.services.recommendations import RecommendationService  # noqa: E402
+from graph_service.services.synthetic.into_store import generate_into  # noqa: E402
 from graph_service.services.view import GraphViews  # noqa: E402
 from graph_service.settings import hash_api_key  # noqa: E402
 from graph_service.store.embedded import EmbeddedGraphStore  # noqa: E402

@@ -168,6 +168,21 @@ class Visibility:
                     out[key] = self.value(out[key])
         return out
 
+    @staticmethod
+    def _personal_in(graph: nx.MultiDiGraph) -> bool:
+        """Whether any node or link of ``graph`` carries a personal attribute or type."""
+        for _, data in graph.nodes(data=True):
+            personal = PERSONAL_ATTRIBUTES.get(str(data.get("label")))
+            if personal and personal.intersection(data.get("attributes") or ()):
+                return True
+        for _, _, data in graph.edges(data=True):
+            if data.get("type") in PERSONAL_LINK_TYPES:
+                return True
+            personal = PERSONAL_ATTRIBUTES.get(str(data.get("type")))
+            if personal and personal.intersection(data.get("attributes") or ()):
+                return True
+        return False
+
     def judgement(self, doc: Mapping[str, Any]) -> dict[str, Any]:
         """A judgement record as this audience sees it: who decided and why only in full."""
         if self.full:
@@ -184,6 +199,9 @@ class Visibility:
         if self.full:
             return graph
         hidden = {n for n, data in graph.nodes(data=True) if not self.node_visible(data)}
+        if not hidden and self._pattern is None and not self._personal_in(graph):
+            # Nothing to hide (a store without people, e.g. a generated network): no copy.
+            return graph
         out = nx.MultiDiGraph()
         out.graph.update(graph.graph)
         out.add_nodes_from(

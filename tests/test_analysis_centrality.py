@@ -26,7 +26,7 @@ from graph_service.analysis.centrality import (
 from graph_service.analysis.graphs import collapse
 from graph_service.register import read_register, register_graph
 from graph_service.schema import STRUCTURAL_LINK_TYPES
-from graph_service.services.generator import generate_network
+from graph_service.services.synthetic.network import generate_network
 
 ROOT = Path(__file__).resolve().parent.parent
 REGISTER = ROOT / "seed" / "register"

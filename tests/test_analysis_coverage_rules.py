@@ -22,7 +22,7 @@ from graph_service.analysis.rules import (
 )
 from graph_service.analysis.strength import COMPONENTS, StrengthWeights
 from graph_service.register import read_register, register_graph
-from graph_service.services.generator import county_profile, generate_network
+from graph_service.services.synthetic.network import county_profile, generate_network
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES = ROOT / "seed" / "rules" / "joint_body_rules.json"

@@ -21,7 +21,7 @@ from graph_service.analysis.communities import (
 from graph_service.analysis.graphs import collapse
 from graph_service.register import read_register, register_graph
 from graph_service.schema import JOINT_BODY_KINDS
-from graph_service.services.generator import generate_network
+from graph_service.services.synthetic.network import generate_network
 
 REGISTER = Path(__file__).resolve().parent.parent / "seed" / "register"
 

@@ -18,8 +18,8 @@ from graph_service.cli import app
 from graph_service.errors import NotFoundError
 from graph_service.register import read_register, register_graph
 from graph_service.services import evaluation as ev
-from graph_service.services.generation import generate_into
-from graph_service.services.generator import county_profile
+from graph_service.services.synthetic.into_store import generate_into
+from graph_service.services.synthetic.network import county_profile
 from graph_service.services.view import GraphViews
 from graph_service.settings import Settings, get_settings
 from graph_service.store.protocol import WriteBatch

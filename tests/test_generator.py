@@ -27,7 +27,7 @@ from graph_service.models import (
 )
 from graph_service.register import read_register, register_graph
 from graph_service.schema import JOINT_BODY_KINDS, link_allows
-from graph_service.services.generator import (
+from graph_service.services.synthetic.calibration import (
     GENERATOR_VERSION,
     KAIYUAN_BODIES_PER_VILLAGE,
     MEDIAN_COLLECTIVE_INCOME_YUAN,
@@ -36,10 +36,9 @@ from graph_service.services.generator import (
     PINGLIANG_LIANJIAN_PER_VILLAGE,
     PINGYUAN_BODIES_PER_VILLAGE,
     PROFILES,
-    county_profile,
-    generate_network,
-    generator_source,
 )
+from graph_service.services.synthetic.documents import generator_source
+from graph_service.services.synthetic.network import county_profile, generate_network
 
 ROOT = Path(__file__).resolve().parent.parent
 REGISTER = ROOT / "seed" / "register"
@@ -316,7 +315,7 @@ def test_output_does_not_depend_on_hash_seed_or_input_order() -> None:
         "import hashlib, json\n"
         "from pathlib import Path\n"
         "from graph_service.register import read_register, register_graph\n"
-        "from graph_service.services.generator import generate_network\n"
+        "from graph_service.services.synthetic.network import generate_network\n"
         f"rows = read_register(Path({str(REGISTER)!r}), [{PINGYUAN!r}])\n"
         "nodes = [d for k, d in register_graph(rows) if k == 'node']\n"
         "regions = [n for n in nodes if n['label'] == 'Region']\n"

@@ -29,7 +29,7 @@ from graph_service.analysis.recommend import (
     score_candidates,
 )
 from graph_service.register import read_register, register_graph
-from graph_service.services.generator import county_profile, generate_network
+from graph_service.services.synthetic.network import county_profile, generate_network
 
 ROOT = Path(__file__).resolve().parent.parent
 REGISTER = ROOT / "seed" / "register"

@@ -256,6 +256,11 @@ def test_policy_hides_people_and_their_links_from_graphs() -> None:
     assert sorted(public) == ["org:b", "village:c"]
     assert [k for _, _, k in public.edges(keys=True)] == ["l2"]
     assert Visibility(full=True).graph(G) is G
+    # A graph with nothing personal in it is served as is, not copied.
+    G.remove_node("person:a")
+    assert Visibility(full=False).graph(G) is G
+    G.nodes["org:b"]["attributes"] = {"contact_phone": "1"}
+    assert "contact_phone" not in Visibility(full=False).graph(G).nodes["org:b"]["attributes"]
     assert Visibility(full=False).labels(["Person", "Village"]) == ["Village"]
     assert Visibility(full=False).labels(["Person"]) == []
 

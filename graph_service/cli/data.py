@@ -116,7 +116,7 @@ def generate(
     batch_size: Annotated[int, typer.Option(min=100, max=200_000)] = 20_000,
 ) -> None:
     """Populate regions with a calibrated, generated 联建 network (marked as generated)."""
-    from graph_service.services.generation import generate_into
+    from graph_service.services.synthetic.into_store import generate_into
 
     check_region_codes(regions, "--regions")
 

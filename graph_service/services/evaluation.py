@@ -4,7 +4,7 @@
 module supplies the graphs and does the bookkeeping around it:
 
 - **generated** counties: the register extract of one county (``seed/register``) populated by
-  the generator (:func:`graph_service.services.generator.generate_network`) under a seed;
+  the generator (:func:`graph_service.services.synthetic.network.generate_network`) under a seed;
   each (county, seed) is its own graph, evaluated with that same seed;
 - the **seed** graph (curated files, register extract, documents), one graph evaluated
   under many seeds (the seed only changes which ties are hidden);
@@ -37,8 +37,8 @@ from graph_service.analysis.evaluation import (
 )
 from graph_service.register import read_register, register_graph
 from graph_service.services.analysis_scope import AnalysisScope
-from graph_service.services.generator import county_profile, generate_network
 from graph_service.services.loading import seed_graph
+from graph_service.services.synthetic.network import county_profile, generate_network
 from graph_service.services.view import GraphView
 
 __all__ = [
@@ -148,7 +148,7 @@ class EvaluationCase:
 
     ``build`` is called once per case (and the graph dropped after its reports), so cases of
     many generated counties do not sit in memory together. ``profile`` is the generator's
-    county profile (:func:`graph_service.services.generator.county_profile`) of a generated
+    county profile (:func:`graph_service.services.synthetic.network.county_profile`) of a generated
     county, ``None`` otherwise.
     """
 

@@ -1,4 +1,5 @@
-"""Write a generated network (``services.generator``) for some regions into a store."""
+"""Generate the network of some regions (:mod:`~graph_service.services.synthetic.network`) into
+a store, in atomic batches."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from graph_service.domain import code_ancestors
 from graph_service.errors import InvalidInputError, NotFoundError
 from graph_service.models import LinkDoc, NodeDoc
-from graph_service.services.generator import generate_network
+from graph_service.services.synthetic.network import generate_network
 from graph_service.store.protocol import GraphStore, NodeQuery, WriteBatch
 
 __all__ = ["GenerationReport", "generate_into", "scope_of"]
@@ -47,7 +49,7 @@ async def scope_of(store: GraphStore, codes: Sequence[str]) -> tuple[list[NodeDo
             raise NotFoundError(
                 f"no region with code {code} (load the register first)", field="regions"
             )
-        ancestors = [f"region:{code[:n]}" for n in (2, 4, 6, 9) if n < len(code)]
+        ancestors = [f"region:{a}" for a in code_ancestors(code)]
         regions.update(await store.get_nodes(ancestors))
         for doc in await _all(store, NodeQuery(labels=["Region"], region_code=code)):
             regions[doc["id"]] = doc
