@@ -239,6 +239,12 @@ def test_analyse_commands_print_json(cli_env: Settings) -> None:
     code, out = invoke("analyse", "coverage", "--region", "371426")
     assert code == 0, out
     assert json.loads(out[out.index("{") :])["total"]["villages"] == 436
+    # The option a cut list names in ``more`` is the command's own.
+    code, out = invoke("analyse", "coverage", "--region", "371426", "--limit", "5")
+    assert code == 0, out
+    weak = json.loads(out[out.index("{") :])["weak_villages"]
+    assert (weak["total"], len(weak["items"]), weak["truncated"]) == (427, 5, True)
+    assert weak["more"]["parameter"] == "limit"
     code, out = invoke("analyse", "rules", "--scope", "bogus")
     assert code == 2
 
