@@ -47,8 +47,8 @@ PARAMETERS: Final[tuple[Parameter, ...]] = (
     ),
     Parameter(
         "scope",
-        "what an analysis or export covers: all | region:<code> | body:<joint body id> | "
-        "node:<node id> (with depth)",
+        "what an analysis or export covers: all, region:CODE, body:ID (a joint body) or "
+        "node:ID (with depth hops around it)",
         cli="--scope",
         instead=("region", "body", "area", "county"),
     ),
