@@ -221,6 +221,15 @@ def test_generate_rejects_bad_codes_and_unknown_regions(cli_env: Settings) -> No
     assert "no region with code 999999" in out
 
 
+def test_generate_takes_region_as_every_command_does(cli_env: Settings) -> None:
+    code, out = invoke("generate", "--region", "37a", "--seed", "1")
+    assert code == 2
+    assert "--region '37a' is not a division code" in out
+    code, out = invoke("generate", "--region", "999999", "--seed", "1")
+    assert code == 1
+    assert "no region with code 999999" in out
+
+
 def test_analyse_commands_print_json(cli_env: Settings) -> None:
     assert invoke("load-seed")[0] == 0
     code, out = invoke(

@@ -82,6 +82,15 @@ def test_partners_judge_and_the_audit_trail(county: Settings) -> None:
     assert [j["decision"] for j in run("judgements", "--decision", "accept")["items"]] == ["accept"]
 
 
+def test_judgements_by_the_vocabulary_s_decided_by(county: Settings) -> None:
+    """--decided-by (the API's decided_by) records and filters; --by, its former name, too."""
+    run("judge", V1, E1, "--decision", "unsure", "--decided-by", "王科长")
+    run("judge", V1, E2, "--decision", "unsure", "--by", "李干事")
+    mine = run("judgements", "--decided-by", "王科长")["items"]
+    assert [(j["partner"], j["decided_by"]) for j in mine] == [(E1, "王科长")]
+    assert [j["partner"] for j in run("judgements", "--by", "李干事")["items"]] == [E2]
+
+
 def test_assign_then_what_if_of_the_plan(county: Settings, tmp_path: Path) -> None:
     plan = run("assign", "--region", COUNTY, "-k", "1", "-m", "1")
     assert {p["village"]["id"] for p in plan["pairs"]} == {V1, V2}

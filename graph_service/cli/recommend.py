@@ -179,7 +179,9 @@ def judge(
     target: Annotated[str, typer.Argument(help="The village (or helper) recommended for.")],
     partner: Annotated[str, typer.Argument(help="The recommended partner.")],
     decision: Annotated[str, typer.Option(help="accept | reject | unsure")],
-    by: Annotated[str, typer.Option("--by", help="The planner who decided.")],
+    decided_by: Annotated[
+        str, typer.Option("--decided-by", "--by", help="The planner who decided.")
+    ],
     note: Annotated[str | None, typer.Option(help="Why.")] = None,
     program: Program = None,
     relation: Annotated[str, typer.Option(help="pairing | co_building")] = "pairing",
@@ -194,7 +196,7 @@ def judge(
             "target": target,
             "partner": partner,
             "decision": decision,
-            "decided_by": by,
+            "decided_by": decided_by,
             "note": note,
             "program": program,
             "relation": relation,
@@ -212,7 +214,9 @@ def judgements(
     decision: Annotated[
         list[str] | None, typer.Option(help="accept | reject | unsure (repeatable).")
     ] = None,
-    by: Annotated[str | None, typer.Option("--by", help="Decided by.")] = None,
+    decided_by: Annotated[
+        str | None, typer.Option("--decided-by", "--by", help="Only this planner's.")
+    ] = None,
     since: Annotated[str | None, typer.Option(help="Decided at or after (ISO time).")] = None,
     until: Annotated[str | None, typer.Option(help="Decided at or before (ISO time).")] = None,
     current: Annotated[bool, typer.Option(help="Only the judgement in force per pair.")] = False,
@@ -238,7 +242,7 @@ def judgements(
         partner=partner,
         node=node,
         decisions=decision or (),
-        decided_by=by,
+        decided_by=decided_by,
         since=bounds["since"],
         until=bounds["until"],
         current=current,
