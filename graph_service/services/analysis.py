@@ -182,7 +182,7 @@ class AnalysisService:
             for node in members:
                 label = str(simple.nodes[node].get("label"))
                 labels[label] = labels.get(label, 0) + 1
-            named = [refs[str(m)] for m in members if str(m) in refs]
+            named = [refs[str(m)] for m in members[:limit] if str(m) in refs]
             rows.append(
                 {
                     "index": index,
