@@ -40,20 +40,14 @@ def serve(
     seed: Annotated[bool, typer.Option(help="Load the seed graph first (idempotent).")] = False,
 ) -> None:
     """Run the HTTP API (docs at /docs)."""
-    import uvicorn
-
     from graph_service.api.app import create_app
+    from graph_service.api.server import serve as serve_app
 
     settings = runtime.get_settings()
     if seed:
         load_seed_command()
     console.print(f"serving on the {settings.store_backend} store")
-    uvicorn.run(
-        create_app(settings),
-        host=host or settings.host,
-        port=port or settings.port,
-        log_level="info",
-    )
+    serve_app(create_app(settings), host=host or settings.host, port=port or settings.port)
 
 
 def migrate() -> None:
