@@ -840,10 +840,11 @@ class ExportMeta(_Out):
 
 
 class _NodeStyle(_Open):
-    """A node's document (id, label, name, attributes …) and its styling."""
+    """A node's document (id, name, kind, attributes …) and its styling."""
 
     id: str
-    label: str
+    label: str = Field(description="What a viewer shows: the node's name.")
+    node_label: str = Field(description="The node's type: Village, Enterprise …")
     label_zh: str
     color: str
     size: float
@@ -859,6 +860,7 @@ class _LinkStyle(_Open):
     type: str
     source: str
     target: str
+    label: str = Field(description="What a viewer shows: the link's type in Chinese.")
     label_zh: str
     color: str
     strength: float | None = Field(description="With strength.")
