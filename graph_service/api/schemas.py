@@ -64,6 +64,15 @@ __all__ = [
 ]
 
 
+#: Every text a person reads comes in Chinese under its plain name and in English beside it
+#: under the same name with ``_en`` (``graph_service.analysis.wording``).
+EXPLANATION_ZH = (
+    "For people, in Chinese: the facts behind the value, with every number's meaning and "
+    "unit or scale."
+)
+EXPLANATION_EN = "The same, in English."
+
+
 class _Out(BaseModel):
     """A closed response shape: these fields and no others (extra input is ignored, so the
     schema carries no ``additionalProperties: false`` that would break older clients when a
@@ -444,7 +453,8 @@ class StrengthComponent(_Out):
     value: float | None = Field(description="In [0, 1]; null when unavailable.")
     weight: float
     available: bool
-    explanation: str
+    explanation: str = Field(description=EXPLANATION_ZH)
+    explanation_en: str = Field(description=EXPLANATION_EN)
     contribution: float
 
 
