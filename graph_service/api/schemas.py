@@ -644,9 +644,10 @@ Decision = Literal["accept", "reject", "unsure"]
 
 class Reason(_Out):
     name: str
-    value: float
+    value: float = Field(description="In [0, 1].")
     weight: float
-    explanation: str
+    explanation: str = Field(description=EXPLANATION_ZH)
+    explanation_en: str = Field(description=EXPLANATION_EN)
     contribution: float
 
 
