@@ -542,7 +542,10 @@ class AnalysisCoverage(_Out):
 class RuleOutcome(_Out):
     rule_id: str
     status: Literal["pass", "broken", "unknown"]
-    evidence: str
+    evidence: str = Field(
+        description="For people, in Chinese: what was found, what the rule asks, the verdict."
+    )
+    evidence_en: str = Field(description=EXPLANATION_EN)
     value: bool | int | float | str | None
     members: list[str]
 
