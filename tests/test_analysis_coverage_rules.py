@@ -223,6 +223,18 @@ def test_weak_villages_without_strong_partner() -> None:
     assert not weak["village:v4"].has_strong_partner
     assert weak["village:v6"].partners == ()
     assert report.weak_without_strong_partner == 2  # v4, v6
+    # The same facts in words, with their units and the bar they are held against.
+    assert weak["village:v4"].explanation == (
+        "被列为薄弱村; 结对/共建伙伴 1 个, 最强的联系强度 0.12 (0–1 分, 达到 0.5 为强), 尚无强伙伴"
+    )
+    assert weak["village:v5"].explanation == (
+        "村集体收入 5.0万元, 低于薄弱村标准 10.0万元; "
+        "结对/共建伙伴 1 个, 最强的联系强度 1.00 (0–1 分, 达到 0.5 为强), 有强伙伴"
+    )
+    assert weak["village:v6"].explanation == "联建联系 0 条, 少于 1 条; 没有结对帮扶或联建共建伙伴"
+    assert weak["village:v5"].explanation_en == (
+        "collective income 5.0万元 below 10.0万元; 1 partner(s), strongest tie 1.00 (strong at 0.5)"
+    )
     # a lower bar makes b strong enough for v4
     lenient = coverage_report(G, PINGYUAN, as_of=AS_OF, strong_threshold=0.1, weights=TWO)
     assert lenient.weak_without_strong_partner == 1  # v6

@@ -520,6 +520,8 @@ class WeakVillage(_Out):
     links: int
     partners: list[PartnerStrength]
     has_strong_partner: bool
+    explanation: str = Field(description=EXPLANATION_ZH)
+    explanation_en: str = Field(description=EXPLANATION_EN)
 
 
 class AnalysisCoverage(_Out):
