@@ -77,13 +77,16 @@ def amount(value: float, unit: str) -> str:
 
 
 def percent(share: float) -> str:
-    """A share in ``[0, 1]`` as a whole percentage.
+    """A share in ``[0, 1]`` as a percentage: whole from 10% on, one decimal below (so a
+    small change still shows).
 
     Examples
     --------
-    >>> percent(0.4), percent(1 / 3)
-    ('40%', '33%')
+    >>> percent(0.4), percent(1 / 3), percent(1 / 474), percent(0.0)
+    ('40%', '33%', '0.2%', '0%')
     """
+    if 0 < share < 0.1:
+        return f"{100 * share:.1f}%"
     return f"{round(100 * share)}%"
 
 

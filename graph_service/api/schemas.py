@@ -717,7 +717,9 @@ class AssignedPair(_Out):
 
 class Unassigned(_Out):
     village: PartnerRef
-    reason: str
+    reason: str = Field(description="no_candidates, too_few_candidates or capacity_exhausted.")
+    explanation: str = Field(description=EXPLANATION_ZH)
+    explanation_en: str = Field(description=EXPLANATION_EN)
 
 
 class Assignment(_Out):
@@ -770,6 +772,10 @@ class WhatIf(_Out):
     largest_share_after: float
     risers: list[CentralityShift]
     proposal_shifts: list[CentralityShift]
+    summary: str = Field(
+        description="For people, in Chinese: the pairs, coverage and connectivity before → after."
+    )
+    summary_en: str = Field(description=EXPLANATION_EN)
 
 
 class AskedPair(_Out):
