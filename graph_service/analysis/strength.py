@@ -16,7 +16,9 @@ administrative same town 1, county 0.75, city 0.5, province 0.25, otherwise 0
 
 ``score`` is the weighted mean over the *available* components, so missing data does not
 drag a tie down; ``confidence`` is the share of the total weight that was available, so
-missing data shows up there instead.
+missing data shows up there instead. Each component says why it has its value: in Chinese
+(``explanation``: the facts, the formula with their numbers, the scale of the score) and in
+English (``explanation_en``).
 
 References
 ----------

@@ -332,19 +332,7 @@ def _sizes(
     whether a size is recorded."""
     n = len(candidates.ids)
     size_pct = np.full(n, 0.5)
-    size_text = [
-        Wording(
-            "未记录" + "、".join(name for _, name, _ in SIZE_METRICS.get(label, ()))
-            if label in SIZE_METRICS
-            else "规模未记录",
-            "size not recorded",
-        )
-        for label in candidates.labels
-    ]
-    size_text = [
-        Wording(f"{t.zh}, 按同类中位 (百分位 0.50) 计", f"{t.en} (taken as the median)")
-        for t in size_text
-    ]
+    size_text = [_size_unknown(label) for label in candidates.labels]
     facts: dict[int, Wording] = {}
     groups: defaultdict[tuple[str, str], list[tuple[int, float]]] = defaultdict(list)
     peers: dict[tuple[str, str], Wording] = {}
@@ -383,6 +371,13 @@ def _sizes(
                 f"{facts[i].en} ({share.en} of {peers[key].en})",
             )
     return size_pct, size_text, size_known
+
+
+def _size_unknown(label: str) -> Wording:
+    """The size of a candidate without a size metric: what is missing, and how it counts."""
+    names = "、".join(name for _, name, _ in SIZE_METRICS.get(label, ()))
+    missing = f"未记录{names}" if names else "规模未记录"
+    return Wording(f"{missing}, 按同类中位 (百分位 0.50) 计", "size not recorded (the median)")
 
 
 def places(H: nx.MultiDiGraph, candidates: CandidateTable, scan: LinkScan) -> Places:
