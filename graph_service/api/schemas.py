@@ -64,6 +64,15 @@ __all__ = [
 ]
 
 
+#: Every text a person reads comes in Chinese under its plain name and in English beside it
+#: under the same name with ``_en`` (``graph_service.analysis.wording``).
+EXPLANATION_ZH = (
+    "For people, in Chinese: the facts behind the value, with every number's meaning and "
+    "unit or scale."
+)
+EXPLANATION_EN = "The same, in English."
+
+
 class _Out(BaseModel):
     """A closed response shape: these fields and no others (extra input is ignored, so the
     schema carries no ``additionalProperties: false`` that would break older clients when a
@@ -444,7 +453,8 @@ class StrengthComponent(_Out):
     value: float | None = Field(description="In [0, 1]; null when unavailable.")
     weight: float
     available: bool
-    explanation: str
+    explanation: str = Field(description=EXPLANATION_ZH)
+    explanation_en: str = Field(description=EXPLANATION_EN)
     contribution: float
 
 
@@ -510,6 +520,8 @@ class WeakVillage(_Out):
     links: int
     partners: list[PartnerStrength]
     has_strong_partner: bool
+    explanation: str = Field(description=EXPLANATION_ZH)
+    explanation_en: str = Field(description=EXPLANATION_EN)
 
 
 class AnalysisCoverage(_Out):
@@ -532,7 +544,10 @@ class AnalysisCoverage(_Out):
 class RuleOutcome(_Out):
     rule_id: str
     status: Literal["pass", "broken", "unknown"]
-    evidence: str
+    evidence: str = Field(
+        description="For people, in Chinese: what was found, what the rule asks, the verdict."
+    )
+    evidence_en: str = Field(description=EXPLANATION_EN)
     value: bool | int | float | str | None
     members: list[str]
 
@@ -634,9 +649,10 @@ Decision = Literal["accept", "reject", "unsure"]
 
 class Reason(_Out):
     name: str
-    value: float
+    value: float = Field(description="In [0, 1].")
     weight: float
-    explanation: str
+    explanation: str = Field(description=EXPLANATION_ZH)
+    explanation_en: str = Field(description=EXPLANATION_EN)
     contribution: float
 
 
@@ -701,7 +717,9 @@ class AssignedPair(_Out):
 
 class Unassigned(_Out):
     village: PartnerRef
-    reason: str
+    reason: str = Field(description="no_candidates, too_few_candidates or capacity_exhausted.")
+    explanation: str = Field(description=EXPLANATION_ZH)
+    explanation_en: str = Field(description=EXPLANATION_EN)
 
 
 class Assignment(_Out):
@@ -754,6 +772,10 @@ class WhatIf(_Out):
     largest_share_after: float
     risers: list[CentralityShift]
     proposal_shifts: list[CentralityShift]
+    summary: str = Field(
+        description="For people, in Chinese: the pairs, coverage and connectivity before → after."
+    )
+    summary_en: str = Field(description=EXPLANATION_EN)
 
 
 class AskedPair(_Out):
