@@ -312,6 +312,10 @@ def test_assignment_reports_villages_left_over_and_why(api: TestClient) -> None:
     assert len(plan["pairs"]) == 1
     ((left),) = plan["unassigned"]
     assert left["reason"] == "capacity_exhausted"
+    assert left["explanation"] == (
+        "有空余名额的帮扶方候选 1 个, 但其名额分给了使整个方案总分更高的其他村; "
+        "该村分到 0 个, 至少需要 1 个"
+    )
     assert left["village"]["name"] in {"甲一村", "甲二村"}
     two = ok(api.post("/v1/recommendations/assignment", json={**body, "k": 2}))
     assert len(two["pairs"]) == 2
@@ -350,6 +354,7 @@ def test_what_if_reports_the_change_and_writes_nothing(api: TestClient) -> None:
     assert report["coverage_after"]["paired"] == 2
     assert sorted(v["id"] for v in report["newly_paired"]) == [V1, V2]
     assert report["components_after"] < report["components_before"]
+    assert report["summary"].startswith("拟新增结对 2 对 (仅模拟, 不写入数据): 乙公司 → 甲一村、")
     assert ok(api.get("/v1/stats"))["version"] == version
     assert ok(api.get("/v1/links", params={"type": "PAIRS_WITH"}))["items"] == []
 

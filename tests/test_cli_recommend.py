@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import open_store
 from test_api_recommendations import COUNTY, E1, E2, V1, V1_ORG, V2, _links, _nodes
+from test_explanations import CJK
 from typer.testing import CliRunner
 
 from graph_service.cli import app
@@ -64,6 +65,8 @@ def test_partners_judge_and_the_audit_trail(county: Settings) -> None:
     offered = run("partners", V1_ORG, "--top", "10")
     assert offered["target"] == V1
     assert E1 in {c["partner_id"] for c in offered["candidates"]["items"]}
+    reasons = [r for c in offered["candidates"]["items"] for r in c["reasons"]]
+    assert all(CJK.search(r["explanation"]) and r["explanation_en"] for r in reasons)
 
     rejected = run("judge", V1, E1, "--decision", "reject", "--by", "王科长", "--note", "太远")
     assert rejected["judgement"]["decided_by"] == "王科长"
@@ -99,6 +102,7 @@ def test_assign_then_what_if_of_the_plan(county: Settings, tmp_path: Path) -> No
     report = run("what-if", "--plan", str(saved))
     assert sorted(v["id"] for v in report["newly_paired"]) == [V1, V2]
     assert report["written"] is False
+    assert report["summary"].startswith("拟新增结对 2 对 (仅模拟, 不写入数据)")
     assert pairings(county) == []  # nothing written
     by_pair = run("what-if", "--pair", f"{E2}={V1_ORG}", "--region", COUNTY)
     assert [v["id"] for v in by_pair["newly_paired"]] == [V1]

@@ -321,7 +321,10 @@ FAKE_RECOMMENDATIONS = {
                     "label": "PartyOrganization",
                 },
                 "score": 0.61,
-                "reasons": [{"name": "组织隶属", "value": 0.6, "explanation": "上级党组织"}],
+                "reasons": [
+                    {"name": "组织隶属", "value": 0.6, "explanation": "上级党组织"},
+                    {"name": "priority", "value": 0.75, "explanation": "薄弱村, 未记录村集体收入"},
+                ],
             },
         ],
     },
@@ -446,6 +449,11 @@ def test_explorer_end_to_end(server: str) -> None:
                 assert "暂无推荐服务" in page.inner_text("#recommend-body")
             elif state == "ok":
                 assert recommend.locator("li.candidate").count() >= 1
+                # Every reason reads in Chinese: its name and its explanation.
+                reasons = recommend.locator("ul.reasons li").all_inner_texts()
+                assert reasons
+                assert all(re.search(r"^[\u4e00-\u9fff]+\(", r) for r in reasons), reasons
+                assert not any("None" in r for r in reasons), reasons
 
             # What the service answers, drawn: the screenshot CI keeps.
             page.screenshot(path=str(ARTIFACTS / "explorer.png"))
@@ -466,6 +474,7 @@ def test_explorer_end_to_end(server: str) -> None:
             assert "久润合作社" in candidates.nth(0).inner_text()
             assert "同属富硒农业产业链" in candidates.nth(0).inner_text()
             assert "0.82" in candidates.nth(0).inner_text()
+            assert "帮扶需求(0.75):薄弱村" in candidates.nth(1).inner_text()
             page.unroute("**/v1/recommendations/partners?*")
 
             # 保存为PNG downloads the drawing.

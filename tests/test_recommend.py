@@ -355,6 +355,10 @@ def test_assignment_capacity_and_minimums() -> None:
     )
     assert plan.pairs == (("X", "q", 0.6),)
     assert plan.unassigned == (("p", "capacity_exhausted"),)
+    assert [w.zh for w in plan.unassigned_explanations] == [
+        "有空余名额的帮扶方候选 1 个, 但其名额分给了使整个方案总分更高的其他村; "
+        "该村分到 0 个, 至少需要 1 个"
+    ]
     # Coverage before score: r can only take X, so p gets Y though X scores more with p.
     plan = assign(
         [Helper("X", 1), Helper("Y", 1)],
@@ -371,6 +375,9 @@ def test_assignment_capacity_and_minimums() -> None:
     )
     assert {(h, v) for h, v, _ in plan.pairs} == {("X", "p"), ("Y", "p"), ("Z", "q")}
     assert plan.unassigned == (("q", "too_few_candidates"),)
+    assert [w.zh for w in plan.unassigned_explanations] == [
+        "有空余名额的帮扶方候选只有 1 个, 少于该村至少需要的 2 个"
+    ]
     # Beyond the minimum only pairs with a positive score are added.
     plan = assign(
         [Helper("X", 1), Helper("Y", 1)], [Village("p", 1, 2)], {("X", "p"): 0.5, ("Y", "p"): 0.0}
@@ -380,6 +387,9 @@ def test_assignment_capacity_and_minimums() -> None:
     plan = assign([Helper("X", 0)], [Village("p")], {("X", "p"): 1.0})
     assert plan.pairs == ()
     assert plan.unassigned == (("p", "no_candidates"),)
+    assert plan.unassigned_explanations[0].zh == (
+        "没有可用的帮扶方候选 (有空余名额的候选 0 个), 该村至少需要 1 个"
+    )
 
 
 def test_assignment_is_deterministic_with_ties_by_id() -> None:
@@ -484,6 +494,15 @@ def test_what_if_counts_new_coverage_and_writes_nothing() -> None:
     assert report.largest_share_after > report.largest_share_before
     assert {s.node_id for s in report.proposal_shifts} == {A, B, C, W, W2}
     assert all(s.rank_after <= s.rank_before for s in report.risers)
+    # The same figures in words: 8 actors, 7 → 4 components, largest 2 → 3 of 8.
+    assert report.summary == (
+        "拟新增结对 3 对 (仅模拟, 不写入数据): 企业A → 台头村、企业C → 龙二村、企业B → 龙二村; "
+        "本区域 4 个村中, 有结对的村 1 → 2 个 (25% → 50%), "
+        "有结对或在联建组织中的村 1 → 2 个 (25% → 50%); "
+        "新增结对村 1 个 (龙二村), 新覆盖村 1 个 (龙二村); "
+        "联建网络 8 个主体的连通片 7 → 4 个 (越少越连成一体), 最大连通片占全部主体 25% → 38%"
+    )
+    assert report.summary_en.startswith("3 proposed pairing(s), simulated, nothing written")
     json.dumps(report.as_dict(), ensure_ascii=False)
 
 

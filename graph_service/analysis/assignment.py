@@ -64,6 +64,7 @@ from graph_service.analysis.recommend import (
     score_candidates,
 )
 from graph_service.analysis.strength import TIE_LINK_TYPES
+from graph_service.analysis.wording import Wording, listing, percent
 
 __all__ = [
     "SCORE_RESOLUTION",
@@ -109,6 +110,8 @@ class AssignmentPlan:
     ``too_few_candidates`` (fewer candidate helpers than the minimum) or
     ``capacity_exhausted`` (the candidates' places went to other villages, where they
     served the plan better). ``covered`` counts villages with at least their minimum.
+    ``unassigned_explanations`` says each reason in words, with its counts (Chinese and
+    English), in the order of ``unassigned``.
     """
 
     pairs: tuple[tuple[str, str, float], ...]
@@ -119,6 +122,7 @@ class AssignmentPlan:
     helpers: int
     candidate_pairs: int
     covered: int
+    unassigned_explanations: tuple[Wording, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data."""
@@ -499,6 +503,7 @@ def _plan(problem: _Problem, chosen: Iterable[int], method: str) -> AssignmentPl
         if hs[h].capacity > 0:
             candidates[v] += 1
     unassigned = []
+    said = []
     for v, village in enumerate(vs):
         if got[v] >= village.min_helpers:
             continue
@@ -509,15 +514,37 @@ def _plan(problem: _Problem, chosen: Iterable[int], method: str) -> AssignmentPl
         else:
             reason = "capacity_exhausted"
         unassigned.append((village.id, reason))
+        said.append(_why_unassigned(reason, candidates[v], got[v], village.min_helpers))
     return AssignmentPlan(
         pairs=tuple(pairs),
         total_score=total,
         unassigned=tuple(unassigned),
+        unassigned_explanations=tuple(said),
         method=method,
         villages=len(vs),
         helpers=len(hs),
         candidate_pairs=len(problem.pairs),
         covered=len(vs) - len(unassigned),
+    )
+
+
+def _why_unassigned(reason: str, candidates: int, got: int, needed: int) -> Wording:
+    """Why a village did not get its minimum of helpers, with the counts behind it."""
+    if reason == "no_candidates":
+        return Wording(
+            f"没有可用的帮扶方候选 (有空余名额的候选 0 个), 该村至少需要 {needed} 个",
+            f"no candidate helper with a free place; the village needs {needed}",
+        )
+    if reason == "too_few_candidates":
+        return Wording(
+            f"有空余名额的帮扶方候选只有 {candidates} 个, 少于该村至少需要的 {needed} 个",
+            f"only {candidates} candidate helper(s) with a free place; the village needs {needed}",
+        )
+    return Wording(
+        f"有空余名额的帮扶方候选 {candidates} 个, 但其名额分给了使整个方案总分更高的其他村; "
+        f"该村分到 {got} 个, 至少需要 {needed} 个",
+        f"{candidates} candidate helper(s), whose places went to villages where they served "
+        f"the plan better; the village got {got} of the {needed} it needs",
     )
 
 
@@ -695,6 +722,9 @@ class WhatIfReport:
     largest_share_after: float
     risers: tuple[CentralityShift, ...]
     proposal_shifts: tuple[CentralityShift, ...]
+    #: What the figures above add up to, in words: Chinese, and English.
+    summary: str = ""
+    summary_en: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data."""
@@ -901,7 +931,7 @@ def what_if(
         key=lambda n: (rank_a[n] - rank_b[n], n),
     )[:top]
     ends = sorted({unit_of[h] for h, _ in pairs} | {v for _, v in pairs})
-    return WhatIfReport(
+    report = WhatIfReport(
         proposed=tuple(pairs),
         region_code=region_code,
         coverage_before=_snapshot(rows_before),
@@ -916,3 +946,47 @@ def what_if(
         risers=tuple(shift(n) for n in risers),
         proposal_shifts=tuple(shift(n) for n in ends if n in rank_b and n in rank_a),
     )
+    said = _what_if_summary(report, before)
+    return dataclasses.replace(report, summary=said.zh, summary_en=said.en)
+
+
+def _what_if_summary(report: WhatIfReport, G: nx.MultiDiGraph) -> Wording:
+    """The what-if's figures in words: the pairs, coverage and connectivity before → after."""
+
+    def name(node: str) -> str:
+        return str(G.nodes[node].get("name") or node) if node in G else node
+
+    def rates(a: float | None, b: float | None) -> str:
+        return f" ({percent(a)} → {percent(b)})" if a is not None and b is not None else ""
+
+    before, after = report.coverage_before, report.coverage_after
+    shown = [f"{name(h)} → {name(v)}" for h, v in report.proposed]
+    pairs = listing(shown, 5)
+    paired = listing([name(v) for v in report.newly_paired], 5)
+    covered = listing([name(v) for v in report.newly_covered], 5)
+    shares = f"{percent(report.largest_share_before)} → {percent(report.largest_share_after)}"
+    components = f"{report.components_before} → {report.components_after}"
+    zh = [
+        f"拟新增结对 {len(report.proposed)} 对 (仅模拟, 不写入数据): {pairs}",
+        f"本区域 {after.villages} 个村中, 有结对的村 {before.paired} → {after.paired} 个"
+        + rates(before.paired_rate, after.paired_rate)
+        + f", 有结对或在联建组织中的村 {before.covered} → {after.covered} 个"
+        + rates(before.covered_rate, after.covered_rate),
+        f"新增结对村 {len(report.newly_paired)} 个"
+        + (f" ({paired})" if paired else "")
+        + f", 新覆盖村 {len(report.newly_covered)} 个"
+        + (f" ({covered})" if covered else ""),
+        f"联建网络 {report.actors} 个主体的连通片 {components} 个 (越少越连成一体), "
+        f"最大连通片占全部主体 {shares}",
+    ]
+    en = [
+        f"{len(report.proposed)} proposed pairing(s), simulated, nothing written: "
+        + listing(shown, 5, ", "),
+        f"villages paired {before.paired} → {after.paired} of {after.villages}"
+        + rates(before.paired_rate, after.paired_rate)
+        + f", paired or in a joint body {before.covered} → {after.covered}"
+        + rates(before.covered_rate, after.covered_rate),
+        f"newly paired {len(report.newly_paired)}, newly covered {len(report.newly_covered)}",
+        f"tie graph of {report.actors} actors: {components} components, largest {shares}",
+    ]
+    return Wording("; ".join(zh), "; ".join(en))

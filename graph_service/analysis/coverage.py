@@ -41,6 +41,7 @@ from graph_service.analysis.strength import (
     StrengthWeights,
     link_strengths,
 )
+from graph_service.analysis.wording import Wording, amount, join
 from graph_service.domain import DIVISION_CODE_LENGTHS, REGION_CODE_LENGTHS, WEAK_INCOME_YUAN
 from graph_service.schema import JOINT_BODY_KINDS
 
@@ -133,6 +134,9 @@ class WeakVillage:
     links: int
     partners: tuple[PartnerStrength, ...]
     has_strong_partner: bool
+    #: The reasons and the partners' strength in words: Chinese, and English.
+    explanation: str
+    explanation_en: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,6 +334,9 @@ def _weak_villages(
                 )
             )
         partners.sort(key=lambda p: (-p.score, p.partner_id, p.via))
+        said = _why_weak(
+            reasons, income_value, n_links, partners, strong_threshold, weak_income_yuan, min_links
+        )
         out.append(
             WeakVillage(
                 village_id=vc.village_id,
@@ -340,9 +347,55 @@ def _weak_villages(
                 links=n_links,
                 partners=tuple(partners),
                 has_strong_partner=any(p.score >= strong_threshold for p in partners),
+                explanation=said.zh,
+                explanation_en=said.en,
             )
         )
     return out
+
+
+def _why_weak(
+    reasons: tuple[str, ...],
+    income: float | None,
+    links: int,
+    partners: list[PartnerStrength],
+    strong_threshold: float,
+    weak_income_yuan: float,
+    min_links: int,
+) -> Wording:
+    """Why a village counts as weak, and how strong its partners are, in words."""
+    parts = []
+    if "listed_weak" in reasons:
+        parts.append(Wording("被列为薄弱村", "listed weak"))
+    if "low_income" in reasons and income is not None:
+        has, bar = amount(income, "元"), amount(weak_income_yuan, "元")
+        parts.append(
+            Wording(
+                f"村集体收入 {has}, 低于薄弱村标准 {bar}", f"collective income {has} below {bar}"
+            )
+        )
+    if "few_links" in reasons:
+        parts.append(
+            Wording(
+                f"联建联系 {links} 条, 少于 {min_links} 条",
+                f"{links} 联建 link(s), fewer than {min_links}",
+            )
+        )
+    if not partners:
+        parts.append(Wording("没有结对帮扶或联建共建伙伴", "no pairing or co-building partner"))
+    else:
+        best = partners[0].score
+        strong = best >= strong_threshold
+        parts.append(
+            Wording(
+                f"结对/共建伙伴 {len(partners)} 个, 最强的联系强度 {best:.2f} "
+                f"(0–1 分, 达到 {strong_threshold:g} 为强), "
+                + ("有强伙伴" if strong else "尚无强伙伴"),
+                f"{len(partners)} partner(s), strongest tie {best:.2f} "
+                f"({'strong' if strong else 'none strong'} at {strong_threshold:g})",
+            )
+        )
+    return join(parts)
 
 
 def coverage_report(

@@ -66,6 +66,15 @@ __all__ = [
 ]
 
 
+#: Every text a person reads comes in Chinese under its plain name and in English beside it
+#: under the same name with ``_en`` (``graph_service.analysis.wording``).
+EXPLANATION_ZH = (
+    "For people, in Chinese: the facts behind the value, with every number's meaning and "
+    "unit or scale."
+)
+EXPLANATION_EN = "The same, in English."
+
+
 class _Out(BaseModel):
     """A closed response shape: these fields and no others (extra input is ignored, so the
     schema carries no ``additionalProperties: false`` that would break older clients when a
@@ -496,7 +505,8 @@ class StrengthComponent(_Out):
     value: float | None = Field(description="In [0, 1]; null when unavailable.")
     weight: float
     available: bool
-    explanation: str
+    explanation: str = Field(description=EXPLANATION_ZH)
+    explanation_en: str = Field(description=EXPLANATION_EN)
     contribution: float
 
 
@@ -564,6 +574,8 @@ class WeakVillage(_Out):
     links: int
     partners: list[PartnerStrength]
     has_strong_partner: bool
+    explanation: str = Field(description=EXPLANATION_ZH)
+    explanation_en: str = Field(description=EXPLANATION_EN)
 
 
 class AnalysisCoverage(_Out):
@@ -585,7 +597,10 @@ class AnalysisCoverage(_Out):
 class RuleOutcome(_Out):
     rule_id: str
     status: Literal["pass", "broken", "unknown"]
-    evidence: str
+    evidence: str = Field(
+        description="For people, in Chinese: what was found, what the rule asks, the verdict."
+    )
+    evidence_en: str = Field(description=EXPLANATION_EN)
     value: bool | int | float | str | None
     members: list[NodeRef] = Field(description="The members counted (every one).")
 
@@ -690,9 +705,10 @@ Decision = Literal["accept", "reject", "unsure"]
 
 class Reason(_Out):
     name: str
-    value: float
+    value: float = Field(description="In [0, 1].")
     weight: float
-    explanation: str
+    explanation: str = Field(description=EXPLANATION_ZH)
+    explanation_en: str = Field(description=EXPLANATION_EN)
     contribution: float
 
 
@@ -758,7 +774,9 @@ class AssignedPair(_Out):
 
 class Unassigned(_Out):
     village: PartnerRef
-    reason: str
+    reason: str = Field(description="no_candidates, too_few_candidates or capacity_exhausted.")
+    explanation: str = Field(description=EXPLANATION_ZH)
+    explanation_en: str = Field(description=EXPLANATION_EN)
 
 
 class Assignment(_Out):
@@ -810,6 +828,10 @@ class WhatIf(_Out):
     largest_share_after: float
     risers: Listing[CentralityShift] = Field(description="PageRank risers, up to top.")
     proposal_shifts: list[CentralityShift]
+    summary: str = Field(
+        description="For people, in Chinese: the pairs, coverage and connectivity before → after."
+    )
+    summary_en: str = Field(description=EXPLANATION_EN)
 
 
 class AskedPair(_Out):
@@ -896,10 +918,11 @@ class ExportMeta(_Out):
 
 
 class _NodeStyle(_Open):
-    """A node's document (id, label, name, attributes …) and its styling."""
+    """A node's document (id, name, kind, attributes …) and its styling."""
 
     id: str
-    label: str
+    label: str = Field(description="What a viewer shows: the node's name.")
+    node_label: str = Field(description="The node's type: Village, Enterprise …")
     label_zh: str
     color: str
     size: float
@@ -915,6 +938,7 @@ class _LinkStyle(_Open):
     type: str
     source: str
     target: str
+    label: str = Field(description="What a viewer shows: the link's type in Chinese.")
     label_zh: str
     color: str
     strength: float | None = Field(description="With strength.")

@@ -280,7 +280,17 @@ class RecommendationService:
             "pairs": [
                 {"helper": who(h), "village": who(v), "score": score} for h, v, score in plan.pairs
             ],
-            "unassigned": [{"village": who(v), "reason": reason} for v, reason in plan.unassigned],
+            "unassigned": [
+                {
+                    "village": who(v),
+                    "reason": reason,
+                    "explanation": said.zh,
+                    "explanation_en": said.en,
+                }
+                for (v, reason), said in zip(
+                    plan.unassigned, plan.unassigned_explanations, strict=True
+                )
+            ],
         }
 
     @staticmethod

@@ -13,6 +13,8 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
+from graph_service.analysis.wording import Wording
+
 __all__ = [
     "ActorTable",
     "BoolArray",
@@ -145,12 +147,17 @@ class Standing:
     ----------
     size_pct : numpy.ndarray
         Percentile of the candidate's size within its label (0.5 when unknown).
-    size_text : tuple of str
-        The size as explanations quote it ("村集体收入 22.8万元").
+    size_text : tuple of Wording
+        The size as explanations quote it, with where it ranks among its peers
+        ("村集体收入 22.8万元, 在本区域有村集体收入记录的村/社区中居后 30%").
+    size_known : numpy.ndarray
+        Candidates with a size recorded (for villages: a collective income).
     pagerank_pct : numpy.ndarray
         Percentile of PageRank on the tie graph.
     outcome : numpy.ndarray
         Recorded outcomes of the candidate's ties, each metric against the p90.
+    outcome_recorded : numpy.ndarray
+        Candidates with any outcome recorded on their ties (``outcome`` is 0 without).
     strength : numpy.ndarray
         The mix of size, PageRank and outcomes
         (:data:`~graph_service.analysis.recommend.vocabulary.STRENGTH_MIX`).
@@ -163,9 +170,11 @@ class Standing:
     """
 
     size_pct: FloatArray
-    size_text: tuple[str, ...]
+    size_text: tuple[Wording, ...]
+    size_known: BoolArray
     pagerank_pct: FloatArray
     outcome: FloatArray
+    outcome_recorded: BoolArray
     strength: FloatArray
     priority: FloatArray
     weak: BoolArray

@@ -21,6 +21,7 @@
     capacity: "帮扶余力",
     structural: "网络关联",
     strength: "综合实力",
+    priority: "帮扶需求",
     needs: "需求对接",
   };
   const DECISIONS = { accept: "采纳", reject: "否决", unsure: "待定" };
