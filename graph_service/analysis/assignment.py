@@ -572,6 +572,7 @@ def _top(score: npt.NDArray[np.float64], top: int) -> list[int]:
 def _step(
     step: str, subject: Literal["villages", "helpers"], before: Sequence[str], after: Sequence[str]
 ) -> PlanStep:
+    """The step that took ``before`` to ``after`` (a subset, in order)."""
     kept = set(after)
     removed = sorted({x for x in before if x not in kept})
     return PlanStep(
@@ -605,7 +606,9 @@ def _villages_to_help(
 def _can_help(index: RecommenderIndex, actor: str) -> bool:
     """An enterprise or institution, or a village known not to be weak (以强带弱): the
     helpers a pairing's scoring lets through."""
-    pos = index.position[actor]
+    pos = index.position.get(actor)
+    if pos is None:  # an actor that is no candidate (a town committee …)
+        return False
     category = int(index.category[pos])
     if category == _VILLAGE:
         return bool(index.standing.known[pos] and not index.weak[pos])
