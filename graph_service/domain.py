@@ -34,7 +34,6 @@ __all__ = [
     "VILLAGE_CODE_LENGTH",
     "WEAK_INCOME_YUAN",
     "WEAK_MIN_TIE_LINKS",
-    "WEAK_REASONS_ZH",
     "child_code_length",
     "code_ancestors",
     "is_region_code",
@@ -124,12 +123,6 @@ WEAK_INCOME_YUAN: Final[float] = 100_000.0
 #: links than this counts as weak: 1 flags the isolated ones
 #: (:mod:`graph_service.analysis.weakness`).
 WEAK_MIN_TIE_LINKS: Final[int] = 1
-#: Why a village counts as weak, in the order reports list the reasons, as planners read them.
-WEAK_REASONS_ZH: Final[dict[str, str]] = {
-    "listed_weak": "列为薄弱村",
-    "low_income": f"村集体收入低于{WEAK_INCOME_YUAN / 10_000:g}万元",
-    "few_links": "情况不明且无联建关系",
-}
 #: A link at least this strong (0..1) counts as a strong tie in coverage.
 STRONG_LINK_THRESHOLD: Final[float] = 0.5
 
