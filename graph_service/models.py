@@ -346,12 +346,13 @@ class AssignmentIn(_Strict):
         default=None,
         max_length=20_000,
         description="Villages to help (or their party organizations); the region's weak "
-        "villages if omitted.",
+        "villages without a pairing helper if omitted.",
     )
     helpers: list[EntityId] | None = Field(
         default=None,
         max_length=20_000,
-        description="Helpers; every enterprise, institution and non-weak village if omitted.",
+        description="Helpers; every enterprise, institution and village known not to be weak "
+        "if omitted.",
     )
     k: int | None = Field(
         default=1,

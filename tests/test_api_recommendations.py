@@ -9,6 +9,9 @@ branch) and 甲二村, the strong 甲三村, 甲公司 and the joint body 甲镇
 from __future__ import annotations
 
 import itertools
+import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,6 +27,7 @@ COUNTY, TOWN_A, TOWN_B = "370302", "370302112", "370302113"
 V1, V2, V3 = (f"village:{TOWN_A}00{i}" for i in (1, 2, 3))
 V1_ORG, E1, E2, BODY = "org:v1", "ent:e1", "ent:e2", "org:body"
 PROGRAM = "program:bqbbc"
+README = Path(__file__).resolve().parent.parent / "README.md"
 
 
 def _nodes() -> list[dict[str, Any]]:
@@ -320,6 +324,55 @@ def test_assignment_reports_villages_left_over_and_why(api: TestClient) -> None:
     two = ok(api.post("/v1/recommendations/assignment", json={**body, "k": 2}))
     assert len(two["pairs"]) == 2
     assert two["unassigned"] == []
+
+
+def readme_assignment_body() -> dict[str, Any]:
+    """The body of the README's assignment example, as written there."""
+    text = README.read_text(encoding="utf-8")
+    found = re.search(r"`POST /v1/recommendations/assignment` `(\{[^`]*\})`", text)
+    assert found, "the README lost its assignment example"
+    body: dict[str, Any] = json.loads(found.group(1))
+    return body
+
+
+def test_the_readme_assignment_is_a_real_plan_on_the_seed_graph(seed_client: TestClient) -> None:
+    body = readme_assignment_body()
+    plan = ok(seed_client.post("/v1/recommendations/assignment", json=body))
+    assert plan["pairs"], plan["funnel"]
+    steps = {step["step"]: step for step in plan["funnel"]}
+    coverage = ok(seed_client.get("/v1/analysis/coverage", params={"region": body["region"]}))
+    # One definition of weak: the plan starts from the villages coverage calls weak.
+    assert steps["weak"]["count_in"] == coverage["total"]["villages"] == 436
+    assert steps["weak"]["count_out"] == coverage["weak_villages"]["total"] == 427
+    assert plan["villages"] == steps["not_paired"]["count_out"] == 427  # none paired yet
+    assert plan["helpers"] == steps["has_places"]["count_out"] > 0
+    assert len(plan["pairs"]) == plan["covered"] == steps["assigned"]["count_out"]
+    assert [step["step"] for step in plan["funnel"]] == [
+        "weak",
+        "not_paired",
+        "can_help",
+        "has_places",
+        "has_candidates",
+        "within_limits",
+        "not_rejected",
+        "assigned",
+    ]
+    examples = [e for step in plan["funnel"] for e in step["removed_examples"]]
+    assert examples
+    assert all(e["name"] for e in examples)
+
+
+def test_an_empty_plan_carries_its_funnel(api: TestClient) -> None:
+    body = {"region": COUNTY, "helpers": [E2], "max_distance": "town"}  # 乙公司 is in 乙镇
+    plan = ok(api.post("/v1/recommendations/assignment", json=body))
+    assert plan["pairs"] == []
+    within = next(step for step in plan["funnel"] if step["step"] == "within_limits")
+    assert (within["label"], within["count_in"], within["count_out"]) == (
+        "在项目与距离限制内仍有帮扶方",
+        2,
+        0,
+    )
+    assert {e["name"] for e in within["removed_examples"]} == {"甲一村", "甲二村"}
 
 
 @pytest.mark.parametrize(

@@ -108,6 +108,23 @@ def test_assign_then_what_if_of_the_plan(county: Settings, tmp_path: Path) -> No
     assert [v["id"] for v in by_pair["newly_paired"]] == [V1]
 
 
+@pytest.fixture
+def seed_cli(seed_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.setattr("graph_service.cli.runtime.get_settings", lambda: seed_settings)
+    get_settings.cache_clear()
+    return seed_settings
+
+
+def test_assign_a_seed_county_prints_a_plan_and_its_funnel(seed_cli: Settings) -> None:
+    result = runner.invoke(app, ["recommend", "assign", "--region", "371426"])
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.stdout)
+    assert plan["villages"] == 427
+    assert len(plan["pairs"]) == plan["helpers"] > 0
+    assert "[村] 薄弱村: 436 → 427" in result.stderr
+    assert f"分配方案: {len(plan['pairs'])} 对" in result.stderr
+
+
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [

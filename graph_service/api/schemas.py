@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Generic, Literal, TypeAlias, T
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from typing_extensions import TypeAliasType
 
+from graph_service.domain import PLAN_STEP_EXAMPLES
 from graph_service.models import (
     NODE_MODELS,
     LinkIn,
@@ -779,18 +780,46 @@ class Unassigned(_Out):
     explanation_en: str = Field(description=EXPLANATION_EN)
 
 
+class PlanStep(_Out):
+    step: Literal[
+        "villages_listed",
+        "weak",
+        "not_paired",
+        "helpers_listed",
+        "can_help",
+        "has_places",
+        "has_candidates",
+        "within_limits",
+        "not_rejected",
+        "assigned",
+    ] = Field(description="The filter; steps come in this order, those that apply.")
+    label: str = Field(description="The step in Chinese (薄弱村, 有空余帮扶名额 …).")
+    subject: Literal["villages", "helpers"]
+    count_in: int = Field(description="Villages (or helpers) the step was given.")
+    count_out: int = Field(description="Those it let through, to the next step of its subject.")
+    removed_examples: list[PartnerRef] = Field(
+        description=f"The first few it removed, in id order (at most {PLAN_STEP_EXAMPLES})."
+    )
+
+
 class Assignment(_Out):
     scope: AnalysisScope
     parameters: AssignmentParameters
     method: str
     total_score: float
-    villages: int
-    helpers: int
+    villages: int = Field(description="Villages planned for (the last village step's input).")
+    helpers: int = Field(description="Helpers that can help and have a place.")
     candidate_pairs: int
     covered: int
     excluded_rejected_pairs: int
     pairs: list[AssignedPair]
     unassigned: list[Unassigned]
+    funnel: list[PlanStep] = Field(
+        description="From the region to the plan: villages chosen (listed, or weak and not "
+        "yet paired), helpers that can help and have a place, then villages with a candidate "
+        "helper, within program and distance, after rejections, and assigned. An empty plan "
+        "says here which step removed whom."
+    )
 
 
 class CoverageSnapshot(_Out):

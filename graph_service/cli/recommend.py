@@ -4,6 +4,7 @@ from the command line, through the same service the HTTP API uses. Prints JSON."
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -42,15 +43,40 @@ def _validated(model: type[BaseModel], data: dict[str, Any]) -> Any:
         raise typer.Exit(2) from exc
 
 
-def _recommendations(work: Any) -> None:
-    """Run ``work(service, view)`` as the operator against the configured store and print
-    its JSON."""
+def _recommendations(work: Any) -> Any:
+    """Run ``work(service, view)`` as the operator against the configured store, print its
+    JSON and return it."""
 
     async def job(store: GraphStore) -> Any:
         tie_weight = runtime.get_settings().recommend_tie_weight
         return await work(RecommendationService(store, tie_weight), view_of(store))
 
-    print_json(run(job))
+    result = run(job)
+    print_json(result)
+    return result
+
+
+def _print_funnel(plan: dict[str, Any]) -> None:
+    """The plan's funnel for the planner at the terminal (stderr: stdout stays the JSON
+    that ``what-if --plan`` reads)."""
+    console.print(
+        f"分配方案: {len(plan['pairs'])} 对, {plan['covered']} / {plan['villages']} 个村"
+        f"分配到所需帮扶方, 可用帮扶方 {plan['helpers']} 个",
+        soft_wrap=True,
+    )
+    for step in plan["funnel"]:
+        subject = "村" if step["subject"] == "villages" else "帮扶方"
+        line = f"  [{subject}] {step['label']}: {step['count_in']} → {step['count_out']}"
+        removed = step["count_in"] - step["count_out"]
+        if removed:
+            names = "、".join(e["name"] or e["id"] for e in step["removed_examples"])
+            more = " …" if removed > len(step["removed_examples"]) else ""
+            line += f" (去掉 {removed} 个: {names}{more})" if names else f" (去掉 {removed} 个)"
+        console.print(line, highlight=False, markup=False, soft_wrap=True)
+    reasons = Counter(row["reason"] for row in plan["unassigned"])
+    if reasons:
+        shown = ", ".join(f"{reason} {n}" for reason, n in sorted(reasons.items()))
+        console.print(f"  未分配: {shown}", highlight=False, soft_wrap=True)
 
 
 @recommend_app.command("partners")
@@ -100,7 +126,10 @@ def assign(
     program: Program = None,
     village: Annotated[
         list[str] | None,
-        typer.Option("--village", help="A village to help (repeatable); default: weak villages."),
+        typer.Option(
+            "--village",
+            help="A village to help (repeatable); default: weak villages not yet paired.",
+        ),
     ] = None,
     helper: Annotated[
         list[str] | None,
@@ -116,7 +145,9 @@ def assign(
     max_distance: Distance = None,
     as_of: AsOf = None,
 ) -> None:
-    """A region-wide plan by min-cost flow: helpers to villages under capacities."""
+    """A region-wide plan by min-cost flow: helpers to villages under capacities. Prints the
+    plan's JSON, and on stderr its funnel: what each step (薄弱村, 尚无结对帮扶方, 有空余帮扶名额
+    …) kept and whom it removed."""
     request = _validated(
         AssignmentIn,
         {
@@ -132,7 +163,7 @@ def assign(
             "as_of": as_of,
         },
     )
-    _recommendations(lambda s, v: s.assignment(v, request))
+    _print_funnel(_recommendations(lambda s, v: s.assignment(v, request)))
 
 
 @recommend_app.command("what-if")

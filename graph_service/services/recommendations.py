@@ -234,7 +234,8 @@ class RecommendationService:
 
     async def assignment(self, view: GraphView, request: AssignmentIn) -> dict[str, Any]:
         """A deterministic region-wide plan: helpers to villages under capacities, by
-        min-cost flow over the recommender's scores; rejected pairs never assigned."""
+        min-cost flow over the recommender's scores; rejected pairs never assigned. Its
+        ``funnel`` counts what each filter kept, so an empty plan says why."""
         index, info = await self._index(view, request.region, request.as_of)
         if request.program is not None and request.program not in index.programs:
             raise InvalidInputError(f"no program {request.program} in the region", field="program")
@@ -290,6 +291,17 @@ class RecommendationService:
                 for (v, reason), said in zip(
                     plan.unassigned, plan.unassigned_explanations, strict=True
                 )
+            ],
+            "funnel": [
+                {
+                    "step": step.step,
+                    "label": step.label,
+                    "subject": step.subject,
+                    "count_in": step.count_in,
+                    "count_out": step.count_out,
+                    "removed_examples": [who(x) for x in step.removed],
+                }
+                for step in plan.funnel
             ],
         }
 

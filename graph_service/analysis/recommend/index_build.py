@@ -47,8 +47,8 @@ from graph_service.analysis.recommend.vocabulary import (
     code_key,
 )
 from graph_service.analysis.strength import OUTCOME_METRICS, TIE_LINK_TYPES, link_strengths
+from graph_service.analysis.weakness import village_weakness
 from graph_service.analysis.wording import Wording, amount, rank_share
-from graph_service.domain import WEAK_INCOME_YUAN
 from graph_service.schema import NODE_LABELS
 
 __all__ = [
@@ -260,24 +260,19 @@ def standing(
     n = len(candidates.ids)
     weak = np.zeros(n, dtype=np.bool_)
     known = np.zeros(n, dtype=np.bool_)
+    reasons: list[tuple[str, ...]] = [()] * n
     priority = np.zeros(n)
     for i, c in enumerate(candidates.ids):
         if candidates.category[i] != VILLAGE:
             continue
-        attrs = H.nodes[c].get("attributes") or {}
-        income = _number(attrs.get("collective_income_yuan"))
-        listed = attrs.get("weak")
-        # Weak when listed so, else by the income threshold the generator and the coverage
-        # analysis use.
-        weak[i] = (
-            listed
-            if isinstance(listed, bool)
-            else (income is not None and income < WEAK_INCOME_YUAN)
-        )
-        known[i] = isinstance(listed, bool) or income is not None
+        # The one definition coverage and plans use (graph_service.analysis.weakness).
+        weakness = village_weakness(H, c)
+        reasons[i] = weakness.reasons
+        weak[i] = weakness.weak
+        known[i] = weakness.known
         priority[i] = (
             0.5 + 0.5 * float(weak[i])
-            if income is None
+            if weakness.collective_income_yuan is None
             else (0.5 * float(weak[i]) + 0.5 * (1.0 - size_pct[i]))
         )
     return Standing(
@@ -290,6 +285,7 @@ def standing(
         strength=s_size * size_pct + s_pr * pagerank_pct + s_out * outcome,
         priority=priority,
         weak=weak,
+        weak_reasons=tuple(reasons),
         known=known,
     )
 

@@ -164,7 +164,11 @@ class Standing:
     priority : numpy.ndarray
         For villages: how much help the village needs (weak, low collective income).
     weak : numpy.ndarray
-        Villages listed weak, or earning less than the weak threshold.
+        Weak villages (:mod:`graph_service.analysis.weakness`: listed weak, earning less than
+        the weak threshold, or of unknown standing and without a 联建 link).
+    weak_reasons : tuple
+        Why each village is weak (``listed_weak``, ``low_income``, ``few_links``); empty for
+        the others and for non-villages.
     known : numpy.ndarray
         Villages whose standing is known (a collective income or a ``weak`` flag).
     """
@@ -178,6 +182,7 @@ class Standing:
     strength: FloatArray
     priority: FloatArray
     weak: BoolArray
+    weak_reasons: tuple[tuple[str, ...], ...]
     known: BoolArray
 
 
