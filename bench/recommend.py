@@ -247,7 +247,7 @@ async def bench_in_process(
                 started = time.perf_counter()
                 result = await service.partners(view, target, 10, (), None, None, None)
                 warm.append(ms_since(started))
-                returned.append(len(result["candidates"]))
+                returned.append(len(result["candidates"]["items"]))
         out["partners"] = {
             "targets": len(targets),
             "cold_ms": summary(cold),
@@ -484,7 +484,7 @@ def bench_http(
             )
             warm.append(elapsed)
             if result is not None:
-                returned.append(len(result["candidates"]))
+                returned.append(len(result["candidates"]["items"]))
         warm_cpu = server.cpu_ms() - cpu
         cpu = server.cpu_ms()
         bare_after = [server.timed("GET", "/healthz")[0] for _ in range(bare_repeat)]

@@ -16,8 +16,12 @@ __all__ = [
     "DEFAULT_NEIGHBOURHOOD",
     "DIVISION_CODE_LENGTHS",
     "EXPORT_METRICS",
+    "MAX_CANDIDATES",
     "MAX_DEPTH",
     "MAX_EXPORT_NODES",
+    "MAX_LISTED",
+    "MAX_LISTED_MEMBERS",
+    "MAX_LISTED_UNCOVERED",
     "MAX_NEIGHBOURHOOD",
     "MAX_PAGE",
     "MAX_PATHS",
@@ -26,6 +30,7 @@ __all__ = [
     "MEASURE_LABELS_ZH",
     "MEMBERSHIP_LINK_TYPES",
     "PAIRING_LINK_TYPES",
+    "PLAN_STEP_EXAMPLES",
     "REGION_CODE_LENGTHS",
     "REGION_CODE_PATTERN",
     "REGION_LEVELS",
@@ -33,6 +38,7 @@ __all__ = [
     "TIE_LINK_TYPES",
     "VILLAGE_CODE_LENGTH",
     "WEAK_INCOME_YUAN",
+    "WEAK_MIN_TIE_LINKS",
     "child_code_length",
     "code_ancestors",
     "is_region_code",
@@ -118,6 +124,10 @@ MEMBERSHIP_LINK_TYPES: Final[tuple[str, ...]] = ("MEMBER_OF", "ORGANIZATION_OF")
 #: A village earning less than this collective income a year counts as weak (the
 #: generator's threshold; 平凉 reports 联建 villages at 村均22.8万元).
 WEAK_INCOME_YUAN: Final[float] = 100_000.0
+#: A village of unknown standing (no ``weak`` flag, no collective income) with fewer 联建
+#: links than this counts as weak: 1 flags the isolated ones
+#: (:mod:`graph_service.analysis.weakness`).
+WEAK_MIN_TIE_LINKS: Final[int] = 1
 #: A link at least this strong (0..1) counts as a strong tie in coverage.
 STRONG_LINK_THRESHOLD: Final[float] = 0.5
 
@@ -137,8 +147,18 @@ DEFAULT_NEIGHBOURHOOD: Final[int] = 500
 MAX_PATHS: Final[int] = 50
 #: Rows of a top-N analysis.
 MAX_TOP: Final[int] = 500
+#: Candidates of one partner recommendation, and PageRank risers of one what-if.
+MAX_CANDIDATES: Final[int] = 100
+#: Villages a coverage analysis lists per list (weak villages, villages without a body).
+MAX_LISTED: Final[int] = 100_000
+#: Uncovered villages the region coverage roll-up lists per row.
+MAX_LISTED_UNCOVERED: Final[int] = 10_000
+#: Members a community analysis lists per community.
+MAX_LISTED_MEMBERS: Final[int] = 10_000
 #: Nodes of one export.
 MAX_EXPORT_NODES: Final[int] = 20_000
+#: Examples of what a step of a plan's funnel removed, per step.
+PLAN_STEP_EXAMPLES: Final[int] = 5
 #: Nodes an ambiguous node reference (a name several nodes have) lists as candidates.
 MAX_REFERENCE_CANDIDATES: Final[int] = 20
 

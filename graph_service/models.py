@@ -25,7 +25,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from graph_service.domain import REGION_LEVELS, VILLAGE_CODE_LENGTH
+from graph_service.domain import MAX_CANDIDATES, REGION_LEVELS, VILLAGE_CODE_LENGTH
 from graph_service.schema import (
     LINK_TYPES,
     NODE_LABELS,
@@ -359,12 +359,13 @@ class AssignmentIn(_Strict):
         default=None,
         max_length=20_000,
         description="Villages to help (or their party organizations); the region's weak "
-        "villages if omitted.",
+        "villages without a pairing helper if omitted.",
     )
     helpers: list[NodeRef] | None = Field(
         default=None,
         max_length=20_000,
-        description="Helpers; every enterprise, institution and non-weak village if omitted.",
+        description="Helpers; every enterprise, institution and village known not to be weak "
+        "if omitted.",
     )
     k: int | None = Field(
         default=1,
@@ -402,4 +403,6 @@ class WhatIfIn(_Strict):
     )
     program: NodeRef | None = None
     as_of: dt.date | None = None
-    top: int = Field(default=10, ge=0, le=100, description="PageRank risers to list.")
+    top: int = Field(
+        default=10, ge=0, le=MAX_CANDIDATES, description="PageRank risers to list at most."
+    )

@@ -223,6 +223,18 @@ def test_weak_villages_without_strong_partner() -> None:
     assert not weak["village:v4"].has_strong_partner
     assert weak["village:v6"].partners == ()
     assert report.weak_without_strong_partner == 2  # v4, v6
+    # The same facts in words, with their units and the bar they are held against.
+    assert weak["village:v4"].explanation == (
+        "被列为薄弱村; 结对/共建伙伴 1 个, 最强的联系强度 0.12 (0–1 分, 达到 0.5 为强), 尚无强伙伴"
+    )
+    assert weak["village:v5"].explanation == (
+        "村集体收入 5.0万元, 低于薄弱村标准 10.0万元; "
+        "结对/共建伙伴 1 个, 最强的联系强度 1.00 (0–1 分, 达到 0.5 为强), 有强伙伴"
+    )
+    assert weak["village:v6"].explanation == "联建联系 0 条, 少于 1 条; 没有结对帮扶或联建共建伙伴"
+    assert weak["village:v5"].explanation_en == (
+        "collective income 5.0万元 below 10.0万元; 1 partner(s), strongest tie 1.00 (strong at 0.5)"
+    )
     # a lower bar makes b strong enough for v4
     lenient = coverage_report(G, PINGYUAN, as_of=AS_OF, strong_threshold=0.1, weights=TWO)
     assert lenient.weak_without_strong_partner == 1  # v6
@@ -347,39 +359,53 @@ def test_rule_outcomes_with_evidence() -> None:
     assert (ok.status, ok.value, ok.members) == ("pass", 1, ("ent:c",))  # the 合作社 is no 企业
     bad = outcome(report, "org:bad", "000-enterprise")
     assert (bad.status, bad.value, bad.members) == ("broken", 0, ())
-    assert bad.evidence == "0 公司/集团 linked < 1"
+    assert bad.evidence_en == "0 公司/集团 linked < 1"
+    assert bad.evidence == (
+        "经加入联建组织、联建共建、结对帮扶、供销/订单、金融支持联系对接的公司/集团 0 个, "
+        "规则要求至少 1 个, 不符合规则"
+    )
     # the group c2 through its 党支部 oc (MEMBER_OF), the company buyer through SUPPLIES
     linked = outcome(report, "org:unknown", "000-enterprise")
     assert (linked.status, linked.members) == ("pass", ("ent:buyer", "ent:c2"))
-    assert linked.evidence == "2 公司/集团 linked ≥ 1: buyer、c2"
+    assert linked.evidence_en == "2 公司/集团 linked ≥ 1: buyer、c2"
+    assert linked.evidence.endswith("公司/集团 2 个, 规则要求至少 1 个, 符合规则: buyer、c2")
     # min_members, Village ≥ 2: ok has v1 and v2 (through o2); bad only v3
     two = outcome(report, "org:ok", "two-villages")
     assert (two.status, two.members) == ("pass", ("village:v1", "village:v2"))
     one = outcome(report, "org:bad", "two-villages")
     assert (one.status, one.value) == ("broken", 1)
-    assert one.evidence == "1 Village member(s) < 2: v3"
+    assert one.evidence_en == "1 Village member(s) < 2: v3"
+    assert one.evidence == "成员中有村/社区 1 个, 规则要求至少 2 个, 不符合规则: v3"
     # v5 left org:unknown on 2022-06-30: one village on AS_OF, two a year before
     assert outcome(report, "org:unknown", "two-villages").status == "broken"
     earlier = check_rules(rules_graph(), rules, as_of=dt.date(2022, 1, 1))
     assert outcome(earlier, "org:unknown", "two-villages").status == "pass"
     # min_attribute: 12 ≥ 10 passes, 3 < 10 breaks, missing is unknown (not broken)
     assert (
-        outcome(report, "org:ok", "000-talents").evidence == "talents_returned_per_year = 12 ≥ 10"
+        outcome(report, "org:ok", "000-talents").evidence_en
+        == "talents_returned_per_year = 12 ≥ 10"
+    )
+    assert outcome(report, "org:ok", "000-talents").evidence == (
+        "年回引人才 (talents_returned_per_year) 12人, 达到规则要求的至少 10人, 符合规则"
     )
     talents = outcome(report, "org:bad", "000-talents")
-    assert (talents.status, talents.value, talents.evidence) == (
+    assert (talents.status, talents.value, talents.evidence_en) == (
         "broken",
         3,
         "talents_returned_per_year = 3 < 10",
     )
     missing = outcome(report, "org:unknown", "000-talents")
-    assert (missing.status, missing.value, missing.evidence) == (
+    assert missing.evidence == "未记录年回引人才 (talents_returned_per_year), 无法判断"
+    assert (missing.status, missing.value, missing.evidence_en) == (
         "unknown",
         None,
         "talents_returned_per_year missing",
     )
     assert outcome(report, "org:bad", "000-graduate").status == "broken"  # 0 < 1
-    assert outcome(report, "org:bad", "000-monthly").evidence == "meetings_per_year = 4 < 12"
+    assert outcome(report, "org:bad", "000-monthly").evidence_en == "meetings_per_year = 4 < 12"
+    assert outcome(report, "org:bad", "000-monthly").evidence == (
+        "年会议次数 (meetings_per_year) 4次/年, 低于规则要求的至少 12次/年, 不符合规则"
+    )
     # attribute_equals: True passes, False breaks, missing unknown
     assert outcome(report, "org:ok", "000-agreement").status == "pass"
     assert outcome(report, "org:bad", "000-agreement").status == "broken"
@@ -455,7 +481,10 @@ def test_has_attribute_and_through_organization_rules() -> None:
     assert outcome(report, "org:ok", "model").status == "pass"
     # has_attribute: a missing attribute breaks it (the rule is about having it)
     assert outcome(report, "org:bad", "model").status == "broken"
-    assert outcome(report, "org:bad", "model").evidence == "linkage_model missing"
+    assert outcome(report, "org:bad", "model").evidence_en == "linkage_model missing"
+    assert (
+        outcome(report, "org:bad", "model").evidence == "未记录联建模式 (linkage_model), 不符合规则"
+    )
     # without organizations, the group behind 党支部 oc does not count, nor does the buyer
     # (a supplier, not a member); the 合作社 does
     assert outcome(report, "org:unknown", "direct-firm").status == "broken"

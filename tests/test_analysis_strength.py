@@ -164,6 +164,32 @@ def test_default_weights_are_documented_values() -> None:
     assert tuple(w.as_dict()) == COMPONENTS
 
 
+# The Chinese explanations of the full pair, from the figures above: each says which facts
+# gave the value, the formula, and the scale of the score.
+SCALE = "(0–1 分, 1 为最高)"
+FULL_PAIR_ZH = {
+    "duration": "自 2020-01-01 起建立联系, 至 2023-01-01 共 3.00 年; "
+    f"持续时间得分 1 − e^(−3.00/3) = 0.632 {SCALE}, 满 3 年约 0.63",
+    "intensity": "每年会议 4 次; 共同活动 3 项 (助销、技术指导、订单种植); 合计每年 7 次, "
+    f"以每月 1 次 (每年 12 次) 为满分: 互动频度得分 7 ÷ 12 = 0.583 {SCALE}",
+    "formality": f"结对帮扶联系已签订协议 (联系 L1); 正式程度得分 1.000 {SCALE}",
+    "reciprocity": f"x投入: 资金; v投入: 土地; 双向互有投入: 互惠程度得分 1.000 {SCALE}, "
+    "双向 1, 单向 0.5, 无 0",
+    "outcomes": "投资额 50.0万元 ÷ 本范围第 90 百分位 100.0万元 = 0.50; "
+    "增收额 20.0万元 ÷ 本范围第 90 百分位 40.0万元 = 0.50; "
+    "带动就业 30人 ÷ 本范围第 90 百分位 60人 = 0.50; "
+    "涉及土地 400亩 ÷ 本范围第 90 百分位 400亩 = 1.00 (每项达到参考值即为 1); "
+    f"联建成效得分 4 项平均 0.625 {SCALE}",
+    "multiplexity": "两者之间有 2 种联系: 结对帮扶 (PAIRS_WITH)、供销/订单 (SUPPLIES); "
+    f"联系多样性得分 0.670 {SCALE}, 1 种 0.34, 2 种 0.67, 3 种及以上 1",
+    "overlap": "两者的联建伙伴 (不含彼此) 共 3 个, 其中共同伙伴 1 个, 邻里重叠度 1/3 = 0.333; "
+    "同在 1 个联建组织 (j), 每同在一个, 与满分的差距减半: "
+    f"关系重叠度得分 1 − (1 − 0.333) × 0.5^1 = 0.667 {SCALE}",
+    "administrative": "区划代码 371426 与 371426001201: 同在一个县 (371426); "
+    f"行政邻近度得分 0.750 {SCALE}, 同乡镇 1, 同县 0.75, 同市 0.5, 同省 0.25, 不同省 0",
+}
+
+
 def test_full_pair_by_hand() -> None:
     result = link_strength(pair_graph(), "ent:x", "village:v", as_of=AS_OF, reference=REFERENCE)
     values = {c.name: c.value for c in result.components}
@@ -189,11 +215,12 @@ def test_full_pair_by_hand() -> None:
     assert result.documents == ("000_ebbe741d95becf05.txt",)
     assert result.as_of == "2023-01-01"
     assert result.evaluated_on == "2023-01-01"
-    # Explanations carry the facts used.
-    assert "2020-01-01" in result.component("duration").explanation
-    assert "L1" in result.component("formality").explanation
-    assert "资金" in result.component("reciprocity").explanation
-    assert "same county" in result.component("administrative").explanation
+    # Explanations carry the facts used, in Chinese and in English.
+    assert "2020-01-01" in result.component("duration").explanation_en
+    assert "L1" in result.component("formality").explanation_en
+    assert "资金" in result.component("reciprocity").explanation_en
+    assert "same county" in result.component("administrative").explanation_en
+    assert {c.name: c.explanation for c in result.components} == FULL_PAIR_ZH
     # Symmetric in the two nodes.
     back = link_strength(pair_graph(), "village:v", "ent:x", as_of=AS_OF, reference=REFERENCE)
     assert back.score == pytest.approx(result.score)
@@ -227,9 +254,11 @@ def test_member_link_uses_body_meetings_and_charter() -> None:
     # formality from j's signed charter → 1.
     result = link_strength(pair_graph(), "ent:x", "org:j", as_of=AS_OF, reference=REFERENCE)
     assert result.component("intensity").value == 1.0
-    assert "meetings of j" in result.component("intensity").explanation
+    assert "meetings of j" in result.component("intensity").explanation_en
+    assert "j的例会" in result.component("intensity").explanation
     assert result.component("formality").value == 1.0
-    assert "charter" in result.component("formality").explanation
+    assert "charter" in result.component("formality").explanation_en
+    assert "j已签订章程" in result.component("formality").explanation
     # no resources or outcomes recorded on L6
     assert not result.component("reciprocity").available
     assert not result.component("outcomes").available
@@ -303,7 +332,10 @@ def test_neighbourhood_overlap_by_hand() -> None:
     result = link_strength(G, "a", "b", as_of=AS_OF)
     assert result.component("overlap").value == pytest.approx(1 / 3)
     assert not result.component("administrative").available  # no codes on a, b
-    assert "no region_code" in result.component("administrative").explanation
+    assert "no region_code" in result.component("administrative").explanation_en
+    assert result.component("administrative").explanation == (
+        "a、b未记录区划代码, 无法判断行政邻近度"
+    )
 
 
 @pytest.mark.parametrize(

@@ -846,8 +846,10 @@ def test_coverage_of_pingyuan_agrees_with_its_villages(seed_client: TestClient) 
     assert 0 <= total["covered"] <= total["villages"]
     assert total["uncovered"] == total["villages"] - total["covered"]
     assert total["rate"] == round(total["covered"] / total["villages"], 4)
-    assert len(total["uncovered_village_ids"]) == min(100, total["uncovered"])
-    assert set(total["uncovered_village_ids"]) <= {v["id"] for v in villages}
+    uncovered = total["uncovered_villages"]
+    assert len(uncovered["items"]) == min(100, total["uncovered"])
+    assert uncovered["total"] == total["uncovered"]
+    assert {v["id"] for v in uncovered["items"]} <= {v["id"] for v in villages}
     before = seed_client.get("/v1/regions/371426/coverage", params={"as_of": "2019-01-01"}).json()
     assert before["as_of"] == "2019-01-01"
     assert before["total"]["covered"] <= total["covered"]

@@ -9,6 +9,9 @@ branch) and 甲二村, the strong 甲三村, 甲公司 and the joint body 甲镇
 from __future__ import annotations
 
 import itertools
+import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,6 +27,7 @@ COUNTY, TOWN_A, TOWN_B = "370302", "370302112", "370302113"
 V1, V2, V3 = (f"village:{TOWN_A}00{i}" for i in (1, 2, 3))
 V1_ORG, E1, E2, BODY = "org:v1", "ent:e1", "ent:e2", "org:body"
 PROGRAM = "program:bqbbc"
+README = Path(__file__).resolve().parent.parent / "README.md"
 
 
 def _nodes() -> list[dict[str, Any]]:
@@ -129,10 +133,12 @@ def judgements(api: TestClient, headers: dict[str, str] | None = None, **params:
 def test_a_weak_village_is_offered_helpers_but_never_weak_villages(api: TestClient) -> None:
     result = partners(api, V1_ORG, top=10)  # its branch stands for the village
     assert result["target"] == V1
-    offered = {c["partner_id"] for c in result["candidates"]}
+    offered = {c["partner_id"] for c in result["candidates"]["items"]}
     assert offered == {E1, E2, V3, BODY}  # 甲二村 is weak: 以强带弱 leaves it out
-    assert result["candidates"][0]["judgement"] is None
-    same_town = {c["partner_id"] for c in partners(api, V1, max_distance="town")["candidates"]}
+    assert result["candidates"]["items"][0]["judgement"] is None
+    same_town = {
+        c["partner_id"] for c in partners(api, V1, max_distance="town")["candidates"]["items"]
+    }
     assert same_town == {E1, V3, BODY}
 
 
@@ -146,16 +152,16 @@ def test_reject_keeps_a_pair_out_and_unsure_brings_it_back_marked(api: TestClien
     assert set(record["recommendation"]["components"]) >= {"industry", "proximity", "capacity"}
 
     after = partners(api, V1)
-    assert E1 not in {c["partner_id"] for c in after["candidates"]}
+    assert E1 not in {c["partner_id"] for c in after["candidates"]["items"]}
     assert after["excluded_rejected"] == 1
     # From the other side too: the pair is unordered.
-    assert V1 not in {c["partner_id"] for c in partners(api, E1)["candidates"]}
+    assert V1 not in {c["partner_id"] for c in partners(api, E1)["candidates"]["items"]}
 
     unsure = judge(api, target=E1, partner=V1_ORG, decision="unsure", decided_by="李书记")
     assert unsure["judgement"]["supersedes"] == record["id"]
     assert unsure["judgement"]["decided_by"] == "李书记"
     assert unsure["judgement"]["recorded_by"] == "王科长"
-    back = {c["partner_id"]: c for c in partners(api, V1)["candidates"]}
+    back = {c["partner_id"]: c for c in partners(api, V1)["candidates"]["items"]}
     assert back[E1]["judgement"]["decision"] == "unsure"
 
 
@@ -174,7 +180,7 @@ def test_accept_writes_the_pairing_with_planner_provenance(api: TestClient) -> N
     assert result["judgement"]["link_id"] == link["id"]
     assert ok(api.get("/v1/stats"))["version"] != version
     # Partners now: never proposed again, and accepting again is a conflict that adds nothing.
-    assert E2 not in {c["partner_id"] for c in partners(api, V1)["candidates"]}
+    assert E2 not in {c["partner_id"] for c in partners(api, V1)["candidates"]["items"]}
     problem(
         api.post(
             "/v1/recommendations/judgements",
@@ -193,7 +199,7 @@ def test_accepting_a_joint_body_joins_it_through_the_village_branch(api: TestCli
 
 
 def test_a_helper_accepting_a_village_pairs_helper_to_village(api: TestClient) -> None:
-    offered = {c["partner_id"] for c in partners(api, E1)["candidates"]}
+    offered = {c["partner_id"] for c in partners(api, E1)["candidates"]["items"]}
     assert offered == {V1, V2, V3}
     link = judge(api, target=E1, partner=V2, decision="accept")["link"]
     assert (link["type"], link["source"], link["target"]) == ("PAIRS_WITH", E1, V2)
@@ -274,7 +280,7 @@ def _best_total(api: TestClient, villages: list[str], helpers: list[str]) -> flo
     """Brute force over every one-to-one plan (k = m = 1, every village needs one)."""
     scores = {}
     for v in villages:
-        for c in partners(api, v, top=100, include_full="true")["candidates"]:
+        for c in partners(api, v, top=100, include_full="true")["candidates"]["items"]:
             if c["partner_id"] in helpers:
                 scores[(c["partner_id"], v)] = c["score"]
     best = -1.0
@@ -310,10 +316,63 @@ def test_assignment_reports_villages_left_over_and_why(api: TestClient) -> None:
     assert len(plan["pairs"]) == 1
     ((left),) = plan["unassigned"]
     assert left["reason"] == "capacity_exhausted"
+    assert left["explanation"] == (
+        "有空余名额的帮扶方候选 1 个, 但其名额分给了使整个方案总分更高的其他村; "
+        "该村分到 0 个, 至少需要 1 个"
+    )
     assert left["village"]["name"] in {"甲一村", "甲二村"}
     two = ok(api.post("/v1/recommendations/assignment", json={**body, "k": 2}))
     assert len(two["pairs"]) == 2
     assert two["unassigned"] == []
+
+
+def readme_assignment_body() -> dict[str, Any]:
+    """The body of the README's assignment example, as written there."""
+    text = README.read_text(encoding="utf-8")
+    found = re.search(r"`POST /v1/recommendations/assignment` `(\{[^`]*\})`", text)
+    assert found, "the README lost its assignment example"
+    body: dict[str, Any] = json.loads(found.group(1))
+    return body
+
+
+def test_the_readme_assignment_is_a_real_plan_on_the_seed_graph(seed_client: TestClient) -> None:
+    body = readme_assignment_body()
+    plan = ok(seed_client.post("/v1/recommendations/assignment", json=body))
+    assert plan["pairs"], plan["funnel"]
+    steps = {step["step"]: step for step in plan["funnel"]}
+    coverage = ok(seed_client.get("/v1/analysis/coverage", params={"region": body["region"]}))
+    # One definition of weak: the plan starts from the villages coverage calls weak.
+    assert steps["weak"]["count_in"] == coverage["total"]["villages"] == 436
+    assert steps["weak"]["count_out"] == coverage["weak_villages"]["total"] == 427
+    assert plan["villages"] == steps["not_paired"]["count_out"] == 427  # none paired yet
+    assert plan["helpers"] == steps["has_places"]["count_out"] > 0
+    assert len(plan["pairs"]) == plan["covered"] == steps["assigned"]["count_out"]
+    assert [step["step"] for step in plan["funnel"]] == [
+        "weak",
+        "not_paired",
+        "can_help",
+        "has_places",
+        "has_candidates",
+        "within_limits",
+        "not_rejected",
+        "assigned",
+    ]
+    examples = [e for step in plan["funnel"] for e in step["removed_examples"]]
+    assert examples
+    assert all(e["name"] for e in examples)
+
+
+def test_an_empty_plan_carries_its_funnel(api: TestClient) -> None:
+    body = {"region": COUNTY, "helpers": [E2], "max_distance": "town"}  # 乙公司 is in 乙镇
+    plan = ok(api.post("/v1/recommendations/assignment", json=body))
+    assert plan["pairs"] == []
+    within = next(step for step in plan["funnel"] if step["step"] == "within_limits")
+    assert (within["label"], within["count_in"], within["count_out"]) == (
+        "在项目与距离限制内仍有帮扶方",
+        2,
+        0,
+    )
+    assert {e["name"] for e in within["removed_examples"]} == {"甲一村", "甲二村"}
 
 
 @pytest.mark.parametrize(
@@ -346,8 +405,9 @@ def test_what_if_reports_the_change_and_writes_nothing(api: TestClient) -> None:
     assert report["region_code"] == COUNTY
     assert report["coverage_before"]["paired"] == 0
     assert report["coverage_after"]["paired"] == 2
-    assert sorted(report["newly_paired"]) == [V1, V2]
+    assert sorted(v["id"] for v in report["newly_paired"]) == [V1, V2]
     assert report["components_after"] < report["components_before"]
+    assert report["summary"].startswith("拟新增结对 2 对 (仅模拟, 不写入数据): 乙公司 → 甲一村、")
     assert ok(api.get("/v1/stats"))["version"] == version
     assert ok(api.get("/v1/links", params={"type": "PAIRS_WITH"}))["items"] == []
 
@@ -380,7 +440,7 @@ def test_a_cooperative_the_village_branch_leads_is_not_offered(seed_client: Test
             params={"target": "village:370302112206", "top": 100, "include_full": "true"},
         )
     )
-    offered = {c["partner_id"] for c in result["candidates"]}
+    offered = {c["partner_id"] for c in result["candidates"]["items"]}
     assert "ent:longquan-taitou-fangcaoyuan-hezuoshe" not in offered
     assert result["excluded_partners"] >= 1
 

@@ -27,6 +27,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "graph_service.cli": ("graph_service.api.routes",),
     "graph_service.visibility": ("graph_service.api", "graph_service.services"),
     "graph_service.domain": ("graph_service.",),
+    "graph_service.parameters": ("graph_service.",),
 }
 
 

@@ -221,6 +221,15 @@ def test_generate_rejects_bad_codes_and_unknown_regions(cli_env: Settings) -> No
     assert "no region with code 999999" in out
 
 
+def test_generate_takes_region_as_every_command_does(cli_env: Settings) -> None:
+    code, out = invoke("generate", "--region", "37a", "--seed", "1")
+    assert code == 2
+    assert "--region '37a' is not a division code" in out
+    code, out = invoke("generate", "--region", "999999", "--seed", "1")
+    assert code == 1
+    assert "no region with code 999999" in out
+
+
 def test_analyse_commands_print_json(cli_env: Settings) -> None:
     assert invoke("load-seed")[0] == 0
     code, out = invoke(
@@ -235,10 +244,16 @@ def test_analyse_commands_print_json(cli_env: Settings) -> None:
     )
     assert code == 0, out
     report = json.loads(out[out.index("{") :])
-    assert report["measures"]["degree"]["rows"][0]["node"] == "org:longquan-hongse-xigu"
+    assert report["measures"]["degree"]["rows"]["items"][0]["node"] == "org:longquan-hongse-xigu"
     code, out = invoke("analyse", "coverage", "--region", "371426")
     assert code == 0, out
     assert json.loads(out[out.index("{") :])["total"]["villages"] == 436
+    # The option a cut list names in ``more`` is the command's own.
+    code, out = invoke("analyse", "coverage", "--region", "371426", "--limit", "5")
+    assert code == 0, out
+    weak = json.loads(out[out.index("{") :])["weak_villages"]
+    assert (weak["total"], len(weak["items"]), weak["truncated"]) == (427, 5, True)
+    assert weak["more"]["parameter"] == "limit"
     code, out = invoke("analyse", "rules", "--scope", "bogus")
     assert code == 2
 

@@ -90,7 +90,7 @@ def test_partners_of_a_village_named_as_a_planner_names_it(seed_cli: Settings) -
     result = json.loads(invoke("recommend", "partners", "甜南村", "--top", "3"))
     assert result["target"] == TIANNAN
     assert result["target_name"] == "甜南村"
-    assert len(result["candidates"]) == 3
+    assert len(result["candidates"]["items"]) == 3
     by_code = json.loads(invoke("recommend", "partners", "371426105287", "--top", "3"))
     assert by_code["candidates"] == result["candidates"]
 
@@ -120,7 +120,7 @@ def test_what_if_and_judge_take_names(county_cli: Settings) -> None:
     report = json.loads(
         invoke("recommend", "what-if", "--pair", "乙公司=甲一村党支部", "--region", COUNTY)
     )
-    assert report["newly_paired"] == [V1]
+    assert [v["id"] for v in report["newly_paired"]] == [V1]
     judged = json.loads(
         invoke("recommend", "judge", "甲一村", "乙公司", "--decision", "reject", "--by", "王科长")
     )

@@ -297,29 +297,37 @@ def _idle(page: Any) -> None:
 
 FAKE_RECOMMENDATIONS = {
     "target": VILLAGE,
-    "candidates": [
-        {
-            "partner": {
-                "id": "ent:longquan-jiurun-hezuoshe",
-                "name": "久润合作社",
-                "label": "Enterprise",
+    "candidates": {
+        "total": 2,
+        "truncated": False,
+        "more": None,
+        "items": [
+            {
+                "partner": {
+                    "id": "ent:longquan-jiurun-hezuoshe",
+                    "name": "久润合作社",
+                    "label": "Enterprise",
+                },
+                "score": 0.82,
+                "reasons": [
+                    {"name": "产业互补", "value": 0.9, "explanation": "同属富硒农业产业链"},
+                    {"name": "距离", "value": 0.7, "explanation": "同在龙泉镇"},
+                ],
             },
-            "score": 0.82,
-            "reasons": [
-                {"name": "产业互补", "value": 0.9, "explanation": "同属富硒农业产业链"},
-                {"name": "距离", "value": 0.7, "explanation": "同在龙泉镇"},
-            ],
-        },
-        {
-            "partner": {
-                "id": "org:longquan-zhen-dangwei",
-                "name": "龙泉镇党委",
-                "label": "PartyOrganization",
+            {
+                "partner": {
+                    "id": "org:longquan-zhen-dangwei",
+                    "name": "龙泉镇党委",
+                    "label": "PartyOrganization",
+                },
+                "score": 0.61,
+                "reasons": [
+                    {"name": "组织隶属", "value": 0.6, "explanation": "上级党组织"},
+                    {"name": "priority", "value": 0.75, "explanation": "薄弱村, 未记录村集体收入"},
+                ],
             },
-            "score": 0.61,
-            "reasons": [{"name": "组织隶属", "value": 0.6, "explanation": "上级党组织"}],
-        },
-    ],
+        ],
+    },
 }
 
 
@@ -441,6 +449,11 @@ def test_explorer_end_to_end(server: str) -> None:
                 assert "暂无推荐服务" in page.inner_text("#recommend-body")
             elif state == "ok":
                 assert recommend.locator("li.candidate").count() >= 1
+                # Every reason reads in Chinese: its name and its explanation.
+                reasons = recommend.locator("ul.reasons li").all_inner_texts()
+                assert reasons
+                assert all(re.search(r"^[\u4e00-\u9fff]+\(", r) for r in reasons), reasons
+                assert not any("None" in r for r in reasons), reasons
 
             # What the service answers, drawn: the screenshot CI keeps.
             page.screenshot(path=str(ARTIFACTS / "explorer.png"))
@@ -461,6 +474,7 @@ def test_explorer_end_to_end(server: str) -> None:
             assert "久润合作社" in candidates.nth(0).inner_text()
             assert "同属富硒农业产业链" in candidates.nth(0).inner_text()
             assert "0.82" in candidates.nth(0).inner_text()
+            assert "帮扶需求(0.75):薄弱村" in candidates.nth(1).inner_text()
             page.unroute("**/v1/recommendations/partners?*")
 
             # 保存为PNG downloads the drawing.
@@ -511,7 +525,7 @@ def test_planner_judges_recommendations_in_the_explorer(writable_server: str) ->
     base = writable_server
     proposed = _api(base, f"/v1/recommendations/partners?target={VILLAGE}")
     assert proposed["excluded_rejected"] == 0
-    ranked = [c["partner"] for c in proposed["candidates"]]
+    ranked = [c["partner"] for c in proposed["candidates"]["items"]]
     assert len(ranked) >= 3, ranked
     rejected, accepted, unsure = ranked[:3]
     pairs_before = {
@@ -645,9 +659,14 @@ def test_planner_judges_recommendations_in_the_explorer(writable_server: str) ->
                 "target": VILLAGE,
                 "relation": "pairing",
                 "excluded_rejected": 1,
-                "candidates": [
-                    {"partner": accepted, "score": 0.5, "reasons": [], "judgement": None}
-                ],
+                "candidates": {
+                    "items": [
+                        {"partner": accepted, "score": 0.5, "reasons": [], "judgement": None}
+                    ],
+                    "total": 1,
+                    "truncated": False,
+                    "more": None,
+                },
             }
             page.route(
                 "**/v1/recommendations/partners?*",

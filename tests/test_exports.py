@@ -18,8 +18,8 @@ import pytest
 from conftest import AUTH
 from fastapi.testclient import TestClient
 
-from graph_service.schema import NODE_LABELS
-from graph_service.visual.formats import MAX_EXPORT_NODES, MAX_SIZE, METRICS, MIN_SIZE
+from graph_service.schema import LINK_TYPES, NODE_LABELS
+from graph_service.visual.formats import FORMATS, MAX_EXPORT_NODES, MAX_SIZE, METRICS, MIN_SIZE
 
 BODY = "org:longquan-hongse-xigu"  # “红色硒谷”党建联盟: nine members
 BODY_SCOPE = f"node:{BODY}"
@@ -59,7 +59,8 @@ def test_node_link_matches_the_neighbourhood(seed_client: TestClient) -> None:
     assert len(members) == 9
     body = G.nodes[BODY]
     assert body["name"] == "“红色硒谷”党建联盟"
-    assert body["label"] == "PartyOrganization"
+    assert body["label"] == body["name"]
+    assert body["node_label"] == "PartyOrganization"
     assert body["label_zh"] == "党组织"
     assert HEX.match(body["color"])
     assert any("红色硒谷" in s["quote"] for s in body["sources"])
@@ -80,7 +81,7 @@ def test_graphml_reads_back_with_the_same_nodes_and_links(seed_client: TestClien
     assert link_triples(H) == link_triples(G)
     for node, data in H.nodes(data=True):
         doc = G.nodes[node]
-        for key in ("label", "name", "kind", "region_code"):
+        for key in ("label", "node_label", "name", "kind", "region_code"):
             if doc.get(key) is not None:
                 assert data[key] == doc[key], (node, key)
         assert json.loads(data["sources"]) == doc["sources"]
@@ -107,8 +108,8 @@ def test_gexf_reads_back_with_the_same_nodes_and_links(seed_client: TestClient) 
         doc = G.nodes[node]
         # GEXF's own label is what Gephi shows: the name; the schema label is node_label.
         assert data["label"] == doc["name"]
-        assert data["node_label"] == doc["label"]
-        assert data["label_zh"] == NODE_LABELS[doc["label"]].label_zh
+        assert data["node_label"] == doc["node_label"]
+        assert data["label_zh"] == NODE_LABELS[doc["node_label"]].label_zh
         assert set(data["viz"]) >= {"color", "size", "position"}
         assert json.loads(data["sources"])
     types = {str(key): d["type"] for _, _, key, d in G.edges(keys=True, data=True)}
@@ -117,6 +118,51 @@ def test_gexf_reads_back_with_the_same_nodes_and_links(seed_client: TestClient) 
     for _, _, data in H.edges(data=True):
         assert data["link_type"] == types[data["id"]]
         assert data["label"] == data["label_zh"]
+
+
+# ------------------------------------------------------------------------- what a viewer shows
+
+
+def _shown(fmt: str, content: bytes) -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
+    """Per node: (the text a viewer of ``fmt`` shows, its type attribute); per link id: the
+    text shown on it (none for ECharts, whose link label is a style object)."""
+    if fmt in ("graphml", "gexf"):
+        if fmt == "graphml":
+            H = nx.read_graphml(BytesIO(content), force_multigraph=True)
+            link_text = {str(k): d["label"] for _, _, k, d in H.edges(keys=True, data=True)}
+        else:
+            H = nx.read_gexf(BytesIO(content))
+            link_text = {str(d["id"]): d["label"] for _, _, d in H.edges(data=True)}
+        nodes = {str(n): (d["label"], d["node_label"]) for n, d in H.nodes(data=True)}
+        return nodes, link_text
+    doc = json.loads(content)
+    if fmt == "echarts":
+        categories = doc["categories"]
+        return {
+            n["id"]: (n["name"], categories[n["category"]]["node_label"]) for n in doc["nodes"]
+        }, {}
+    if fmt == "cytoscape":
+        node_data = [n["data"] for n in doc["elements"]["nodes"]]
+        link_data = [e["data"] for e in doc["elements"]["edges"]]
+    else:
+        node_data, link_data = doc["nodes"], doc["links"]
+    return (
+        {d["id"]: (d["label"], d["node_label"]) for d in node_data},
+        {d["id"]: d["label"] for d in link_data},
+    )
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_every_format_labels_nodes_by_name(seed_client: TestClient, fmt: str) -> None:
+    """Gephi, Cytoscape.js and D3 show a node's ``label``: it is the Chinese name, and the
+    node's type (Village, Enterprise …) is an attribute of its own; a link shows its type in
+    Chinese."""
+    hood = seed_client.get(f"/v1/nodes/{BODY}/neighbourhood", params={"depth": 1}).json()
+    expected = {n["id"]: (n["name"], n["label"]) for n in hood["nodes"]}
+    nodes, links = _shown(fmt, export(seed_client, format=fmt).content)
+    assert nodes == expected
+    if fmt != "echarts":
+        assert links == {link["id"]: LINK_TYPES[link["type"]].label_zh for link in hood["links"]}
 
 
 # ------------------------------------------------------------------------- JSON shapes
@@ -136,7 +182,7 @@ def test_cytoscape_elements_shape(seed_client: TestClient) -> None:
         assert {"id", "name", "label", "label_zh", "color", "size"} <= set(data)
         assert HEX.match(data["color"])
         assert data["size"] > 0
-        assert data["label"] in node["classes"].split()
+        assert data["node_label"] in node["classes"].split()
         assert "position" not in node  # no layout asked for
     body = next(n for n in nodes if n["data"]["id"] == BODY)
     assert "joint-body" in body["classes"].split()
@@ -159,7 +205,7 @@ def test_echarts_series_shape(seed_client: TestClient) -> None:
     assert {n["id"] for n in nodes} == set(G.nodes)
     for node in nodes:
         category = categories[node["category"]]
-        assert category["node_label"] == G.nodes[node["id"]]["label"]
+        assert category["node_label"] == G.nodes[node["id"]]["node_label"]
         assert node["name"] == G.nodes[node["id"]]["name"]
         assert MIN_SIZE <= node["symbolSize"] <= MAX_SIZE
         assert HEX.match(node["itemStyle"]["color"])

@@ -7,12 +7,13 @@ import random
 import time
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import networkx as nx
 import pytest
 
 from graph_service.analysis.assignment import (
+    PLAN_STEPS,
     AssignmentPlan,
     Helper,
     Village,
@@ -20,6 +21,7 @@ from graph_service.analysis.assignment import (
     plan_region,
     what_if,
 )
+from graph_service.analysis.coverage import coverage_report
 from graph_service.analysis.evaluation import METHODS, evaluate, pool
 from graph_service.analysis.recommend import (
     COMPONENTS,
@@ -28,6 +30,7 @@ from graph_service.analysis.recommend import (
     recommend_partners,
     score_candidates,
 )
+from graph_service.api.schemas import PlanStep as PlanStepOut
 from graph_service.register import read_register, register_graph
 from graph_service.services.synthetic.network import county_profile, generate_network
 
@@ -355,6 +358,10 @@ def test_assignment_capacity_and_minimums() -> None:
     )
     assert plan.pairs == (("X", "q", 0.6),)
     assert plan.unassigned == (("p", "capacity_exhausted"),)
+    assert [w.zh for w in plan.unassigned_explanations] == [
+        "有空余名额的帮扶方候选 1 个, 但其名额分给了使整个方案总分更高的其他村; "
+        "该村分到 0 个, 至少需要 1 个"
+    ]
     # Coverage before score: r can only take X, so p gets Y though X scores more with p.
     plan = assign(
         [Helper("X", 1), Helper("Y", 1)],
@@ -371,6 +378,9 @@ def test_assignment_capacity_and_minimums() -> None:
     )
     assert {(h, v) for h, v, _ in plan.pairs} == {("X", "p"), ("Y", "p"), ("Z", "q")}
     assert plan.unassigned == (("q", "too_few_candidates"),)
+    assert [w.zh for w in plan.unassigned_explanations] == [
+        "有空余名额的帮扶方候选只有 1 个, 少于该村至少需要的 2 个"
+    ]
     # Beyond the minimum only pairs with a positive score are added.
     plan = assign(
         [Helper("X", 1), Helper("Y", 1)], [Village("p", 1, 2)], {("X", "p"): 0.5, ("Y", "p"): 0.0}
@@ -380,6 +390,9 @@ def test_assignment_capacity_and_minimums() -> None:
     plan = assign([Helper("X", 0)], [Village("p")], {("X", "p"): 1.0})
     assert plan.pairs == ()
     assert plan.unassigned == (("p", "no_candidates"),)
+    assert plan.unassigned_explanations[0].zh == (
+        "没有可用的帮扶方候选 (有空余名额的候选 0 个), 该村至少需要 1 个"
+    )
 
 
 def test_assignment_is_deterministic_with_ties_by_id() -> None:
@@ -460,6 +473,86 @@ def test_plan_region_scores_with_the_recommender() -> None:
     assert isinstance(only_a, AssignmentPlan)
 
 
+def funnel(plan: AssignmentPlan) -> list[tuple[str, int, int, tuple[str, ...]]]:
+    return [(s.step, s.count_in, s.count_out, s.removed) for s in plan.funnel]
+
+
+def test_plan_region_default_villages_are_the_weak_ones_coverage_lists() -> None:
+    """One definition of weak: listed or low income, or — standing unknown — no 联建 link."""
+    G = county_graph()
+    W3 = f"village:{TOWN2}202"  # nothing recorded, no link: weak (few_links)
+    add_node(G, W3, "Village", "行政村", W3[8:], "龙三村")
+    add_link(G, "PAIRS_WITH", S2, W2)  # W2 is weak but paired already
+    index = RecommenderIndex.build(G)
+    plan = plan_region(index, None, None, k=1, m=1)
+    # 4 + 1 villages; S1, S2 are known strong (income, flag) though neither has a 联建 link
+    # W2 and S2 now have one; W, W3 are left. Helpers: every village, enterprise and
+    # institution (8 + W3) less the weak W, W2, W3 → S1, S2, A, B, C, D.
+    assert funnel(plan) == [
+        ("weak", 5, 3, (S1, S2)),
+        ("not_paired", 3, 2, (W2,)),
+        ("can_help", 9, 6, (W, W2, W3)),
+        ("has_places", 6, 6, ()),
+        ("has_candidates", 2, 2, ()),
+        ("within_limits", 2, 2, ()),
+        ("not_rejected", 2, 2, ()),
+        ("assigned", 2, 2, ()),
+    ]
+    assert {v for _, v, _ in plan.pairs} == {W, W3}
+    assert [s.label for s in plan.funnel][:2] == ["薄弱村", "尚无结对帮扶方"]
+    weak = {c for i, c in enumerate(index.ids) if index.weak[i]}
+    covered = coverage_report(G, COUNTY)
+    assert weak == {w.village_id for w in covered.weak_villages} == {W, W2, W3}
+    reasons = {w.village_id: w.reasons for w in covered.weak_villages}
+    assert reasons[W3] == ("few_links",) == index.standing.weak_reasons[index.position[W3]]
+    assert reasons[W] == ("listed_weak", "low_income")
+
+
+def test_an_empty_plan_says_which_step_removed_whom() -> None:
+    index = RecommenderIndex.build(county_graph())
+    # Only helpers of 双杨镇, but the plan keeps to the villages' own town (龙泉镇).
+    far = plan_region(index, None, [B, D, S2, B], k=1, m=1, max_distance="town")
+    assert far.pairs == ()
+    assert funnel(far) == [
+        ("weak", 4, 2, (S1, S2)),
+        ("not_paired", 2, 2, ()),
+        ("helpers_listed", 4, 3, ()),
+        ("can_help", 3, 3, ()),
+        ("has_places", 3, 3, ()),
+        ("has_candidates", 2, 2, ()),
+        ("within_limits", 2, 0, (W, W2)),
+        ("not_rejected", 0, 0, ()),
+        ("assigned", 0, 0, ()),
+    ]
+    assert far.unassigned == ((W, "no_candidates"), (W2, "no_candidates"))
+    # No places: every helper is full in this round.
+    full = plan_region(index, None, None, k=0, m=1)
+    assert funnel(full)[2:5] == [
+        ("can_help", 8, 6, (W, W2)),
+        ("has_places", 6, 0, (A, B, C, D, S1)),
+        ("has_candidates", 2, 0, (W, W2)),
+    ]
+    assert (full.pairs, full.helpers, full.candidate_pairs) == ((), 0, 0)
+    # A weak village cannot help (以强带弱), and a rejected pair is never proposed.
+    mine = plan_region(index, [W_ORG], [W2, A], k=1, m=1, rejected=[(A, W_ORG)])
+    assert funnel(mine) == [
+        ("villages_listed", 1, 1, ()),
+        ("helpers_listed", 2, 2, ()),
+        ("can_help", 2, 1, (W2,)),
+        ("has_places", 1, 1, ()),
+        ("has_candidates", 1, 1, ()),
+        ("within_limits", 1, 1, ()),
+        ("not_rejected", 1, 0, (W,)),
+        ("assigned", 0, 0, ()),
+    ]
+    # Capacity: both want A, one gets it; the other is the step's example.
+    one = plan_region(index, None, [A], k=1, m=1)
+    assert funnel(one)[-1] == ("assigned", 2, 1, (W2,))
+    assert one.unassigned == ((W2, "capacity_exhausted"),)
+    # The response model documents exactly these steps, in this order.
+    assert get_args(PlanStepOut.model_fields["step"].annotation) == tuple(PLAN_STEPS)
+
+
 # ---------------------------------------------------------------------------------------
 # What-if
 # ---------------------------------------------------------------------------------------
@@ -484,6 +577,15 @@ def test_what_if_counts_new_coverage_and_writes_nothing() -> None:
     assert report.largest_share_after > report.largest_share_before
     assert {s.node_id for s in report.proposal_shifts} == {A, B, C, W, W2}
     assert all(s.rank_after <= s.rank_before for s in report.risers)
+    # The same figures in words: 8 actors, 7 → 4 components, largest 2 → 3 of 8.
+    assert report.summary == (
+        "拟新增结对 3 对 (仅模拟, 不写入数据): 企业A → 台头村、企业C → 龙二村、企业B → 龙二村; "
+        "本区域 4 个村中, 有结对的村 1 → 2 个 (25% → 50%), "
+        "有结对或在联建组织中的村 1 → 2 个 (25% → 50%); "
+        "新增结对村 1 个 (龙二村), 新覆盖村 1 个 (龙二村); "
+        "联建网络 8 个主体的连通片 7 → 4 个 (越少越连成一体), 最大连通片占全部主体 25% → 38%"
+    )
+    assert report.summary_en.startswith("3 proposed pairing(s), simulated, nothing written")
     json.dumps(report.as_dict(), ensure_ascii=False)
 
 

@@ -85,7 +85,10 @@ def test_a_name_several_nodes_have_lists_them(named: TestClient) -> None:
         (E1, "甲公司", "Enterprise", "测试区甲镇"),
         (E3, "甲公司", "Enterprise", "测试区乙镇"),
     ]
-    assert {c["region_code"] for c in candidates} == {TOWN_A, TOWN_B}
+    assert [(c["region_code"], c["region_name"]) for c in candidates] == [
+        (TOWN_A, "甲镇"),
+        (TOWN_B, "乙镇"),
+    ]
     found = problem(named.get("/v1/recommendations/partners", params={"target": "甲公司"}), 422)
     assert (found["field"], found["code"]) == ("target", "ambiguous_reference")
     # Either of them by id still works.
@@ -143,11 +146,11 @@ def test_recommendations_take_names_everywhere(named: TestClient) -> None:
     params = {"target": "甲一村", "program": "百企帮百村"}
     result = ok(named.get("/v1/recommendations/partners", params=params))
     assert result["target"] == V1
-    assert {c["partner_id"] for c in result["candidates"]} == {E1, E2}  # the program's
+    assert {c["partner_id"] for c in result["candidates"]["items"]} == {E1, E2}  # the program's
 
     body = {"proposed": [{"helper": "乙公司", "village": "甲一村党支部"}], "program": "百企帮百村"}
     report = ok(named.post("/v1/recommendations/what-if", json=body))
-    assert report["newly_paired"] == [V1]
+    assert [v["id"] for v in report["newly_paired"]] == [V1]
 
     body = {"region": COUNTY, "villages": ["甲一村", V2], "helpers": ["乙公司", V3.split(":")[1]]}
     plan = ok(named.post("/v1/recommendations/assignment", json=body))

@@ -196,12 +196,12 @@ def test_the_reported_centrality_call_returns_no_person(seed_client: TestClient)
     query = {"scope": "all", "measure": "degree", "top": 500}
     anonymous = seed_client.get("/v1/analysis/centrality", params=query)
     assert anonymous.status_code == 200
-    rows = anonymous.json()["measures"]["degree"]["rows"]
+    rows = anonymous.json()["measures"]["degree"]["rows"]["items"]
     assert rows
     assert not any(r["node"] in PERSON_IDS for r in rows)
     assert not _leaks(anonymous.text)
     keyed = seed_client.get("/v1/analysis/centrality", params=query, headers=AUTH).json()
-    keyed_rows = keyed["measures"]["degree"]["rows"]
+    keyed_rows = keyed["measures"]["degree"]["rows"]["items"]
     assert any(r["node"] in PERSON_IDS for r in keyed_rows)
     # Counts do not single people out either: the public scope has fewer nodes.
     assert anonymous.json()["scope"]["nodes"] == keyed["scope"]["nodes"] - len(PERSON_IDS)

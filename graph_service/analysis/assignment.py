@@ -58,19 +58,24 @@ from graph_service.analysis.centrality import CSRGraph, pagerank
 from graph_service.analysis.coverage import village_coverage
 from graph_service.analysis.graphs import filter_links
 from graph_service.analysis.recommend import (
+    CATEGORIES,
     RecommenderIndex,
     RecommendWeights,
     actor_map,
     score_candidates,
 )
 from graph_service.analysis.strength import TIE_LINK_TYPES
+from graph_service.analysis.wording import Wording, listing, percent
+from graph_service.domain import PLAN_STEP_EXAMPLES
 
 __all__ = [
+    "PLAN_STEPS",
     "SCORE_RESOLUTION",
     "AssignmentPlan",
     "CentralityShift",
     "CoverageSnapshot",
     "Helper",
+    "PlanStep",
     "Village",
     "WhatIfReport",
     "assign",
@@ -80,6 +85,20 @@ __all__ = [
 
 #: Scores are compared as integers of this many units per 1.0.
 SCORE_RESOLUTION: Final[int] = 1_000_000
+#: The steps of a plan's funnel (:func:`plan_region`), in order, as planners read them.
+PLAN_STEPS: Final[dict[str, str]] = {
+    "villages_listed": "指定的村",
+    "weak": "薄弱村",
+    "not_paired": "尚无结对帮扶方",
+    "helpers_listed": "指定的帮扶方",
+    "can_help": "可作帮扶方 (企业、机构、非薄弱村)",
+    "has_places": "有空余帮扶名额",
+    "has_candidates": "有可结对的帮扶方 (现有结对伙伴除外)",
+    "within_limits": "在项目与距离限制内仍有帮扶方",
+    "not_rejected": "除去已否决的结对后仍有帮扶方",
+    "assigned": "分配到所需帮扶方",
+}
+_VILLAGE: Final[int] = CATEGORIES.index("Village")
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +119,21 @@ class Village:
 
 
 @dataclass(frozen=True, slots=True)
+class PlanStep:
+    """One filter between a region and its plan: the villages (or helpers) it was given,
+    those it let through, and the first few it removed (in id order)."""
+
+    #: A key of :data:`PLAN_STEPS`.
+    step: str
+    #: The step as planners read it (:data:`PLAN_STEPS`).
+    label: str
+    subject: Literal["villages", "helpers"]
+    count_in: int
+    count_out: int
+    removed: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class AssignmentPlan:
     """An assignment of helpers to villages.
 
@@ -109,6 +143,10 @@ class AssignmentPlan:
     ``too_few_candidates`` (fewer candidate helpers than the minimum) or
     ``capacity_exhausted`` (the candidates' places went to other villages, where they
     served the plan better). ``covered`` counts villages with at least their minimum.
+    ``unassigned_explanations`` says each reason in words, with its counts (Chinese and
+    English), in the order of ``unassigned``.
+    ``funnel`` is how :func:`plan_region` got from the region to the problem it assigned
+    (empty from :func:`assign` alone).
     """
 
     pairs: tuple[tuple[str, str, float], ...]
@@ -119,6 +157,8 @@ class AssignmentPlan:
     helpers: int
     candidate_pairs: int
     covered: int
+    unassigned_explanations: tuple[Wording, ...] = ()
+    funnel: tuple[PlanStep, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data."""
@@ -499,6 +539,7 @@ def _plan(problem: _Problem, chosen: Iterable[int], method: str) -> AssignmentPl
         if hs[h].capacity > 0:
             candidates[v] += 1
     unassigned = []
+    said = []
     for v, village in enumerate(vs):
         if got[v] >= village.min_helpers:
             continue
@@ -509,15 +550,37 @@ def _plan(problem: _Problem, chosen: Iterable[int], method: str) -> AssignmentPl
         else:
             reason = "capacity_exhausted"
         unassigned.append((village.id, reason))
+        said.append(_why_unassigned(reason, candidates[v], got[v], village.min_helpers))
     return AssignmentPlan(
         pairs=tuple(pairs),
         total_score=total,
         unassigned=tuple(unassigned),
+        unassigned_explanations=tuple(said),
         method=method,
         villages=len(vs),
         helpers=len(hs),
         candidate_pairs=len(problem.pairs),
         covered=len(vs) - len(unassigned),
+    )
+
+
+def _why_unassigned(reason: str, candidates: int, got: int, needed: int) -> Wording:
+    """Why a village did not get its minimum of helpers, with the counts behind it."""
+    if reason == "no_candidates":
+        return Wording(
+            f"没有可用的帮扶方候选 (有空余名额的候选 0 个), 该村至少需要 {needed} 个",
+            f"no candidate helper with a free place; the village needs {needed}",
+        )
+    if reason == "too_few_candidates":
+        return Wording(
+            f"有空余名额的帮扶方候选只有 {candidates} 个, 少于该村至少需要的 {needed} 个",
+            f"only {candidates} candidate helper(s) with a free place; the village needs {needed}",
+        )
+    return Wording(
+        f"有空余名额的帮扶方候选 {candidates} 个, 但其名额分给了使整个方案总分更高的其他村; "
+        f"该村分到 {got} 个, 至少需要 {needed} 个",
+        f"{candidates} candidate helper(s), whose places went to villages where they served "
+        f"the plan better; the village got {got} of the {needed} it needs",
     )
 
 
@@ -531,6 +594,83 @@ def _top(score: npt.NDArray[np.float64], top: int) -> list[int]:
         keep = np.arange(len(score))
     order = keep[np.argsort(-score[keep], kind="stable")]
     return [int(j) for j in order[:top]]
+
+
+def _step(
+    step: str, subject: Literal["villages", "helpers"], before: Sequence[str], after: Sequence[str]
+) -> PlanStep:
+    """The step that took ``before`` to ``after`` (a subset, in order)."""
+    kept = set(after)
+    removed = sorted({x for x in before if x not in kept})
+    return PlanStep(
+        step=step,
+        label=PLAN_STEPS[step],
+        subject=subject,
+        count_in=len(before),
+        count_out=len(after),
+        removed=tuple(removed[:PLAN_STEP_EXAMPLES]),
+    )
+
+
+def _villages_to_help(
+    index: RecommenderIndex, villages: Sequence[str] | None
+) -> tuple[list[str], list[PlanStep]]:
+    """The villages a plan is for, and the steps that chose them: the listed ones, or the
+    region's weak villages (:mod:`graph_service.analysis.weakness`) without a pairing helper."""
+    if villages is not None:
+        resolved = [index.resolve(v) for v in villages]
+        listed = sorted(set(resolved))
+        return listed, [_step("villages_listed", "villages", resolved, listed)]
+    in_region = [c for i, c in enumerate(index.ids) if index.category[i] == _VILLAGE]
+    weak = [c for c in in_region if index.weak[index.position[c]]]
+    unpaired = [c for c in weak if index.places.helpers_of[index.position[c]] == 0]
+    return unpaired, [
+        _step("weak", "villages", in_region, weak),
+        _step("not_paired", "villages", weak, unpaired),
+    ]
+
+
+def _can_help(index: RecommenderIndex, actor: str) -> bool:
+    """An enterprise or institution, or a village known not to be weak (以强带弱): the
+    helpers a pairing's scoring lets through."""
+    pos = index.position.get(actor)
+    if pos is None:  # an actor that is no candidate (a town committee …)
+        return False
+    category = int(index.category[pos])
+    if category == _VILLAGE:
+        return bool(index.standing.known[pos] and not index.weak[pos])
+    return CATEGORIES[category] in ("Enterprise", "Institution")
+
+
+def _helpers_with_places(
+    index: RecommenderIndex, helpers: Sequence[str] | None, k: int | None, villages: int
+) -> tuple[list[Helper], list[PlanStep]]:
+    """The helpers a plan may use, with their places, and the steps that chose them."""
+    steps = []
+    if helpers is None:
+        given = [
+            c
+            for i, c in enumerate(index.ids)
+            if CATEGORIES[int(index.category[i])] in ("Village", "Enterprise", "Institution")
+        ]
+    else:
+        resolved = [index.resolve(h) for h in helpers]
+        given = sorted(set(resolved))
+        steps.append(_step("helpers_listed", "helpers", resolved, given))
+    able = [h for h in given if _can_help(index, h)]
+    steps.append(_step("can_help", "helpers", given, able))
+    placed = []
+    for h in able:
+        if k is None:
+            pos = index.position[h]
+            cap = float(index.capacity[pos])
+            free = villages if math.isinf(cap) else max(0, int(cap - index.load[pos]))
+            placed.append(Helper(h, free))
+        else:
+            placed.append(Helper(h, k))
+    with_places = [x for x in placed if x.capacity > 0]
+    steps.append(_step("has_places", "helpers", able, [x.id for x in with_places]))
+    return with_places, steps
 
 
 def plan_region(
@@ -555,11 +695,13 @@ def plan_region(
     index : RecommenderIndex
         The region's index.
     villages : sequence of str, optional
-        Villages to help (ids, or their party organizations); the index's weak villages
-        when ``None``.
+        Villages to help (ids, or their party organizations); when ``None``, the index's
+        weak villages (:mod:`graph_service.analysis.weakness`) that have no pairing helper
+        yet (no ``PAIRS_WITH`` to them or their organization).
     helpers : sequence of str, optional
         Helpers (ids or their organizations); when ``None``, every enterprise, institution
-        and non-weak village of the index (with ``program``, those the program allows).
+        and village of the index. Either way only enterprises, institutions and villages
+        known not to be weak can help (以强带弱), and only those with a place.
     k : int or None
         Villages a helper takes at most in this round; ``None`` uses each helper's free
         places in the index (its capacity minus its current pairings).
@@ -580,11 +722,17 @@ def plan_region(
     Returns
     -------
     AssignmentPlan
+        With its ``funnel``: each filter between the region and the plan (villages chosen,
+        helpers that can help and have a place, villages with a candidate, within the
+        program and distance, after rejections, assigned), counted in and out with examples
+        of what it removed — so an empty plan says why.
 
     Notes
     -----
     A village's current partners are never candidates. Scoring costs one recommender query
-    per village restricted to the helpers (a millisecond or two each).
+    per village restricted to the helpers (a millisecond or two each); a village left with
+    no candidate by ``program`` or ``max_distance`` costs one more, to tell the funnel
+    whether the limits or the helpers left it without.
 
     References
     ----------
@@ -597,23 +745,15 @@ def plan_region(
         raise ValueError(f"k must be non-negative, got {k}")
     if m < 0 or not 0 <= min_helpers <= m:
         raise ValueError(f"need 0 <= min_helpers <= m, got {min_helpers} and {m}")
-    if villages is None:
-        village_ids = [c for i, c in enumerate(index.ids) if index.weak[i]]
-    else:
-        village_ids = sorted({index.resolve(v) for v in villages})
-    if helpers is None:
-        helper_ids = [
-            c
-            for i, c in enumerate(index.ids)
-            if index.labels[i] in ("Enterprise", "Institution")
-            or (index.labels[i] == "Village" and not index.weak[i])
-        ]
-    else:
-        helper_ids = sorted({index.resolve(h) for h in helpers})
+    village_ids, steps = _villages_to_help(index, villages)
+    hs, helper_steps = _helpers_with_places(index, helpers, k, len(village_ids))
+    steps += helper_steps
     within = np.zeros(len(index), dtype=np.bool_)
-    within[[index.position[h] for h in helper_ids]] = True
+    within[[index.position[h.id] for h in hs]] = True
     refused = list(rejected)
+    limited = program is not None or max_distance is not None
     scores: dict[tuple[str, str], float] = {}
+    reached: dict[str, list[str]] = {"has_candidates": [], "within_limits": [], "not_rejected": []}
     for village in village_ids:
         scored = score_candidates(
             index,
@@ -626,19 +766,35 @@ def plan_region(
             include_full=True,
             within=within,
         )
+        # Rejections are cleared after the limits, so their count tells what was there.
+        in_limits = len(scored.index) + scored.excluded_rejected > 0
+        anywhere = in_limits or (
+            limited
+            and len(
+                score_candidates(
+                    index, village, relation="pairing", include_full=True, within=within
+                ).index
+            )
+            > 0
+        )
+        for step, passed in (
+            ("has_candidates", anywhere),
+            ("within_limits", in_limits),
+            ("not_rejected", len(scored.index) > 0),
+        ):
+            if passed:
+                reached[step].append(village)
         for j in _top(scored.score, top_candidates):
             scores[(index.ids[int(scored.index[j])], village)] = float(scored.score[j])
-    hs = []
-    for h in helper_ids:
-        if k is None:
-            pos = index.position[h]
-            cap = float(index.capacity[pos])
-            free = len(village_ids) if math.isinf(cap) else max(0, int(cap - index.load[pos]))
-            hs.append(Helper(h, free))
-        else:
-            hs.append(Helper(h, k))
     vs = [Village(v, min_helpers, m) for v in village_ids]
-    return assign(hs, vs, scores, method=method)
+    plan = assign(hs, vs, scores, method=method)
+    before = village_ids
+    for step in reached:
+        steps.append(_step(step, "villages", before, reached[step]))
+        before = reached[step]
+    short = {v for v, _ in plan.unassigned}
+    steps.append(_step("assigned", "villages", before, [v for v in before if v not in short]))
+    return dataclasses.replace(plan, funnel=tuple(steps))
 
 
 # ---------------------------------------------------------------------------------------
@@ -695,6 +851,9 @@ class WhatIfReport:
     largest_share_after: float
     risers: tuple[CentralityShift, ...]
     proposal_shifts: tuple[CentralityShift, ...]
+    #: What the figures above add up to, in words: Chinese, and English.
+    summary: str = ""
+    summary_en: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data."""
@@ -901,7 +1060,7 @@ def what_if(
         key=lambda n: (rank_a[n] - rank_b[n], n),
     )[:top]
     ends = sorted({unit_of[h] for h, _ in pairs} | {v for _, v in pairs})
-    return WhatIfReport(
+    report = WhatIfReport(
         proposed=tuple(pairs),
         region_code=region_code,
         coverage_before=_snapshot(rows_before),
@@ -916,3 +1075,47 @@ def what_if(
         risers=tuple(shift(n) for n in risers),
         proposal_shifts=tuple(shift(n) for n in ends if n in rank_b and n in rank_a),
     )
+    said = _what_if_summary(report, before)
+    return dataclasses.replace(report, summary=said.zh, summary_en=said.en)
+
+
+def _what_if_summary(report: WhatIfReport, G: nx.MultiDiGraph) -> Wording:
+    """The what-if's figures in words: the pairs, coverage and connectivity before → after."""
+
+    def name(node: str) -> str:
+        return str(G.nodes[node].get("name") or node) if node in G else node
+
+    def rates(a: float | None, b: float | None) -> str:
+        return f" ({percent(a)} → {percent(b)})" if a is not None and b is not None else ""
+
+    before, after = report.coverage_before, report.coverage_after
+    shown = [f"{name(h)} → {name(v)}" for h, v in report.proposed]
+    pairs = listing(shown, 5)
+    paired = listing([name(v) for v in report.newly_paired], 5)
+    covered = listing([name(v) for v in report.newly_covered], 5)
+    shares = f"{percent(report.largest_share_before)} → {percent(report.largest_share_after)}"
+    components = f"{report.components_before} → {report.components_after}"
+    zh = [
+        f"拟新增结对 {len(report.proposed)} 对 (仅模拟, 不写入数据): {pairs}",
+        f"本区域 {after.villages} 个村中, 有结对的村 {before.paired} → {after.paired} 个"
+        + rates(before.paired_rate, after.paired_rate)
+        + f", 有结对或在联建组织中的村 {before.covered} → {after.covered} 个"
+        + rates(before.covered_rate, after.covered_rate),
+        f"新增结对村 {len(report.newly_paired)} 个"
+        + (f" ({paired})" if paired else "")
+        + f", 新覆盖村 {len(report.newly_covered)} 个"
+        + (f" ({covered})" if covered else ""),
+        f"联建网络 {report.actors} 个主体的连通片 {components} 个 (越少越连成一体), "
+        f"最大连通片占全部主体 {shares}",
+    ]
+    en = [
+        f"{len(report.proposed)} proposed pairing(s), simulated, nothing written: "
+        + listing(shown, 5, ", "),
+        f"villages paired {before.paired} → {after.paired} of {after.villages}"
+        + rates(before.paired_rate, after.paired_rate)
+        + f", paired or in a joint body {before.covered} → {after.covered}"
+        + rates(before.covered_rate, after.covered_rate),
+        f"newly paired {len(report.newly_paired)}, newly covered {len(report.newly_covered)}",
+        f"tie graph of {report.actors} actors: {components} components, largest {shares}",
+    ]
+    return Wording("; ".join(zh), "; ".join(en))

@@ -9,10 +9,12 @@ region and for each child region one code level down (province 2 → city 4 → 
 town 9 digits), beside the figures the region's sources state (平原县: 62 联合体 cover all
 424 villages), so callers can set the graph against the articles.
 
-**Weak villages** (薄弱村) are those listed as weak (attribute ``weak``), with a collective
-income below a threshold, or with fewer than a minimum number of 联建 links; a weak village
-*without a strong partner* has no pairing helper or co-building partner whose tie scores at
-least ``strong_threshold`` under :func:`graph_service.analysis.strength.link_strength`.
+**Weak villages** (薄弱村) are those of :mod:`graph_service.analysis.weakness` (the one
+definition the recommender and plans use too): listed as weak (attribute ``weak``), with a
+collective income below a threshold, or — when neither is recorded — with fewer than a minimum
+number of 联建 links. A weak village *without a strong partner* has no pairing helper or
+co-building partner whose tie scores at least ``strong_threshold`` under
+:func:`graph_service.analysis.strength.link_strength`.
 
 References
 ----------
@@ -36,12 +38,18 @@ import networkx as nx
 
 from graph_service.analysis.graphs import filter_links
 from graph_service.analysis.strength import (
-    TIE_LINK_TYPES,
     StrengthReference,
     StrengthWeights,
     link_strengths,
 )
-from graph_service.domain import DIVISION_CODE_LENGTHS, REGION_CODE_LENGTHS, WEAK_INCOME_YUAN
+from graph_service.analysis.weakness import organizations_of, village_weakness
+from graph_service.analysis.wording import Wording, amount, join
+from graph_service.domain import (
+    DIVISION_CODE_LENGTHS,
+    REGION_CODE_LENGTHS,
+    WEAK_INCOME_YUAN,
+    WEAK_MIN_TIE_LINKS,
+)
 from graph_service.schema import JOINT_BODY_KINDS
 
 __all__ = [
@@ -133,6 +141,9 @@ class WeakVillage:
     links: int
     partners: tuple[PartnerStrength, ...]
     has_strong_partner: bool
+    #: The reasons and the partners' strength in words: Chinese, and English.
+    explanation: str
+    explanation_en: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,13 +205,6 @@ def _check_code(region_code: str) -> None:
         )
 
 
-def _organizations(H: nx.MultiDiGraph, village: Any) -> list[Any]:
-    return sorted(
-        {a for a, _, d in H.in_edges(village, data=True) if d.get("type") == "ORGANIZATION_OF"},
-        key=str,
-    )
-
-
 def _is_joint_body(H: nx.MultiDiGraph, node: Any) -> bool:
     doc = H.nodes[node]
     return bool(doc.get("label") == "PartyOrganization" and doc.get("kind") in JOINT_BODY_KINDS)
@@ -208,7 +212,7 @@ def _is_joint_body(H: nx.MultiDiGraph, node: Any) -> bool:
 
 def _village_coverage(H: nx.MultiDiGraph, village: Any) -> VillageCoverage:
     doc = H.nodes[village]
-    orgs = _organizations(H, village)
+    orgs = organizations_of(H, village)
     bodies: set[Any] = set()
     helpers: set[Any] = set()
     for actor in (village, *orgs):
@@ -277,33 +281,14 @@ def _weak_villages(
     candidates: defaultdict[int, dict[tuple[Any, Any], set[str]]] = defaultdict(dict)
     for vc in covered:
         village = vc.village_id
-        attrs = H.nodes[village].get("attributes") or {}
-        income = attrs.get("collective_income_yuan")
-        income_value = (
-            float(income)
-            if isinstance(income, int | float) and not isinstance(income, bool)
-            else None
-        )
         actors = {village, *vc.organizations}
-        tie_links: set[Any] = set()
-        for actor in actors:
-            for _, _, key, d in H.out_edges(actor, keys=True, data=True):
-                if d.get("type") in TIE_LINK_TYPES:
-                    tie_links.add(key)
-            for _, _, key, d in H.in_edges(actor, keys=True, data=True):
-                if d.get("type") in TIE_LINK_TYPES:
-                    tie_links.add(key)
-        why: list[str] = []
-        if attrs.get("weak") is True:
-            why.append("listed_weak")
-        if income_value is not None and income_value < weak_income_yuan:
-            why.append("low_income")
-        if len(tie_links) < min_links:
-            why.append("few_links")
-        if not why:
+        weakness = village_weakness(
+            H, village, vc.organizations, income_yuan=weak_income_yuan, min_links=min_links
+        )
+        if not weakness.weak:
             continue
         index = len(found)
-        found.append((vc, tuple(why), income_value, len(tie_links)))
+        found.append((vc, weakness.reasons, weakness.collective_income_yuan, weakness.tie_links))
         for actor in sorted(actors, key=str):
             for helper, _, d in H.in_edges(actor, data=True):
                 if d.get("type") == "PAIRS_WITH" and helper not in actors:
@@ -330,6 +315,9 @@ def _weak_villages(
                 )
             )
         partners.sort(key=lambda p: (-p.score, p.partner_id, p.via))
+        said = _why_weak(
+            reasons, income_value, n_links, partners, strong_threshold, weak_income_yuan, min_links
+        )
         out.append(
             WeakVillage(
                 village_id=vc.village_id,
@@ -340,9 +328,55 @@ def _weak_villages(
                 links=n_links,
                 partners=tuple(partners),
                 has_strong_partner=any(p.score >= strong_threshold for p in partners),
+                explanation=said.zh,
+                explanation_en=said.en,
             )
         )
     return out
+
+
+def _why_weak(
+    reasons: tuple[str, ...],
+    income: float | None,
+    links: int,
+    partners: list[PartnerStrength],
+    strong_threshold: float,
+    weak_income_yuan: float,
+    min_links: int,
+) -> Wording:
+    """Why a village counts as weak, and how strong its partners are, in words."""
+    parts = []
+    if "listed_weak" in reasons:
+        parts.append(Wording("被列为薄弱村", "listed weak"))
+    if "low_income" in reasons and income is not None:
+        has, bar = amount(income, "元"), amount(weak_income_yuan, "元")
+        parts.append(
+            Wording(
+                f"村集体收入 {has}, 低于薄弱村标准 {bar}", f"collective income {has} below {bar}"
+            )
+        )
+    if "few_links" in reasons:
+        parts.append(
+            Wording(
+                f"联建联系 {links} 条, 少于 {min_links} 条",
+                f"{links} 联建 link(s), fewer than {min_links}",
+            )
+        )
+    if not partners:
+        parts.append(Wording("没有结对帮扶或联建共建伙伴", "no pairing or co-building partner"))
+    else:
+        best = partners[0].score
+        strong = best >= strong_threshold
+        parts.append(
+            Wording(
+                f"结对/共建伙伴 {len(partners)} 个, 最强的联系强度 {best:.2f} "
+                f"(0–1 分, 达到 {strong_threshold:g} 为强), "
+                + ("有强伙伴" if strong else "尚无强伙伴"),
+                f"{len(partners)} partner(s), strongest tie {best:.2f} "
+                f"({'strong' if strong else 'none strong'} at {strong_threshold:g})",
+            )
+        )
+    return join(parts)
 
 
 def coverage_report(
@@ -352,7 +386,7 @@ def coverage_report(
     strong_threshold: float = 0.5,
     *,
     weak_income_yuan: float = DEFAULT_WEAK_INCOME_YUAN,
-    min_links: int = 1,
+    min_links: int = WEAK_MIN_TIE_LINKS,
     weights: StrengthWeights | None = None,
     reference: StrengthReference | None = None,
     include_weak: bool = True,
@@ -373,8 +407,8 @@ def coverage_report(
     weak_income_yuan : float
         Collective income a year below which a village is weak.
     min_links : int
-        A village (with its organization) with fewer 联建 links than this is weak; the
-        default 1 flags isolated villages only.
+        A village of unknown standing (no ``weak`` flag, no income) with fewer 联建 links
+        (with its organization's) than this is weak; the default 1 flags isolated villages.
     weights, reference
         Passed to :func:`~graph_service.analysis.strength.link_strengths`.
     include_weak : bool

@@ -53,6 +53,7 @@ from typing import Any, Final
 import networkx as nx
 
 from graph_service.analysis.graphs import filter_links
+from graph_service.analysis.wording import Wording, listing, value_text
 from graph_service.schema import LINK_TYPES, NODE_LABELS, STRUCTURAL_LINK_TYPES
 
 __all__ = [
@@ -143,11 +144,14 @@ class Rule:
 
 @dataclass(frozen=True, slots=True)
 class RuleOutcome:
-    """One rule on one body: ``pass``, ``broken`` or ``unknown``, with the evidence."""
+    """One rule on one body: ``pass``, ``broken`` or ``unknown``, with the evidence: in
+    Chinese (``evidence``: what was found, what the rule asks, the verdict) and in English
+    (``evidence_en``)."""
 
     rule_id: str
     status: str
     evidence: str
+    evidence_en: str
     #: The counted members or the attribute value (``None`` when missing).
     value: bool | int | float | str | None
     #: The counted members (``min_members``, ``min_linked``).
@@ -419,42 +423,83 @@ def _joined(H: nx.MultiDiGraph, body: Any, check: RuleCheck) -> list[Any]:
 def _evaluate(H: nx.MultiDiGraph, body: Any, rule: Rule) -> RuleOutcome:
     check = rule.check
     if check.type in ("min_members", "min_linked"):
-        members = _joined(H, body, check)
-        what = "/".join(check.kinds or check.labels)
-        how = "member(s)" if check.type == "min_members" else "linked"
-        names = "、".join(str(H.nodes[m].get("name") or m) for m in members[:5])
-        names += "…" if len(members) > 5 else ""
-        status = "pass" if len(members) >= check.count else "broken"
-        sign = "≥" if status == "pass" else "<"
-        return RuleOutcome(
-            rule.id,
-            status,
-            f"{len(members)} {what} {how} {sign} {check.count}" + (f": {names}" if names else ""),
-            len(members),
-            tuple(str(m) for m in members),
-        )
+        return _count_outcome(H, body, rule)
     attrs = H.nodes[body].get("attributes") or {}
     name = str(check.attribute)
+    spec = _PARTY_ATTRS.get(name)
+    zh = f"{spec.label_zh} ({name})" if spec is not None else name
+    unit = (spec.unit or "") if spec is not None else ""
     value = attrs.get(name)
+    shown = value_text(value)
+
+    def outcome(status: str, text: Wording, plain: Any) -> RuleOutcome:
+        verdict = {"pass": "符合规则", "broken": "不符合规则", "unknown": "无法判断"}[status]
+        return RuleOutcome(rule.id, status, f"{text.zh}, {verdict}", text.en, plain)
+
     if check.type == "has_attribute":
         if value is None or value == "" or value == []:
-            return RuleOutcome(rule.id, "broken", f"{name} missing", None)
-        return RuleOutcome(rule.id, "pass", f"{name} = {value!r}", _plain(value))
+            return outcome("broken", Wording(f"未记录{zh}", f"{name} missing"), None)
+        return outcome("pass", Wording(f"{zh}: {shown.zh}", f"{name} = {value!r}"), _plain(value))
     if value is None:
-        return RuleOutcome(rule.id, "unknown", f"{name} missing", None)
+        return outcome("unknown", Wording(f"未记录{zh}", f"{name} missing"), None)
     if check.type == "min_attribute":
         number = _number(value)
         if number is None:
-            return RuleOutcome(rule.id, "unknown", f"{name} = {value!r} is not a number", None)
+            return outcome(
+                "unknown",
+                Wording(f"{zh}记录为 {shown.zh}, 不是数字", f"{name} = {value!r} is not a number"),
+                None,
+            )
         minimum = float(check.minimum or 0.0)
-        if number < minimum:
-            return RuleOutcome(rule.id, "broken", f"{name} = {value:g} < {minimum:g}", value)
-        return RuleOutcome(rule.id, "pass", f"{name} = {value:g} ≥ {minimum:g}", value)
+        sign = "<" if number < minimum else "≥"
+        relation = "低于" if number < minimum else "达到"
+        return outcome(
+            "broken" if number < minimum else "pass",
+            Wording(
+                f"{zh} {value:g}{unit}, {relation}规则要求的至少 {minimum:g}{unit}",
+                f"{name} = {value:g} {sign} {minimum:g}",
+            ),
+            value,
+        )
     # attribute_equals
     if value == check.value and isinstance(value, bool) == isinstance(check.value, bool):
-        return RuleOutcome(rule.id, "pass", f"{name} = {value!r}", _plain(value))
+        return outcome("pass", Wording(f"{zh}: {shown.zh}", f"{name} = {value!r}"), _plain(value))
+    expected = value_text(check.value)
+    return outcome(
+        "broken",
+        Wording(
+            f"{zh}: {shown.zh}, 规则要求为 {expected.zh}",
+            f"{name} = {value!r}, expected {check.value!r}",
+        ),
+        _plain(value),
+    )
+
+
+def _count_outcome(H: nx.MultiDiGraph, body: Any, rule: Rule) -> RuleOutcome:
+    """A ``min_members`` or ``min_linked`` rule: the matching members (or linked nodes) counted
+    against the minimum."""
+    check = rule.check
+    members = _joined(H, body, check)
+    what = "/".join(check.kinds or check.labels)
+    what_zh = "/".join(check.kinds or [NODE_LABELS[label].label_zh for label in check.labels])
+    names = listing([str(H.nodes[m].get("name") or m) for m in members], 5)
+    status = "pass" if len(members) >= check.count else "broken"
+    sign = "≥" if status == "pass" else "<"
+    if check.type == "min_members":
+        how_zh = f"成员中有{what_zh} {len(members)} 个"
+        how_en = f"{len(members)} {what} member(s)"
+    else:
+        via = "、".join(LINK_TYPES[t].label_zh for t in check.link_types)
+        how_zh = f"经{via}联系对接的{what_zh} {len(members)} 个"
+        how_en = f"{len(members)} {what} linked"
+    verdict = "符合规则" if status == "pass" else "不符合规则"
     return RuleOutcome(
-        rule.id, "broken", f"{name} = {value!r}, expected {check.value!r}", _plain(value)
+        rule.id,
+        status,
+        f"{how_zh}, 规则要求至少 {check.count} 个, {verdict}" + (f": {names}" if names else ""),
+        f"{how_en} {sign} {check.count}" + (f": {names}" if names else ""),
+        len(members),
+        tuple(str(m) for m in members),
     )
 
 

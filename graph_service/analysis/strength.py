@@ -16,7 +16,9 @@ administrative same town 1, county 0.75, city 0.5, province 0.25, otherwise 0
 
 ``score`` is the weighted mean over the *available* components, so missing data does not
 drag a tie down; ``confidence`` is the share of the total weight that was available, so
-missing data shows up there instead.
+missing data shows up there instead. Each component says why it has its value: in Chinese
+(``explanation``: the facts, the formula with their numbers, the scale of the score) and in
+English (``explanation_en``).
 
 References
 ----------
@@ -44,11 +46,13 @@ from typing import Any, Final
 import networkx as nx
 
 from graph_service.analysis.graphs import filter_links
+from graph_service.analysis.wording import Wording, amount, join, listing, number
 from graph_service.domain import TIE_LINK_TYPES as DOMAIN_TIE_LINK_TYPES
 from graph_service.schema import JOINT_BODY_KINDS, LINK_TYPES, STRUCTURAL_LINK_TYPES
 
 __all__ = [
     "COMPONENTS",
+    "COMPONENT_NAMES_ZH",
     "DURATION_SCALE_YEARS",
     "INTENSITY_SATURATION",
     "OUTCOME_METRICS",
@@ -100,12 +104,35 @@ _ADMIN_LEVELS: Final[tuple[tuple[int, float, str], ...]] = (
     (4, 0.5, "city"),
     (2, 0.25, "province"),
 )
-_UNITS: Final[dict[str, str]] = {
-    "investment_yuan": "元",
-    "income_increase_yuan": "元",
-    "jobs": "人",
-    "land_area_mu": "亩",
+#: Chinese names of the components, as explanations call them.
+COMPONENT_NAMES_ZH: Final[dict[str, str]] = {
+    "duration": "持续时间",
+    "intensity": "互动频度",
+    "formality": "正式程度",
+    "reciprocity": "互惠程度",
+    "outcomes": "联建成效",
+    "multiplexity": "联系多样性",
+    "overlap": "关系重叠度",
+    "administrative": "行政邻近度",
 }
+_LEVEL_ZH: Final[dict[str, str]] = {
+    "town": "乡镇",
+    "county": "县",
+    "city": "市",
+    "province": "省",
+}
+#: Link attribute → its Chinese name and unit (from the schema), for the outcome metrics.
+_LINK_ATTRIBUTES: Final[dict[str, tuple[str, str]]] = {
+    a.name: (a.label_zh, a.unit or "")
+    for spec in LINK_TYPES.values()
+    for a in spec.attributes
+    if a.name in OUTCOME_METRICS
+}
+
+
+def _link_type_zh(type_: str) -> str:
+    spec = LINK_TYPES.get(type_)
+    return spec.label_zh if spec is not None else type_
 
 
 # ---------------------------------------------------------------------------------------
@@ -248,7 +275,8 @@ class StrengthComponent:
 
     ``value`` is ``None`` when the data is missing (``available`` is then ``False``);
     ``contribution`` is ``weight · value / Σ available weights``, so the contributions of a
-    result add up to its score.
+    result add up to its score. ``explanation`` says in Chinese which facts gave the value
+    and on what scale; ``explanation_en`` says it in English.
     """
 
     name: str
@@ -256,6 +284,7 @@ class StrengthComponent:
     weight: float
     available: bool
     explanation: str
+    explanation_en: str
     contribution: float = 0.0
 
 
@@ -314,10 +343,6 @@ def _date(value: Any) -> dt.date | None:
     return None
 
 
-def _fmt(x: float) -> str:
-    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:g}"
-
-
 def administrative_proximity(code_a: str | None, code_b: str | None) -> float | None:
     """How close two division codes are: 1 same town, 0.75 county, 0.5 city, 0.25 province.
 
@@ -342,11 +367,12 @@ def administrative_proximity(code_a: str | None, code_b: str | None) -> float | 
     return 0.0
 
 
-def _admin_level(code_a: str, code_b: str) -> str:
+def _shared_level(code_a: str, code_b: str) -> tuple[int, str] | None:
+    """The deepest division both codes share: its code length and name (``town`` …)."""
     for length, _, name in _ADMIN_LEVELS:
         if len(code_a) >= length and len(code_b) >= length and code_a[:length] == code_b[:length]:
-            return f"same {name}"
-    return "different provinces"
+            return length, name
+    return None
 
 
 def neighbourhood_overlap(G: nx.Graph, u: Any, v: Any) -> float:
@@ -382,7 +408,7 @@ def neighbourhood_overlap(G: nx.Graph, u: Any, v: Any) -> float:
 # ---------------------------------------------------------------------------------------
 
 
-_Raw = tuple[str, float | None, str]
+_Raw = tuple[str, float | None, Wording]
 
 
 class _Context:
@@ -408,6 +434,12 @@ class _Context:
         self.units: defaultdict[Any, set[Any]] = defaultdict(set)
         #: actor -> joint bodies it is a member of
         self.bodies: defaultdict[Any, set[Any]] = defaultdict(set)
+        #: division code -> the name of its region node, for explanations ("同属龙泉镇")
+        self.region_names: dict[str, str] = {
+            str(d["region_code"]): str(d["name"])
+            for _, d in self.H.nodes(data=True)
+            if d.get("label") == "Region" and d.get("region_code") and d.get("name")
+        }
         for a, b, data in self.H.edges(data=True):
             type_ = data.get("type")
             if type_ in TIE_LINK_TYPES and a != b:
@@ -442,66 +474,119 @@ class _Context:
         return out
 
 
-def _component(name: str, value: float | None, explanation: str) -> _Raw:
+def _component(name: str, value: float | None, explanation: Wording) -> _Raw:
     if value is not None:
         value = min(1.0, max(0.0, value))
     return name, value, explanation
 
 
+def _scored(name: str, value: float, how: str = "") -> str:
+    """The Chinese close of an explanation: the component's name, its score and scale."""
+    clipped = min(1.0, max(0.0, value))
+    return f"{COMPONENT_NAMES_ZH[name]}得分 {how}{clipped:.3f} (0–1 分, 1 为最高)"
+
+
+def _no_link(name: str) -> _Raw:
+    return _component(
+        name,
+        None,
+        Wording(
+            f"两者之间没有联建联系, 无法计算{COMPONENT_NAMES_ZH[name]}", "no link between them"
+        ),
+    )
+
+
 def _duration(ctx: _Context, links: list[tuple[str, dict[str, Any]]]) -> _Raw:
     starts = [d for _, data in links if (d := _date(data.get("valid_from"))) is not None]
+    if not links:
+        return _no_link("duration")
     if not starts:
-        why = "no link between them" if not links else "no start date (valid_from) on the links"
-        return _component("duration", None, why)
+        return _component(
+            "duration",
+            None,
+            Wording(
+                "联系上未记录起始日期 (valid_from), 无法计算持续时间",
+                "no start date (valid_from) on the links",
+            ),
+        )
     first = min(starts)
     years = max(0.0, (ctx.day - first).days / 365.25)
     value = 1.0 - math.exp(-years / DURATION_SCALE_YEARS)
+    scale = f"{DURATION_SCALE_YEARS:g}"
     return _component(
         "duration",
         value,
-        f"linked since {first.isoformat()}: {years:.2f} years to {ctx.day.isoformat()}; "
-        f"1 - exp(-{years:.2f}/{DURATION_SCALE_YEARS:g}) = {value:.3f}",
+        Wording(
+            f"自 {first.isoformat()} 起建立联系, 至 {ctx.day.isoformat()} 共 {years:.2f} 年; "
+            + _scored("duration", value, f"1 − e^(−{years:.2f}/{scale}) = ")
+            + f", 满 {scale} 年约 0.63",
+            f"linked since {first.isoformat()}: {years:.2f} years to {ctx.day.isoformat()}; "
+            f"1 - exp(-{years:.2f}/{scale}) = {value:.3f}",
+        ),
     )
 
 
 def _intensity(ctx: _Context, links: list[tuple[str, dict[str, Any]]]) -> _Raw:
     meetings: float | None = None
-    meeting_note = ""
+    meeting_body: Any = None
     activities: set[str] = set()
     listed = False
     for _, data in links:
         attrs = data.get("attributes") or {}
         m = _number(attrs.get("meetings_per_year"))
-        note = ""
+        body = None
         if m is None and data.get("type") == "MEMBER_OF":
             body = data.get("target")
             if body in ctx.H:
                 body_attrs = ctx.H.nodes[body].get("attributes") or {}
                 m = _number(body_attrs.get("meetings_per_year"))
-                note = f" (the meetings of {ctx.name(body)})"
         if m is not None and (meetings is None or m > meetings):
-            meetings, meeting_note = m, note
+            meetings, meeting_body = m, body
         acts = attrs.get("activities")
         if isinstance(acts, list):
             listed = True
             activities.update(str(a) for a in acts)
+    if not links:
+        return _no_link("intensity")
     if meetings is None and not listed:
-        why = "no link between them" if not links else "no meetings_per_year or activities"
-        return _component("intensity", None, why)
+        return _component(
+            "intensity",
+            None,
+            Wording(
+                "联系上未记录年会议次数 (meetings_per_year) 或共同活动 (activities)",
+                "no meetings_per_year or activities",
+            ),
+        )
     events = (meetings or 0.0) + len(activities)
     value = events / INTENSITY_SATURATION
-    parts = []
-    if meetings is not None:
-        parts.append(f"{_fmt(meetings)} meetings a year{meeting_note}")
+    shown = listing(sorted(activities), 5)
+    saturation = f"{INTENSITY_SATURATION:g}"
+    if meetings is None:
+        meetings_text = Wording("会议次数未记录", "meetings unknown")
+    elif meeting_body is None:
+        meetings_text = Wording(
+            f"每年会议 {number(meetings)} 次", f"{number(meetings)} meetings a year"
+        )
     else:
-        parts.append("meetings unknown")
-    shown = "、".join(sorted(activities)[:5]) + ("…" if len(activities) > 5 else "")
-    parts.append(f"{len(activities)} joint activities" + (f" ({shown})" if shown else ""))
+        body_name = ctx.name(meeting_body)
+        meetings_text = Wording(
+            f"每年会议 {number(meetings)} 次 ({body_name}的例会)",
+            f"{number(meetings)} meetings a year (the meetings of {body_name})",
+        )
+    activities_text = Wording(
+        f"共同活动 {len(activities)} 项" + (f" ({shown})" if shown else ""),
+        f"{len(activities)} joint activities" + (f" ({shown})" if shown else ""),
+    )
+    facts = join([meetings_text, activities_text])
     return _component(
         "intensity",
         value,
-        f"{'; '.join(parts)}: {_fmt(events)} events a year / {INTENSITY_SATURATION:g} "
-        f"(monthly) = {min(1.0, value):.3f}",
+        Wording(
+            f"{facts.zh}; 合计每年 {number(events)} 次, 以每月 1 次 (每年 {saturation} 次) 为满分: "
+            + _scored("intensity", value, f"{number(events)} ÷ {saturation} = "),
+            f"{facts.en}: {number(events)} events a year / {saturation} (monthly) = "
+            f"{min(1.0, value):.3f}",
+        ),
     )
 
 
@@ -510,8 +595,15 @@ def _formality(ctx: _Context, links: list[tuple[str, dict[str, Any]]], u: Any, v
     for key, data in links:
         signed = (data.get("attributes") or {}).get("agreement_signed")
         if signed is True:
+            type_ = str(data.get("type"))
             return _component(
-                "formality", 1.0, f"agreement signed (签订协议) on {data.get('type')} {key}"
+                "formality",
+                1.0,
+                Wording(
+                    f"{_link_type_zh(type_)}联系已签订协议 (联系 {key}); "
+                    + _scored("formality", 1.0),
+                    f"agreement signed (签订协议) on {type_} {key}",
+                ),
             )
         if signed is False:
             agreement = False
@@ -524,20 +616,36 @@ def _formality(ctx: _Context, links: list[tuple[str, dict[str, Any]]], u: Any, v
         signed = (ctx.H.nodes[body].get("attributes") or {}).get("charter_signed")
         if signed is True:
             return _component(
-                "formality", 1.0, f"charter signed (章程) by the shared body {ctx.name(body)}"
+                "formality",
+                1.0,
+                Wording(
+                    f"共同所在的联建组织{ctx.name(body)}已签订章程; " + _scored("formality", 1.0),
+                    f"charter signed (章程) by the shared body {ctx.name(body)}",
+                ),
             )
         if signed is False:
             charter = False
     if agreement is None and charter is None:
+        about_links = (
+            "联系上未记录是否签订协议 (agreement_signed)" if links else "两者之间没有联建联系"
+        )
         return _component(
-            "formality", None, "no agreement_signed on the links, no charter on a shared body"
+            "formality",
+            None,
+            Wording(
+                f"{about_links}, 共同所在的联建组织也未记录章程 (charter_signed)",
+                "no agreement_signed on the links, no charter on a shared body",
+            ),
         )
     known = []
     if agreement is False:
-        known.append("links record no signed agreement")
+        known.append(Wording("联系上记录为未签订协议", "links record no signed agreement"))
     if charter is False:
-        known.append("shared body has no charter")
-    return _component("formality", 0.0, "; ".join(known))
+        known.append(Wording("共同所在的联建组织没有章程", "shared body has no charter"))
+    facts = join(known)
+    return _component(
+        "formality", 0.0, Wording(f"{facts.zh}; " + _scored("formality", 0.0), facts.en)
+    )
 
 
 def _reciprocity(ctx: _Context, links: list[tuple[str, dict[str, Any]]], u: Any, v: Any) -> _Raw:
@@ -554,19 +662,37 @@ def _reciprocity(ctx: _Context, links: list[tuple[str, dict[str, Any]]], u: Any,
                 recorded = True
                 if resources and giver in flows:
                     flows[giver].extend(str(r) for r in resources)
+    if not links:
+        return _no_link("reciprocity")
     if not recorded:
-        return _component("reciprocity", None, "no resources_from_source/target on the links")
+        return _component(
+            "reciprocity",
+            None,
+            Wording(
+                "联系上未记录双方的投入 (resources_from_source/target)",
+                "no resources_from_source/target on the links",
+            ),
+        )
     ways = sum(1 for g in (u, v) if flows[g])
     value = {0: 0.0, 1: 0.5, 2: 1.0}[ways]
 
-    def show(g: Any) -> str:
-        return "、".join(sorted(set(flows[g]))[:4]) or "nothing"
+    def show(g: Any, nothing: str) -> str:
+        return "、".join(sorted(set(flows[g]))[:4]) or nothing
 
+    direction = {
+        2: Wording("双向互有投入", "both ways"),
+        1: Wording("只有一方投入", "one way"),
+        0: Wording("双方都没有投入", "none recorded"),
+    }[ways]
     return _component(
         "reciprocity",
         value,
-        f"{ctx.name(u)} brings {show(u)}; {ctx.name(v)} brings {show(v)}: "
-        f"{'both ways' if ways == 2 else ('one way' if ways == 1 else 'none recorded')}",
+        Wording(
+            f"{ctx.name(u)}投入: {show(u, '无')}; {ctx.name(v)}投入: {show(v, '无')}; "
+            f"{direction.zh}: " + _scored("reciprocity", value) + ", 双向 1, 单向 0.5, 无 0",
+            f"{ctx.name(u)} brings {show(u, 'nothing')}; {ctx.name(v)} brings "
+            f"{show(v, 'nothing')}: {direction.en}",
+        ),
     )
 
 
@@ -578,29 +704,75 @@ def _outcomes(ctx: _Context, links: list[tuple[str, dict[str, Any]]]) -> _Raw:
             value = _number(attrs.get(metric))
             if value is not None:
                 totals[metric] = totals.get(metric, 0.0) + max(0.0, value)
+    if not links:
+        return _no_link("outcomes")
     if not totals:
-        return _component("outcomes", None, "no investment, income, jobs or land on the links")
+        return _component(
+            "outcomes",
+            None,
+            Wording(
+                "联系上未记录投资额、增收额、带动就业或涉及土地",
+                "no investment, income, jobs or land on the links",
+            ),
+        )
     ref = ctx.reference
     scores: list[float] = []
-    parts: list[str] = []
-    label = f"p{round(ref.quantile * 100)}"
+    parts: list[Wording] = []
+    percentile = round(ref.quantile * 100)
     for metric in OUTCOME_METRICS:
         if metric not in totals:
             continue
         r = float(getattr(ref, metric))
         s = min(1.0, totals[metric] / r)
         scores.append(s)
-        tag = "default" if metric in ref.defaulted else label
-        parts.append(f"{metric} {_fmt(totals[metric])}{_UNITS[metric]} / {tag} {_fmt(r)} = {s:.2f}")
+        name_zh, unit = _LINK_ATTRIBUTES[metric]
+        defaulted = metric in ref.defaulted
+        yardstick = "默认参考值" if defaulted else f"本范围第 {percentile} 百分位"
+        parts.append(
+            Wording(
+                f"{name_zh} {amount(totals[metric], unit)} ÷ {yardstick} {amount(r, unit)} "
+                f"= {s:.2f}",
+                f"{metric} {number(totals[metric])}{unit} / "
+                f"{'default' if defaulted else f'p{percentile}'} {number(r)} = {s:.2f}",
+            )
+        )
     value = sum(scores) / len(scores)
-    return _component("outcomes", value, f"{'; '.join(parts)}; mean {value:.3f}")
+    facts = join(parts)
+    return _component(
+        "outcomes",
+        value,
+        Wording(
+            f"{facts.zh} (每项达到参考值即为 1); "
+            + _scored("outcomes", value, f"{len(scores)} 项平均 "),
+            f"{facts.en}; mean {value:.3f}",
+        ),
+    )
 
 
 def _multiplexity(links: list[tuple[str, dict[str, Any]]]) -> _Raw:
     types = sorted({str(data.get("type")) for _, data in links})
     value = _MULTIPLEXITY.get(len(types), 1.0)
-    shown = ", ".join(types) if types else "no non-structural link"
-    return _component("multiplexity", value, f"{len(types)} link type(s): {shown}")
+    scale = "1 种 0.34, 2 种 0.67, 3 种及以上 1"
+    if not types:
+        return _component(
+            "multiplexity",
+            value,
+            Wording(
+                "两者之间没有联建联系; " + _scored("multiplexity", value) + f", {scale}",
+                "0 link type(s): no non-structural link",
+            ),
+        )
+    shown_zh = "、".join(f"{_link_type_zh(t)} ({t})" for t in types)
+    return _component(
+        "multiplexity",
+        value,
+        Wording(
+            f"两者之间有 {len(types)} 种联系: {shown_zh}; "
+            + _scored("multiplexity", value)
+            + f", {scale}",
+            f"{len(types)} link type(s): {', '.join(types)}",
+        ),
+    )
 
 
 def _overlap(ctx: _Context, u: Any, v: Any) -> _Raw:
@@ -611,13 +783,29 @@ def _overlap(ctx: _Context, u: Any, v: Any) -> _Raw:
     union = len((nu | nv) - {u, v})
     shared = sorted(ctx.bodies_of(u) & ctx.bodies_of(v), key=str)
     value = 1.0 - (1.0 - o) * 0.5 ** len(shared)
-    names = "、".join(ctx.name(b) for b in shared[:3]) + ("…" if len(shared) > 3 else "")
+    names = listing([ctx.name(b) for b in shared], 3)
+    partners_zh = (
+        f"两者的联建伙伴 (不含彼此) 共 {union} 个, 其中共同伙伴 {common} 个, "
+        f"邻里重叠度 {common}/{union} = {o:.3f}"
+        if union
+        else "两者都没有其他联建伙伴, 邻里重叠度 0"
+    )
+    if shared:
+        bodies_zh = (
+            f"同在 {len(shared)} 个联建组织 ({names}), 每同在一个, 与满分的差距减半: "
+            + _scored("overlap", value, f"1 − (1 − {o:.3f}) × 0.5^{len(shared)} = ")
+        )
+    else:
+        bodies_zh = "未同在任何联建组织: " + _scored("overlap", value, "= 邻里重叠度 ")
     return _component(
         "overlap",
         value,
-        f"{common} common neighbours of {union}: overlap {o:.3f}; {len(shared)} shared joint "
-        f"bodies{f' ({names})' if names else ''}: 1 - (1 - {o:.3f})·0.5^{len(shared)} "
-        f"= {value:.3f}",
+        Wording(
+            f"{partners_zh}; {bodies_zh}",
+            f"{common} common neighbours of {union}: overlap {o:.3f}; {len(shared)} shared "
+            f"joint bodies{f' ({names})' if names else ''}: 1 - (1 - {o:.3f})·0.5^"
+            f"{len(shared)} = {value:.3f}",
+        ),
     )
 
 
@@ -626,9 +814,34 @@ def _administrative(ctx: _Context, u: Any, v: Any) -> _Raw:
     cv = ctx.H.nodes[v].get("region_code")
     value = administrative_proximity(cu, cv)
     if value is None:
-        missing = " and ".join(str(n) for n, c in ((u, cu), (v, cv)) if not c)
-        return _component("administrative", None, f"no region_code on {missing}")
-    return _component("administrative", value, f"{cu} and {cv}: {_admin_level(str(cu), str(cv))}")
+        missing = [n for n, c in ((u, cu), (v, cv)) if not c]
+        return _component(
+            "administrative",
+            None,
+            Wording(
+                f"{'、'.join(ctx.name(n) for n in missing)}未记录区划代码, 无法判断行政邻近度",
+                f"no region_code on {' and '.join(str(n) for n in missing)}",
+            ),
+        )
+    level = _shared_level(str(cu), str(cv))
+    if level is None:
+        shared = Wording("不在同一省份", "different provinces")
+    else:
+        length, name = level
+        region = ctx.region_names.get(str(cu)[:length])
+        code = str(cu)[:length]
+        where = f"同属{region}" if region else f"同在一个{_LEVEL_ZH[name]}"
+        shared = Wording(f"{where} ({code})", f"same {name}")
+    return _component(
+        "administrative",
+        value,
+        Wording(
+            f"区划代码 {cu} 与 {cv}: {shared.zh}; "
+            + _scored("administrative", value)
+            + ", 同乡镇 1, 同县 0.75, 同市 0.5, 同省 0.25, 不同省 0",
+            f"{cu} and {cv}: {shared.en}",
+        ),
+    )
 
 
 def _score(ctx: _Context, u: Any, v: Any) -> StrengthResult:
@@ -661,7 +874,9 @@ def _score(ctx: _Context, u: Any, v: Any) -> StrengthResult:
             contribution = w * value / available_weight
             weighted += contribution
         components.append(
-            StrengthComponent(name, value, w, value is not None, explanation, contribution)
+            StrengthComponent(
+                name, value, w, value is not None, explanation.zh, explanation.en, contribution
+            )
         )
     documents = sorted(
         {

@@ -6,13 +6,14 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from starlette.responses import Response
 
 from graph_service import __version__
 from graph_service.api.errors import install_error_handlers
 from graph_service.api.limits import BodySizeLimit
 from graph_service.api.openapi import install_openapi
+from graph_service.api.query import refuse_unknown_query
 from graph_service.api.responses import ORJSONResponse, problem
 from graph_service.api.routes import (
     analysis,
@@ -43,6 +44,8 @@ Knowledge graph of 党建联建 (joint party-building) networks: party organizat
 enterprises, cooperatives, institutions and banks, and the links between them.
 
 Errors are `application/problem+json` with a stable `code` and the `field` at fault.
+A query parameter a route does not take is refused (422) with the route's closest own name
+for it, never ignored.
 Writes need an API key (`X-API-Key`); reads are open unless configured otherwise.
 """
 
@@ -77,6 +80,8 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
         default_response_class=ORJSONResponse,
         docs_url=None,  # routes/docs.py: the same pages, with vendored files
         redoc_url=None,
+        # Before every route: a query parameter it does not take is a 422, not ignored.
+        dependencies=[Depends(refuse_unknown_query)],
     )
     app.state.settings = settings
     install_error_handlers(app)

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
+from graph_service import keys
 from graph_service.errors import AuthenticationError
 from graph_service.services.graph import GraphService
 from graph_service.services.view import GraphView, GraphViews
@@ -50,7 +51,7 @@ def reader(
 ) -> Caller:
     key = _presented_key(x_api_key, authorization)
     if key is not None:
-        name = settings.key_name(key)
+        name = keys.key_name(settings, key)
         if name is None:
             raise AuthenticationError("invalid API key", field="X-API-Key")
         return Caller(authenticated=True, name=name)

@@ -27,7 +27,8 @@ _MEANING: Final[dict[int, str]] = {
     406: "The Accept header names no format served here.",
     409: "The request conflicts with what is stored.",
     413: "The request body is larger than the limit.",
-    422: "Invalid input: every invalid field is listed in errors.",
+    422: "Invalid input, or a query parameter the route does not take: every invalid or "
+    "unknown field is listed in errors (an unknown one with the route's closest own name).",
     503: "The store is unavailable; retry after Retry-After seconds.",
 }
 

@@ -13,11 +13,12 @@ documents, judgements) allow extra fields and say so in the schema.
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias, Union
+from typing import TYPE_CHECKING, Annotated, Any, Generic, Literal, TypeAlias, TypeVar, Union
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from typing_extensions import TypeAliasType
 
+from graph_service.domain import PLAN_STEP_EXAMPLES
 from graph_service.models import (
     NODE_MODELS,
     LinkIn,
@@ -45,10 +46,12 @@ __all__ = [
     "Link",
     "LinkPage",
     "LinkStrength",
+    "Listing",
     "Neighbourhood",
     "Node",
     "NodeLinkExport",
     "NodePage",
+    "NodeRef",
     "Partners",
     "Paths",
     "ProblemDetails",
@@ -62,6 +65,15 @@ __all__ = [
     "WhatIf",
     "WriteSummary",
 ]
+
+
+#: Every text a person reads comes in Chinese under its plain name and in English beside it
+#: under the same name with ``_en`` (``graph_service.analysis.wording``).
+EXPLANATION_ZH = (
+    "For people, in Chinese: the facts behind the value, with every number's meaning and "
+    "unit or scale."
+)
+EXPLANATION_EN = "The same, in English."
 
 
 class _Out(BaseModel):
@@ -100,6 +112,50 @@ else:
             Field(discriminator="label"),
         ],
     )
+
+
+# ---------------------------------------------------------------------------------------
+# Lists and references (graph_service/services/listing.py)
+# ---------------------------------------------------------------------------------------
+
+RowT = TypeVar("RowT")
+
+
+class More(_Out):
+    """How to list what a listing left out."""
+
+    parameter: str = Field(
+        description="The parameter to raise: the route's query parameter or body field "
+        "(the CLI option of the same name).",
+        examples=["limit"],
+    )
+    maximum: int = Field(description="Its largest value.")
+
+
+class Listing(_Out, Generic[RowT]):
+    """A list the service may cut: the rows shown, how many there are, whether some were
+    left out and how to get them. (A list returned whole is a plain array.)"""
+
+    items: list[RowT]
+    total: int = Field(ge=0, description="Rows there are, shown or not.")
+    truncated: bool = Field(description="items holds fewer than total.")
+    more: More | None = Field(description="How to list more; null when nothing was cut.")
+
+
+class NodeRef(_Out):
+    """A node as a person reads it in a list."""
+
+    id: str
+    name: str | None
+    label: str | None
+    kind: str | None
+    region_code: str | None
+    region_name: str | None = Field(
+        description="The region the node lies in: a village's town, a region's parent."
+    )
+
+
+NodePair: TypeAlias = Annotated[list[NodeRef], Field(min_length=2, max_length=2)]
 
 
 # ---------------------------------------------------------------------------------------
@@ -262,6 +318,7 @@ class SearchHit(_Out):
 class SearchResult(_Out):
     query: str
     items: list[SearchHit]
+    truncated: bool = Field(description="More nodes match: raise limit to see them.")
 
 
 class Neighbourhood(_Out):
@@ -318,7 +375,7 @@ class RegionCoverageRow(_Out):
     covered: int
     uncovered: int
     rate: float | None = Field(description="covered / villages; null without villages.")
-    uncovered_village_ids: list[str] = Field(description="Cut at uncovered_limit.")
+    uncovered_villages: Listing[NodeRef] = Field(description="Listed up to uncovered_limit.")
 
 
 class RegionCoverageReport(_Out):
@@ -361,13 +418,14 @@ class RankedRow(_Out):
     node: str
     name: str | None
     label: str | None
+    region_name: str | None = Field(description="The region the node lies in.")
     score: float
 
 
 class MeasureReport(_Out):
     measure: str
     method: MethodRecord
-    rows: list[RankedRow]
+    rows: Listing[RankedRow] = Field(description="The top rows; total counts the nodes ranked.")
 
 
 class Centrality(_Out):
@@ -382,11 +440,12 @@ class Community(_Out):
     index: int
     size: int
     labels: dict[str, int] = Field(description="Members by label.")
-    members: list[str] = Field(description="Member ids, at most 50.")
+    members: Listing[NodeRef] = Field(description="Listed up to limit.")
 
 
 class BodySpread(_Out):
     body: str
+    name: str | None
     members: int = Field(description="Members found in the graph.")
     spread: dict[str, int] = Field(description="Community index → members in it.")
     majority: int | None = Field(description="The community holding most members.")
@@ -397,7 +456,9 @@ class BodySpread(_Out):
 class CommunityCrossing(_Out):
     community: int
     size: int
-    bodies: dict[str, int] = Field(description="Body → its members in the community.")
+    bodies: dict[str, int] = Field(
+        description="Body id → its members in the community (names: joint_bodies.bodies)."
+    )
 
 
 class BodyComparison(_Out):
@@ -420,23 +481,24 @@ class Broker(_Out):
     node: str
     name: str | None
     label: str | None
+    region_name: str | None = Field(description="The region the node lies in.")
     constraint: float = Field(description="Burt's constraint: low is a broker.")
     effective_size: float
 
 
 class Brokers(_Out):
     scope: AnalysisScope
-    brokers: list[Broker]
+    brokers: Listing[Broker] = Field(description="Lowest constraint first, up to top.")
 
 
 class Fragility(_Out):
     scope: AnalysisScope
-    bridges: list[Annotated[list[str], Field(min_length=2, max_length=2)]] = Field(
+    bridges: list[NodePair] = Field(
         description="Links whose loss splits the graph, as [source, target]."
     )
-    articulation_points: list[str]
-    cut_off: dict[str, list[str]] = Field(
-        description="Articulation point → the villages its loss cuts off."
+    articulation_points: list[NodeRef]
+    cut_off: dict[str, list[NodeRef]] = Field(
+        description="Articulation point id → the villages its loss cuts off."
     )
 
 
@@ -445,13 +507,16 @@ class StrengthComponent(_Out):
     value: float | None = Field(description="In [0, 1]; null when unavailable.")
     weight: float
     available: bool
-    explanation: str
+    explanation: str = Field(description=EXPLANATION_ZH)
+    explanation_en: str = Field(description=EXPLANATION_EN)
     contribution: float
 
 
 class LinkStrength(_Out):
     source: str
     target: str
+    source_name: str | None
+    target_name: str | None
     score: float = Field(description="Weighted mean of the available components, in [0, 1].")
     confidence: float = Field(description="Share of the weight that was available.")
     components: list[StrengthComponent]
@@ -464,7 +529,7 @@ class LinkStrength(_Out):
 
 class ExtremeLinks(_Out):
     scope: AnalysisScope
-    links: list[LinkStrength]
+    links: Listing[LinkStrength] = Field(description="Up to top; total counts linked pairs.")
 
 
 class CoverageCounts(_Out):
@@ -478,19 +543,18 @@ class CoverageCounts(_Out):
     joint_body_rate: float | None
     pairing_rate: float | None
     any_rate: float | None
-    without_joint_body: list[str] = Field(description="Village ids, cut at limit.")
-    without_any: list[str] = Field(description="Village ids, cut at limit.")
-    without_joint_body_total: int
-    without_any_total: int
+    without_joint_body: Listing[NodeRef] = Field(description="Villages, listed up to limit.")
+    without_any: Listing[NodeRef] = Field(description="Villages, listed up to limit.")
 
 
 class VillageCoverage(_Out):
     village_id: str
     name: str
     region_code: str
-    organizations: list[str]
-    joint_bodies: list[str]
-    helpers: list[str]
+    region_name: str | None = Field(description="The village's town.")
+    organizations: list[NodeRef]
+    joint_bodies: list[NodeRef]
+    helpers: list[NodeRef]
 
 
 class PartnerStrength(_Out):
@@ -506,11 +570,14 @@ class WeakVillage(_Out):
     village_id: str
     name: str
     region_code: str
+    region_name: str | None = Field(description="The village's town.")
     reasons: list[str] = Field(description="Why weak: listed_weak, low_income …")
     collective_income_yuan: float | None
     links: int
     partners: list[PartnerStrength]
     has_strong_partner: bool
+    explanation: str = Field(description=EXPLANATION_ZH)
+    explanation_en: str = Field(description=EXPLANATION_EN)
 
 
 class AnalysisCoverage(_Out):
@@ -523,8 +590,7 @@ class AnalysisCoverage(_Out):
     villages: list[VillageCoverage] | None = Field(
         default=None, description="Every village's row; only with details=true."
     )
-    weak_villages: list[WeakVillage] = Field(description="Cut at limit.")
-    weak_villages_total: int
+    weak_villages: Listing[WeakVillage] = Field(description="Listed up to limit.")
     weak_without_strong_partner: int
     strong_threshold: float
     stated_figures: list[StatedFigure]
@@ -533,9 +599,12 @@ class AnalysisCoverage(_Out):
 class RuleOutcome(_Out):
     rule_id: str
     status: Literal["pass", "broken", "unknown"]
-    evidence: str
+    evidence: str = Field(
+        description="For people, in Chinese: what was found, what the rule asks, the verdict."
+    )
+    evidence_en: str = Field(description=EXPLANATION_EN)
     value: bool | int | float | str | None
-    members: list[str]
+    members: list[NodeRef] = Field(description="The members counted (every one).")
 
 
 class BodyRuleReport(_Out):
@@ -573,6 +642,8 @@ class LinkChange(_Out):
     type: str
     source: str
     target: str
+    source_name: str | None
+    target_name: str | None
     valid_from: dt.date | None
     valid_to: dt.date | None
 
@@ -597,13 +668,14 @@ class CoverageChange(_Out):
     covered_b: int
     rate_b: float | None
     paired_b: int
-    newly_covered: list[str]
-    newly_uncovered: list[str]
+    newly_covered: list[NodeRef]
+    newly_uncovered: list[NodeRef]
 
 
 class CentralityMove(_Out):
     node_id: str
     name: str | None
+    region_name: str | None = Field(description="The region the node lies in.")
     rank_a: int
     rank_b: int
     score_a: float
@@ -621,8 +693,8 @@ class Change(_Out):
     new_nodes: list[NodeChange]
     lost_nodes: list[NodeChange]
     coverage: CoverageChange | None = Field(description="For region scopes only.")
-    risers: list[CentralityMove] = Field(description="PageRank risers.")
-    fallers: list[CentralityMove] = Field(description="PageRank fallers.")
+    risers: Listing[CentralityMove] = Field(description="PageRank risers, up to top.")
+    fallers: Listing[CentralityMove] = Field(description="PageRank fallers, up to top.")
 
 
 # ---------------------------------------------------------------------------------------
@@ -635,9 +707,10 @@ Decision = Literal["accept", "reject", "unsure"]
 
 class Reason(_Out):
     name: str
-    value: float
+    value: float = Field(description="In [0, 1].")
     weight: float
-    explanation: str
+    explanation: str = Field(description=EXPLANATION_ZH)
+    explanation_en: str = Field(description=EXPLANATION_EN)
     contribution: float
 
 
@@ -661,6 +734,7 @@ class Candidate(_Out):
     label: str
     kind: str | None
     region_code: str | None
+    region_name: str | None = Field(description="The region the partner lies in.")
     score: float = Field(description="Sum of the contributions, in [0, 1].")
     reasons: list[Reason]
     partner: PartnerRef
@@ -675,7 +749,7 @@ class Partners(_Out):
     target_label: str
     looking_for: list[str]
     relation: Relation
-    candidates: list[Candidate]
+    candidates: Listing[Candidate] = Field(description="Best first, up to top.")
     considered: int
     excluded_partners: int
     excluded_rejected: int
@@ -702,7 +776,31 @@ class AssignedPair(_Out):
 
 class Unassigned(_Out):
     village: PartnerRef
-    reason: str
+    reason: str = Field(description="no_candidates, too_few_candidates or capacity_exhausted.")
+    explanation: str = Field(description=EXPLANATION_ZH)
+    explanation_en: str = Field(description=EXPLANATION_EN)
+
+
+class PlanStep(_Out):
+    step: Literal[
+        "villages_listed",
+        "weak",
+        "not_paired",
+        "helpers_listed",
+        "can_help",
+        "has_places",
+        "has_candidates",
+        "within_limits",
+        "not_rejected",
+        "assigned",
+    ] = Field(description="The filter; steps come in this order, those that apply.")
+    label: str = Field(description="The step in Chinese (薄弱村, 有空余帮扶名额 …).")
+    subject: Literal["villages", "helpers"]
+    count_in: int = Field(description="Villages (or helpers) the step was given.")
+    count_out: int = Field(description="Those it let through, to the next step of its subject.")
+    removed_examples: list[PartnerRef] = Field(
+        description=f"The first few it removed, in id order (at most {PLAN_STEP_EXAMPLES})."
+    )
 
 
 class Assignment(_Out):
@@ -710,13 +808,19 @@ class Assignment(_Out):
     parameters: AssignmentParameters
     method: str
     total_score: float
-    villages: int
-    helpers: int
+    villages: int = Field(description="Villages planned for (the last village step's input).")
+    helpers: int = Field(description="Helpers that can help and have a place.")
     candidate_pairs: int
     covered: int
     excluded_rejected_pairs: int
     pairs: list[AssignedPair]
     unassigned: list[Unassigned]
+    funnel: list[PlanStep] = Field(
+        description="From the region to the plan: villages chosen (listed, or weak and not "
+        "yet paired), helpers that can help and have a place, then villages with a candidate "
+        "helper, within program and distance, after rejections, and assigned. An empty plan "
+        "says here which step removed whom."
+    )
 
 
 class CoverageSnapshot(_Out):
@@ -731,6 +835,7 @@ class CoverageSnapshot(_Out):
 class CentralityShift(_Out):
     node_id: str
     name: str
+    region_name: str | None = Field(description="The region the node lies in.")
     rank_before: int
     rank_after: int
     score_before: float
@@ -740,21 +845,23 @@ class CentralityShift(_Out):
 class WhatIf(_Out):
     scope: AnalysisScope
     written: Literal[False] = Field(description="Always false: nothing is written.")
-    proposed: list[Annotated[list[str], Field(min_length=2, max_length=2)]] = Field(
-        description="The pairs applied, as [helper, village]."
-    )
+    proposed: list[NodePair] = Field(description="The pairs applied, as [helper, village].")
     region_code: str | None
     coverage_before: CoverageSnapshot
     coverage_after: CoverageSnapshot
-    newly_paired: list[str]
-    newly_covered: list[str]
+    newly_paired: list[NodeRef]
+    newly_covered: list[NodeRef]
     actors: int
     components_before: int
     components_after: int
     largest_share_before: float
     largest_share_after: float
-    risers: list[CentralityShift]
+    risers: Listing[CentralityShift] = Field(description="PageRank risers, up to top.")
     proposal_shifts: list[CentralityShift]
+    summary: str = Field(
+        description="For people, in Chinese: the pairs, coverage and connectivity before → after."
+    )
+    summary_en: str = Field(description=EXPLANATION_EN)
 
 
 class AskedPair(_Out):
@@ -841,10 +948,11 @@ class ExportMeta(_Out):
 
 
 class _NodeStyle(_Open):
-    """A node's document (id, label, name, attributes …) and its styling."""
+    """A node's document (id, name, kind, attributes …) and its styling."""
 
     id: str
-    label: str
+    label: str = Field(description="What a viewer shows: the node's name.")
+    node_label: str = Field(description="The node's type: Village, Enterprise …")
     label_zh: str
     color: str
     size: float
@@ -860,6 +968,7 @@ class _LinkStyle(_Open):
     type: str
     source: str
     target: str
+    label: str = Field(description="What a viewer shows: the link's type in Chinese.")
     label_zh: str
     color: str
     strength: float | None = Field(description="With strength.")

@@ -1,6 +1,6 @@
 """The command line, one module per command group.
 
-``graph-service serve | migrate | stats | hash-key`` (:mod:`.admin`), ``load-seed |
+``graph-service serve | migrate | stats | keys | hash-key`` (:mod:`.admin`), ``load-seed |
 load-divisions | generate | import | export | export-graph`` (:mod:`.data`), ``analyse …``
 (:mod:`.analyse`), ``recommend …`` (:mod:`.recommend`), ``evaluate`` (:mod:`.evaluate`) and
 ``search`` (:mod:`.search`).

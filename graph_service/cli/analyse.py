@@ -20,7 +20,13 @@ from graph_service.cli.runtime import (
     run,
     view_of,
 )
-from graph_service.domain import CENTRALITY_MEASURES, STRONG_LINK_THRESHOLD
+from graph_service.domain import (
+    CENTRALITY_MEASURES,
+    MAX_LISTED,
+    MAX_LISTED_MEMBERS,
+    MAX_TOP,
+    STRONG_LINK_THRESHOLD,
+)
 from graph_service.services.analysis import AnalysisService
 from graph_service.services.analysis_scope import AnalysisScope
 from graph_service.services.references import resolve_scope
@@ -53,7 +59,7 @@ def _analyse(
 def analyse_centrality(
     scope: ScopeOption = "all",
     measure: Annotated[list[str] | None, typer.Option(help="Measures (repeatable).")] = None,
-    top: Annotated[int, typer.Option(min=1, max=500)] = 20,
+    top: Annotated[int, typer.Option(min=1, max=MAX_TOP)] = 20,
     k: Annotated[int | None, typer.Option(help="Betweenness sample size.")] = None,
     seed: int = 0,
     link_type: LinkTypeOption = None,
@@ -72,16 +78,19 @@ def analyse_communities(
     resolution: float = 1.0,
     link_type: LinkTypeOption = None,
     as_of: AsOfOption = None,
+    limit: Annotated[
+        int, typer.Option(min=0, max=MAX_LISTED_MEMBERS, help="Members listed per community.")
+    ] = 50,
 ) -> None:
     """Louvain communities and how they sit against the joint bodies."""
     target = parse_scope_option(scope, link_type, as_of)
-    _analyse(lambda s, v, t: s.communities(v, t, seed, resolution), target)
+    _analyse(lambda s, v, t: s.communities(v, t, seed, resolution, limit), target)
 
 
 @analyse_app.command("brokers")
 def analyse_brokers(
     scope: ScopeOption = "all",
-    top: Annotated[int, typer.Option(min=1, max=500)] = 20,
+    top: Annotated[int, typer.Option(min=1, max=MAX_TOP)] = 20,
     link_type: LinkTypeOption = None,
     as_of: AsOfOption = None,
 ) -> None:
@@ -114,7 +123,7 @@ def analyse_strength(
 def analyse_links(
     scope: ScopeOption = "all",
     weakest: Annotated[bool, typer.Option("--weakest/--strongest")] = True,
-    top: Annotated[int, typer.Option(min=1, max=500)] = 20,
+    top: Annotated[int, typer.Option(min=1, max=MAX_TOP)] = 20,
     as_of: AsOfOption = None,
 ) -> None:
     """The weakest (or strongest) links of a scope."""
@@ -127,10 +136,13 @@ def analyse_coverage(
     region: Annotated[str, typer.Option(help="Division code.")],
     as_of: AsOfOption = None,
     strong_threshold: float = STRONG_LINK_THRESHOLD,
+    limit: Annotated[
+        int, typer.Option(min=0, max=MAX_LISTED, help="Villages listed per list at most.")
+    ] = 200,
 ) -> None:
     """Villages covered by a joint body, a pairing, both or nothing; weak villages alone."""
     day = parse_date(as_of, "--as-of")
-    _analyse(lambda s, v, _: s.coverage(v, region, day, strong_threshold))
+    _analyse(lambda s, v, _: s.coverage(v, region, day, strong_threshold, limit=limit))
 
 
 @analyse_app.command("rules")
@@ -145,8 +157,11 @@ def analyse_change(
     date_from: Annotated[str, typer.Option("--from")],
     date_to: Annotated[str, typer.Option("--to")],
     scope: ScopeOption = "all",
+    top: Annotated[
+        int, typer.Option(min=1, max=MAX_TOP, help="PageRank risers and fallers listed.")
+    ] = 10,
 ) -> None:
     """New and lost links, centrality movers and coverage change between two dates."""
     target = parse_scope_option(scope, None, None)
     a, b = parse_day(date_from, "--from"), parse_day(date_to, "--to")
-    _analyse(lambda s, v, t: s.change(v, t, a, b), target)
+    _analyse(lambda s, v, t: s.change(v, t, a, b, top), target)

@@ -111,7 +111,13 @@ def load_divisions_command(
 
 def generate(
     regions: Annotated[
-        list[str], typer.Option("--regions", "-r", help="Division codes to populate (repeatable).")
+        list[str],
+        typer.Option(
+            "--region",
+            "--regions",  # the former name, accepted for now
+            "-r",
+            help="Division code to populate (repeatable).",
+        ),
     ],
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same network.")],
     batch_size: Annotated[int, typer.Option(min=100, max=200_000)] = 20_000,
@@ -119,7 +125,7 @@ def generate(
     """Populate regions with a calibrated, generated 联建 network (marked as generated)."""
     from graph_service.services.synthetic.into_store import generate_into
 
-    check_region_codes(regions, "--regions")
+    check_region_codes(regions, "--region")
 
     async def work(store: GraphStore) -> Any:
         with Progress(

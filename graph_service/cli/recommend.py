@@ -4,6 +4,7 @@ from the command line, through the same service the HTTP API uses. Prints JSON."
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 from graph_service.cli import runtime
 from graph_service.cli.runtime import bad_option, console, parse_date, print_json, run, view_of
+from graph_service.domain import MAX_CANDIDATES
 from graph_service.models import AssignmentIn, JudgementIn, WhatIfIn, error_list
 from graph_service.services.recommendations import RecommendationService
 from graph_service.store.protocol import GraphStore
@@ -41,21 +43,46 @@ def _validated(model: type[BaseModel], data: dict[str, Any]) -> Any:
         raise typer.Exit(2) from exc
 
 
-def _recommendations(work: Any) -> None:
-    """Run ``work(service, view)`` as the operator against the configured store and print
-    its JSON."""
+def _recommendations(work: Any) -> Any:
+    """Run ``work(service, view)`` as the operator against the configured store, print its
+    JSON and return it."""
 
     async def job(store: GraphStore) -> Any:
         tie_weight = runtime.get_settings().recommend_tie_weight
         return await work(RecommendationService(store, tie_weight), view_of(store))
 
-    print_json(run(job))
+    result = run(job)
+    print_json(result)
+    return result
+
+
+def _print_funnel(plan: dict[str, Any]) -> None:
+    """The plan's funnel for the planner at the terminal (stderr: stdout stays the JSON
+    that ``what-if --plan`` reads)."""
+    console.print(
+        f"分配方案: {len(plan['pairs'])} 对, {plan['covered']} / {plan['villages']} 个村"
+        f"分配到所需帮扶方, 可用帮扶方 {plan['helpers']} 个",
+        soft_wrap=True,
+    )
+    for step in plan["funnel"]:
+        subject = "村" if step["subject"] == "villages" else "帮扶方"
+        line = f"  [{subject}] {step['label']}: {step['count_in']} → {step['count_out']}"
+        removed = step["count_in"] - step["count_out"]
+        if removed:
+            names = "、".join(e["name"] or e["id"] for e in step["removed_examples"])
+            more = " …" if removed > len(step["removed_examples"]) else ""
+            line += f" (去掉 {removed} 个: {names}{more})" if names else f" (去掉 {removed} 个)"
+        console.print(line, highlight=False, markup=False, soft_wrap=True)
+    reasons = Counter(row["reason"] for row in plan["unassigned"])
+    if reasons:
+        shown = ", ".join(f"{reason} {n}" for reason, n in sorted(reasons.items()))
+        console.print(f"  未分配: {shown}", highlight=False, soft_wrap=True)
 
 
 @recommend_app.command("partners")
 def partners(
     target: Annotated[str, typer.Argument(help="A village, its party organization, or a helper.")],
-    top: Annotated[int, typer.Option(min=1, max=100)] = 10,
+    top: Annotated[int, typer.Option(min=1, max=MAX_CANDIDATES)] = 10,
     partner_label: Annotated[
         list[str] | None,
         typer.Option(
@@ -99,7 +126,10 @@ def assign(
     program: Program = None,
     village: Annotated[
         list[str] | None,
-        typer.Option("--village", help="A village to help (repeatable); default: weak villages."),
+        typer.Option(
+            "--village",
+            help="A village to help (repeatable); default: weak villages not yet paired.",
+        ),
     ] = None,
     helper: Annotated[
         list[str] | None,
@@ -115,7 +145,9 @@ def assign(
     max_distance: Distance = None,
     as_of: AsOf = None,
 ) -> None:
-    """A region-wide plan by min-cost flow: helpers to villages under capacities."""
+    """A region-wide plan by min-cost flow: helpers to villages under capacities. Prints the
+    plan's JSON, and on stderr its funnel: what each step (薄弱村, 尚无结对帮扶方, 有空余帮扶名额
+    …) kept and whom it removed."""
     request = _validated(
         AssignmentIn,
         {
@@ -131,7 +163,7 @@ def assign(
             "as_of": as_of,
         },
     )
-    _recommendations(lambda s, v: s.assignment(v, request))
+    _print_funnel(_recommendations(lambda s, v: s.assignment(v, request)))
 
 
 @recommend_app.command("what-if")
@@ -178,7 +210,9 @@ def judge(
     target: Annotated[str, typer.Argument(help="The village (or helper) recommended for.")],
     partner: Annotated[str, typer.Argument(help="The recommended partner.")],
     decision: Annotated[str, typer.Option(help="accept | reject | unsure")],
-    by: Annotated[str, typer.Option("--by", help="The planner who decided.")],
+    decided_by: Annotated[
+        str, typer.Option("--decided-by", "--by", help="The planner who decided.")
+    ],
     note: Annotated[str | None, typer.Option(help="Why.")] = None,
     program: Program = None,
     relation: Annotated[str, typer.Option(help="pairing | co_building")] = "pairing",
@@ -193,7 +227,7 @@ def judge(
             "target": target,
             "partner": partner,
             "decision": decision,
-            "decided_by": by,
+            "decided_by": decided_by,
             "note": note,
             "program": program,
             "relation": relation,
@@ -211,7 +245,9 @@ def judgements(
     decision: Annotated[
         list[str] | None, typer.Option(help="accept | reject | unsure (repeatable).")
     ] = None,
-    by: Annotated[str | None, typer.Option("--by", help="Decided by.")] = None,
+    decided_by: Annotated[
+        str | None, typer.Option("--decided-by", "--by", help="Only this planner's.")
+    ] = None,
     since: Annotated[str | None, typer.Option(help="Decided at or after (ISO time).")] = None,
     until: Annotated[str | None, typer.Option(help="Decided at or before (ISO time).")] = None,
     current: Annotated[bool, typer.Option(help="Only the judgement in force per pair.")] = False,
@@ -237,7 +273,7 @@ def judgements(
         partner=partner,
         node=node,
         decisions=decision or (),
-        decided_by=by,
+        decided_by=decided_by,
         since=bounds["since"],
         until=bounds["until"],
         current=current,

@@ -26,9 +26,16 @@ from graph_service.analysis import (
 )
 from graph_service.analysis import strength as strength_model
 from graph_service.analysis.graphs import collapse
-from graph_service.domain import MEMBERSHIP_LINK_TYPES, is_region_code
+from graph_service.domain import (
+    MAX_LISTED,
+    MAX_LISTED_MEMBERS,
+    MAX_TOP,
+    MEMBERSHIP_LINK_TYPES,
+    is_region_code,
+)
 from graph_service.errors import InvalidInputError
 from graph_service.services.analysis_scope import AnalysisScope
+from graph_service.services.listing import Limit, listing
 from graph_service.services.references import resolve_node
 from graph_service.services.view import GraphView
 
@@ -127,10 +134,25 @@ class AnalysisService:
             seed=seed,
             csr=derived["csr"],
         )
-        return {"scope": self._scope_info(scope, graph), **to_jsonable(report)}
+        data: dict[str, Any] = to_jsonable(report)
+        rows = [row for m in data["measures"].values() for row in m["rows"]]
+        refs = await view.refs((row["node"] for row in rows), simple)
+        for row in rows:
+            row["region_name"] = _region_name(refs, row["node"])
+        for measure in data["measures"].values():
+            # Every node of the graph is ranked; the report keeps the top rows.
+            measure["rows"] = listing(
+                measure["rows"], Limit(top, "top", MAX_TOP), simple.number_of_nodes()
+            )
+        return {"scope": self._scope_info(scope, graph), **data}
 
     async def communities(
-        self, view: GraphView, scope: AnalysisScope, seed: int, resolution: float
+        self,
+        view: GraphView,
+        scope: AnalysisScope,
+        seed: int,
+        resolution: float,
+        limit: int = 50,
     ) -> dict[str, Any]:
         graph, simple, _ = await self._simple(view, scope)
         result = communities.louvain(simple, resolution=resolution, seed=seed)
@@ -146,24 +168,36 @@ class AnalysisService:
             for body, members in communities.joint_bodies(members_graph).items()
             if body in simple
         }
-        comparison = communities.compare_with_bodies(result, bodies)
+        comparison: dict[str, Any] = to_jsonable(communities.compare_with_bodies(result, bodies))
+        # Members are listed up to ``limit`` a community; sizes and label counts are complete.
+        limited = Limit(limit, "limit", MAX_LISTED_MEMBERS)
+        ordered = [sorted(members, key=str) for members in result.communities]
+        shown = [m for members in ordered for m in members[:limit]]
+        spreads = [*comparison["bodies"], *comparison["split_bodies"]]
+        refs = await view.refs([*map(str, shown), *(b["body"] for b in spreads)], simple)
+        for spread in spreads:
+            spread["name"] = refs.get(spread["body"], {}).get("name")
         rows = []
-        for index, members in enumerate(result.communities):
-            ordered = sorted(members, key=str)
+        for index, members in enumerate(ordered):
             labels: dict[str, int] = {}
-            for node in ordered:
+            for node in members:
                 label = str(simple.nodes[node].get("label"))
                 labels[label] = labels.get(label, 0) + 1
-            # Members are listed up to 50 a community; sizes and label counts are complete.
+            named = [refs[str(m)] for m in members[:limit] if str(m) in refs]
             rows.append(
-                {"index": index, "size": len(ordered), "labels": labels, "members": ordered[:50]}
+                {
+                    "index": index,
+                    "size": len(members),
+                    "labels": labels,
+                    "members": listing(named, limited, len(members)),
+                }
             )
         return {
             "scope": self._scope_info(scope, graph),
             "method": result.method,
             "modularity": to_jsonable(result.modularity),
             "communities": rows,
-            "joint_bodies": to_jsonable(comparison),
+            "joint_bodies": comparison,
         }
 
     async def brokers(self, view: GraphView, scope: AnalysisScope, top: int) -> dict[str, Any]:
@@ -176,22 +210,40 @@ class AnalysisService:
             if value.constraint is not None and math.isfinite(value.constraint)
         ]
         finite.sort(key=lambda item: (item[1].constraint, str(item[0])))
+        refs = await view.refs((str(node) for node, _ in finite[:top]), simple)
         rows = [
             {
                 "node": node,
                 "name": simple.nodes[node].get("name"),
                 "label": simple.nodes[node].get("label"),
+                "region_name": _region_name(refs, node),
                 **to_jsonable(value),
             }
             for node, value in finite[:top]
         ]
-        return {"scope": self._scope_info(scope, graph), "brokers": rows}
+        return {
+            "scope": self._scope_info(scope, graph),
+            "brokers": listing(rows, Limit(top, "top", MAX_TOP), len(finite)),
+        }
 
     async def fragility(self, view: GraphView, scope: AnalysisScope) -> dict[str, Any]:
         graph, simple, _ = await self._simple(view, scope)
+        found = brokers.fragility(simple)
+        ids = [
+            *(str(n) for pair in found.bridges for n in pair),
+            *map(str, found.articulation_points),
+            *(str(n) for nodes in found.cut_off.values() for n in nodes),
+        ]
+        refs = await view.refs(ids, simple)
+
+        def named(nodes: Sequence[Any]) -> list[dict[str, Any]]:
+            return [refs[str(n)] for n in nodes if str(n) in refs]
+
         return {
             "scope": self._scope_info(scope, graph),
-            **to_jsonable(brokers.fragility(simple)),
+            "bridges": [named(pair) for pair in found.bridges],
+            "articulation_points": named(found.articulation_points),
+            "cut_off": {str(point): named(nodes) for point, nodes in found.cut_off.items()},
         }
 
     async def link_strength(
@@ -217,7 +269,8 @@ class AnalysisService:
         result = strength_model.link_strength(
             graph, source, target, weights=self._weights(weights), as_of=as_of
         )
-        return to_jsonable(result)  # type: ignore[no-any-return]
+        data: dict[str, Any] = to_jsonable(result)
+        return _with_end_names(data, graph)
 
     @staticmethod
     def _weights(weights: Mapping[str, float] | None) -> Any:
@@ -233,8 +286,13 @@ class AnalysisService:
     ) -> dict[str, Any]:
         graph, _ = await view.graph(scope)
         pick = strength_model.strongest_links if strongest else strength_model.weakest_links
-        rows = pick(graph, top=top, as_of=scope.as_of)
-        return {"scope": self._scope_info(scope, graph), "links": to_jsonable(rows)}
+        # Every linked pair is scored to rank them, so the total costs nothing more.
+        ranked = pick(graph, top=None, as_of=scope.as_of)
+        rows = [_with_end_names(to_jsonable(row), graph) for row in ranked[:top]]
+        return {
+            "scope": self._scope_info(scope, graph),
+            "links": listing(rows, Limit(top, "top", MAX_TOP), len(ranked)),
+        }
 
     async def coverage(
         self,
@@ -253,24 +311,49 @@ class AnalysisService:
         data: dict[str, Any] = to_jsonable(report)
         # A county has hundreds of villages, a province tens of thousands: per-village rows
         # only on request, and lists cut at ``limit`` with their full length stated.
+        limited = Limit(limit, "limit", MAX_LISTED)
         if not details:
             data.pop("villages", None)
-        data["weak_villages_total"] = len(data["weak_villages"])
-        data["weak_villages"] = data["weak_villages"][:limit]
-        for row in (data["total"], *data["children"]):
-            for key in ("without_joint_body", "without_any"):
-                row[f"{key}_total"] = len(row[key])
-                row[key] = row[key][:limit]
+        rows = (data["total"], *data["children"])
+        villages = data.get("villages") or []
+        shown = [
+            *(v for row in rows for k in _UNCOVERED for v in row[k][:limit]),
+            *(v["village_id"] for v in data["weak_villages"][:limit]),
+            *(v["village_id"] for v in villages),
+            *(n for v in villages for k in _VILLAGE_LINKS for n in v[k]),
+        ]
+        refs = await view.refs(shown, graph)
+        for row in rows:
+            for key in _UNCOVERED:
+                named = [refs[v] for v in row[key][:limit] if v in refs]
+                row[key] = listing(named, limited, len(row[key]))
+        for village in villages:
+            village["region_name"] = _region_name(refs, village["village_id"])
+            for key in _VILLAGE_LINKS:
+                village[key] = [refs[n] for n in village[key] if n in refs]
+        weak = data["weak_villages"]
+        for village in weak[:limit]:
+            village["region_name"] = _region_name(refs, village["village_id"])
+        data["weak_villages"] = listing(weak, limited)
         return {"scope": self._scope_info(scope, graph), **data}
 
     async def rule_check(self, view: GraphView, scope: AnalysisScope) -> dict[str, Any]:
         graph, _ = await view.graph(scope)
         loaded = rules.load_rules(self.rules_path)
-        report = rules.check_rules(graph, loaded, as_of=scope.as_of)
-        return {"scope": self._scope_info(scope, graph), **to_jsonable(report)}
+        data: dict[str, Any] = to_jsonable(rules.check_rules(graph, loaded, as_of=scope.as_of))
+        outcomes = [o for body in data["bodies"] for o in body["outcomes"]]
+        refs = await view.refs((m for o in outcomes for m in o["members"]), graph)
+        for outcome in outcomes:
+            outcome["members"] = [refs[m] for m in outcome["members"] if m in refs]
+        return {"scope": self._scope_info(scope, graph), **data}
 
     async def change(
-        self, view: GraphView, scope: AnalysisScope, date_a: dt.date, date_b: dt.date
+        self,
+        view: GraphView,
+        scope: AnalysisScope,
+        date_a: dt.date,
+        date_b: dt.date,
+        top: int = 10,
     ) -> dict[str, Any]:
         if date_b < date_a:
             raise InvalidInputError("to is before from", field="to")
@@ -287,5 +370,48 @@ class AnalysisService:
             date_b,
             centrality=pagerank,
             region_code=scope.value if scope.kind == "region" else None,
+            # Every mover, to count them; the answer lists the first ``top``.
+            top=graph.number_of_nodes(),
         )
-        return {"scope": self._scope_info(undated, graph), **to_jsonable(report)}
+        data: dict[str, Any] = to_jsonable(report)
+        links = [*data["new_links"], *data["lost_links"]]
+        movers = [*data["risers"][:top], *data["fallers"][:top]]
+        villages = data["coverage"] or {"newly_covered": [], "newly_uncovered": []}
+        refs = await view.refs(
+            [
+                *(end for link in links for end in (link["source"], link["target"])),
+                *(m["node_id"] for m in movers),
+                *villages["newly_covered"],
+                *villages["newly_uncovered"],
+            ],
+            graph,
+        )
+        for link in links:
+            link["source_name"] = refs.get(link["source"], {}).get("name")
+            link["target_name"] = refs.get(link["target"], {}).get("name")
+        for mover in movers:
+            mover["region_name"] = _region_name(refs, mover["node_id"])
+        for key in ("newly_covered", "newly_uncovered"):
+            villages[key] = [refs[v] for v in villages[key] if v in refs]
+        for key in ("risers", "fallers"):
+            data[key] = listing(data[key], Limit(top, "top", MAX_TOP))
+        return {"scope": self._scope_info(undated, graph), **data}
+
+
+#: Coverage rows' lists of villages a joint body (or anything) leaves out.
+_UNCOVERED = ("without_joint_body", "without_any")
+#: A village's organizations, joint bodies and helpers (coverage details).
+_VILLAGE_LINKS = ("organizations", "joint_bodies", "helpers")
+
+
+def _region_name(refs: Mapping[str, Mapping[str, Any]], node: Any) -> str | None:
+    ref = refs.get(str(node))
+    return None if ref is None else ref["region_name"]
+
+
+def _with_end_names(row: dict[str, Any], graph: nx.Graph) -> dict[str, Any]:
+    """A link-strength row with the names of its two ends (from the caller's graph)."""
+    for end in ("source", "target"):
+        node = row[end]
+        row[f"{end}_name"] = graph.nodes[node].get("name") if node in graph else None
+    return row

@@ -21,6 +21,7 @@ import networkx as nx
 import numpy as np
 
 from graph_service.analysis import assignment, recommend
+from graph_service.domain import MAX_CANDIDATES
 from graph_service.errors import ConflictError, InvalidInputError, NotFoundError
 from graph_service.models import (
     AssignmentIn,
@@ -34,6 +35,7 @@ from graph_service.models import (
 from graph_service.schema import link_allows
 from graph_service.services.analysis import to_jsonable
 from graph_service.services.analysis_scope import AnalysisScope
+from graph_service.services.listing import Limit, listing
 from graph_service.services.references import resolve_node, resolve_nodes
 from graph_service.services.view import GraphView
 from graph_service.store.protocol import (
@@ -213,7 +215,9 @@ class RecommendationService:
         except ValueError as exc:
             raise InvalidInputError(_message(exc), field="target") from exc
         data: dict[str, Any] = to_jsonable(result)
+        refs = await view.refs(row["partner_id"] for row in data["candidates"])
         for row in data["candidates"]:
+            row["region_name"] = refs.get(row["partner_id"], {}).get("region_name")
             row["partner"] = {
                 "id": row["partner_id"],
                 "name": row["name"],
@@ -226,13 +230,18 @@ class RecommendationService:
                 if mark
                 else None
             )
+        # Every candidate left after the filters was scored: ``considered`` of them.
+        data["candidates"] = listing(
+            data["candidates"], Limit(top, "top", MAX_CANDIDATES), data["considered"]
+        )
         return {"scope": info, **data}
 
     # ------------------------------------------------------------------ assignment
 
     async def assignment(self, view: GraphView, request: AssignmentIn) -> dict[str, Any]:
         """A deterministic region-wide plan: helpers to villages under capacities, by
-        min-cost flow over the recommender's scores; rejected pairs never assigned."""
+        min-cost flow over the recommender's scores; rejected pairs never assigned. Its
+        ``funnel`` counts what each filter kept, so an empty plan says why."""
         request = await self._resolved_assignment(view, request)
         index, info = await self._index(view, request.region, request.as_of)
         if request.program is not None and request.program not in index.programs:
@@ -279,7 +288,28 @@ class RecommendationService:
             "pairs": [
                 {"helper": who(h), "village": who(v), "score": score} for h, v, score in plan.pairs
             ],
-            "unassigned": [{"village": who(v), "reason": reason} for v, reason in plan.unassigned],
+            "unassigned": [
+                {
+                    "village": who(v),
+                    "reason": reason,
+                    "explanation": said.zh,
+                    "explanation_en": said.en,
+                }
+                for (v, reason), said in zip(
+                    plan.unassigned, plan.unassigned_explanations, strict=True
+                )
+            ],
+            "funnel": [
+                {
+                    "step": step.step,
+                    "label": step.label,
+                    "subject": step.subject,
+                    "count_in": step.count_in,
+                    "count_out": step.count_out,
+                    "removed_examples": [who(x) for x in step.removed],
+                }
+                for step in plan.funnel
+            ],
         }
 
     @staticmethod
@@ -369,11 +399,29 @@ class RecommendationService:
             [(p.helper, p.village) for p in request.proposed],
             region_code=region,
             as_of=request.as_of,
-            top=request.top,
+            # Every riser, to count them; the answer lists the first ``top``.
+            top=graph.number_of_nodes(),
             program=request.program,
         )
+        data: dict[str, Any] = to_jsonable(report)
+        shifts = [*data["risers"][: request.top], *data["proposal_shifts"]]
+        refs = await view.refs(
+            [
+                *(n for pair in data["proposed"] for n in pair),
+                *data["newly_paired"],
+                *data["newly_covered"],
+                *(s["node_id"] for s in shifts),
+            ],
+            graph,
+        )
+        data["proposed"] = [[refs[n] for n in pair] for pair in data["proposed"]]
+        for villages in ("newly_paired", "newly_covered"):
+            data[villages] = [refs[v] for v in data[villages] if v in refs]
+        for shift in shifts:
+            shift["region_name"] = refs.get(shift["node_id"], {}).get("region_name")
+        data["risers"] = listing(data["risers"], Limit(request.top, "top", MAX_CANDIDATES))
         info = self._scope_info(view, scope, key)
-        return {"scope": info, "written": False, **to_jsonable(report)}
+        return {"scope": info, "written": False, **data}
 
     @staticmethod
     async def _resolved_what_if(view: GraphView, request: WhatIfIn) -> WhatIfIn:

@@ -13,9 +13,10 @@ node the caller may not see (a person, for the public) is found neither by its i
 its name, and the answer is the one an unknown reference gets.
 
 A reference that matches nothing is a 404 naming the field (``no node …``). A name that
-several nodes have is a 422 with the code ``ambiguous_reference`` and the candidates (id,
-name, label, kind, region) in ``details.candidates``, so that the caller can give an id or
-a code instead. 422, not 409: nothing stored conflicts with the request; the request is not
+several nodes have is a 422 with the code ``ambiguous_reference`` and the candidates in
+``details.candidates`` (id, name, label, kind, region code and name as ``GraphView.refs``
+gives them, and ``region``, the place from the city down), so that the caller can give an
+id or a code instead. 422, not 409: nothing stored conflicts with the request; the request is not
 precise enough to act on.
 
 Routes and commands resolve references before they call a service, or the service resolves
@@ -86,18 +87,11 @@ async def resolve_node(
         raise NotFoundError(f"no node {reference}", field=field)
     shown = exact[:MAX_REFERENCE_CANDIDATES]
     count = f"more than {len(shown)}" if len(exact) > len(shown) else str(len(exact))
+    # Each as lists name nodes (GraphView.refs), with the whole place beside the region's
+    # name: two 大庄村 may lie in two towns of one name.
+    refs = await view.refs(doc["id"] for doc in shown)
     places = await region_names(view, shown)
-    candidates = [
-        {
-            "id": doc["id"],
-            "name": doc["name"],
-            "label": doc["label"],
-            "kind": doc.get("kind"),
-            "region_code": doc.get("region_code"),
-            "region": places.get(doc["id"]),
-        }
-        for doc in shown
-    ]
+    candidates = [{**refs[doc["id"]], "region": places.get(doc["id"])} for doc in shown]
     raise InvalidInputError(
         f"{reference} names {count} nodes: give the id (or division code) of one",
         field=field,

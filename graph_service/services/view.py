@@ -13,7 +13,7 @@ so a caller cannot learn that a person exists by asking for one.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import networkx as nx
@@ -21,6 +21,7 @@ import networkx as nx
 from graph_service.domain import child_code_length, parent_code
 from graph_service.errors import NotFoundError
 from graph_service.models import LinkDoc, NodeDoc
+from graph_service.schema import NODE_LABELS
 from graph_service.services.analysis_scope import AnalysisScope, ScopedGraphs
 from graph_service.store.protocol import (
     CoverageReport,
@@ -41,6 +42,19 @@ __all__ = ["GraphView", "GraphViews"]
 
 #: Personal nodes read per page when the masked names are gathered.
 _NAMES_PAGE = 1000
+
+
+def _enclosing_codes(doc: Mapping[str, Any]) -> list[str]:
+    """The division codes a node lies in, nearest first: above its own code for a region or
+    village (whose region code is its own), from its region code up for anything else."""
+    code = doc.get("region_code")
+    if not code:
+        return []
+    spec = NODE_LABELS.get(str(doc.get("label")))
+    found = [] if spec is not None and spec.official_code else [str(code)]
+    while (code := parent_code(str(code))) is not None:
+        found.append(code)
+    return found
 
 
 class GraphViews:
@@ -294,6 +308,61 @@ class GraphView:
             ],
             "nodes_by_label": counts,
         }
+
+    # ------------------------------------------------------------------ references
+
+    async def refs(
+        self, ids: Iterable[str], graph: nx.Graph | None = None
+    ) -> dict[str, dict[str, Any]]:
+        """Nodes as a person reads them: id, name, label, kind, region code and the name of
+        the region the node lies in (a village's town, a region's parent, an enterprise's
+        region).
+
+        Documents come from ``graph`` (a scope graph this view returned, so already
+        redacted) where it holds them, else from the store through this view's policy;
+        ids this caller may not see are left out, as missing ones are.
+        """
+        wanted = list(dict.fromkeys(ids))
+        docs: dict[str, Mapping[str, Any]] = {}
+        for node_id in wanted:
+            if graph is not None and node_id in graph:
+                docs[node_id] = graph.nodes[node_id]
+        absent = [i for i in wanted if i not in docs]
+        if absent:
+            docs.update(await self.get_nodes(absent))
+        regions = await self._region_names(docs.values(), graph)
+        return {
+            node_id: {
+                "id": node_id,
+                "name": doc.get("name"),
+                "label": doc.get("label"),
+                "kind": doc.get("kind"),
+                "region_code": doc.get("region_code"),
+                "region_name": next(
+                    (regions[c] for c in _enclosing_codes(doc) if c in regions), None
+                ),
+            }
+            for node_id in wanted
+            if (doc := docs.get(node_id)) is not None
+        }
+
+    async def _region_names(
+        self, docs: Iterable[Mapping[str, Any]], graph: nx.Graph | None
+    ) -> dict[str, str]:
+        """Division code → region name, for every code enclosing one of ``docs``."""
+        codes = sorted({c for doc in docs for c in _enclosing_codes(doc)})
+        names: dict[str, str] = {}
+        absent = []
+        for code in codes:
+            region = f"region:{code}"
+            if graph is not None and region in graph and graph.nodes[region].get("name"):
+                names[code] = str(graph.nodes[region]["name"])
+            else:
+                absent.append(region)
+        if absent:
+            for region, doc in (await self.get_nodes(absent)).items():
+                names[region.removeprefix("region:")] = str(doc["name"])
+        return names
 
     # ------------------------------------------------------------------ free text
 

@@ -5,6 +5,11 @@ documents (``label``, ``kind``, ``name``, ``region_code``, ``attributes``, ``sou
 whose edges, keyed by link id, carry link documents (``type``, ``source``, ``target``,
 ``attributes``, ``sources`` …). None of them changes its input.
 
+What a viewer shows is the same in all formats: a node's ``label`` is its Chinese name (Gephi,
+Cytoscape.js and D3 label nodes by ``label``; ECharts by ``name``, which is the name too) and
+its type (Village, Enterprise …) is ``node_label``; a link's ``label`` is its type in Chinese
+and its type is ``type`` (``link_type`` in GEXF, which reserves ``type``).
+
 Styling is shared by all formats:
 
 * node colour from the node's kind when the kind has a colour of its own (joint bodies,
@@ -32,14 +37,13 @@ Shapes
     ``networkx.node_link_data(G, edges="links")`` of the styled graph: D3 / force-graph read
     ``nodes`` and ``links``; ``networkx.node_link_graph(data, edges="links")`` reads it back.
 ``to_graphml`` / ``to_gexf``
-    XML for Gephi. Attributes are flat: ``label``, ``kind``, ``name``, ``region_code``,
-    ``valid_from``/``valid_to`` and the styling stay plain; nested values (``attributes``,
-    ``sources``, ``aliases``, ``figures``) are JSON strings. Node ids and link ids are kept
-    (``nx.read_graphml(..., force_multigraph=True)`` gives the link ids as edge keys;
-    ``nx.read_gexf`` gives them as the edges' ``id``). GEXF reserves ``label`` for the text
-    Gephi shows and ``type`` for the edge direction, so there the node's name is the GEXF
-    label and its schema label is ``node_label``; a link's GEXF label is its Chinese type and
-    its type is ``link_type``; colour, size, thickness and position go in GEXF's ``viz``.
+    XML for Gephi. Attributes are flat: ``label``, ``node_label``, ``kind``, ``name``,
+    ``region_code``, ``valid_from``/``valid_to`` and the styling stay plain; nested values
+    (``attributes``, ``sources``, ``aliases``, ``figures``) are JSON strings. Node ids and link
+    ids are kept (``nx.read_graphml(..., force_multigraph=True)`` gives the link ids as edge
+    keys; ``nx.read_gexf`` gives them as the edges' ``id``). GEXF's ``label`` is its own
+    element attribute and its ``type`` the edge direction, so there a link's type is
+    ``link_type``; colour, size, thickness and position go in GEXF's ``viz``.
 """
 
 # networkx convention: graphs are G, H (as in graph_service.analysis).
@@ -366,6 +370,10 @@ class _Styled:
             node_id = str(n)
             doc = {k: _clean(v) for k, v in data.items() if k != "depth"}
             doc["id"] = node_id
+            # Viewers (Gephi, Cytoscape.js, D3) show a node's ``label``: make it the name,
+            # and keep the node's type in ``node_label``.
+            doc["node_label"] = data.get("label")
+            doc["label"] = str(data.get("name") or node_id)
             style: dict[str, Any] = {
                 "label_zh": _label_zh(data.get("label")),
                 "color": node_colour(data.get("label"), data.get("kind")),
@@ -387,6 +395,7 @@ class _Styled:
             doc.update(id=link_id, source=str(u), target=str(v))
             strength = self.strength.get(link_id)
             style: dict[str, Any] = {
+                "label": _type_zh(data.get("type")),
                 "label_zh": _type_zh(data.get("type")),
                 "color": LINK_COLOURS.get(str(data.get("type")), "#bfbfbf"),
                 "strength": strength,
@@ -422,7 +431,7 @@ def to_cytoscape(
         element: dict[str, Any] = {"data": {**doc, **style, "id": node_id}}
         if "x" in style:
             element["position"] = {"x": style["x"], "y": style["y"]}
-        classes = [str(doc.get("label", ""))]
+        classes = [str(doc.get("node_label") or "")]
         if doc.get("kind") in JOINT_BODY_KINDS:
             classes.append("joint-body")
         element["classes"] = " ".join(c for c in classes if c)
@@ -465,7 +474,7 @@ def to_echarts(
         item: dict[str, Any] = {
             "id": node_id,
             "name": doc.get("name") or node_id,
-            "category": category_of[str(doc.get("label"))],
+            "category": category_of[str(doc.get("node_label"))],
             "symbolSize": style["size"],
             "value": style.get("score"),
             "itemStyle": {"color": style["color"]},
@@ -623,17 +632,17 @@ def to_gexf(
 ) -> bytes:
     """GEXF 1.2 (UTF-8): the node's name is its GEXF label, styling in ``viz``."""
     styled = _Styled(G, metric, strength, positions)
-    node_rows: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
+    node_rows: list[tuple[str, dict[str, Any], dict[str, Any], str]] = []
     for node_id, doc, style in styled.nodes():
         attrs = _flat(
-            {**doc, "node_label": doc.get("label"), **style},
+            {**doc, **style},
             drop=("id", "label", "x", "y", "pid", "start", "end", "parents", "slices", "spells"),
         )
         r, g, b = _rgb(style["color"])
         viz: dict[str, Any] = {"color": {"r": r, "g": g, "b": b, "a": 1.0}, "size": style["size"]}
         if "x" in style:
             viz["position"] = {"x": style["x"], "y": style["y"], "z": 0.0}
-        node_rows.append((node_id, attrs, viz))
+        node_rows.append((node_id, attrs, viz, str(doc["label"])))
     link_rows: list[tuple[str, str, str, dict[str, Any], dict[str, Any]]] = []
     for u, v, link_id, doc, style in styled.links():
         attrs = _flat(
@@ -643,12 +652,11 @@ def to_gexf(
         r, g, b = _rgb(style["color"])
         viz = {"color": {"r": r, "g": g, "b": b, "a": 1.0}, "thickness": style["width"]}
         link_rows.append((u, v, link_id, attrs, viz))
-    _uniform_types([attrs for _, attrs, _ in node_rows])
+    _uniform_types([attrs for _, attrs, _, _ in node_rows])
     _uniform_types([attrs for *_, attrs, _ in link_rows])
     H = nx.MultiDiGraph()
-    for node_id, attrs, viz in node_rows:
-        name = G.nodes[node_id].get("name") or node_id
-        H.add_node(node_id, label=str(name), viz=viz, **attrs)
+    for node_id, attrs, viz, label in node_rows:
+        H.add_node(node_id, label=label, viz=viz, **attrs)
     for u, v, link_id, attrs, viz in link_rows:
         strength_value = attrs.get("strength")
         H.add_edge(

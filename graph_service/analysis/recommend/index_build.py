@@ -22,6 +22,7 @@ import numpy as np
 from graph_service.analysis.centrality import CSRGraph, pagerank
 from graph_service.analysis.recommend.index_parts import (
     ActorTable,
+    BoolArray,
     CandidateTable,
     FloatArray,
     IndustryIndex,
@@ -46,7 +47,9 @@ from graph_service.analysis.recommend.vocabulary import (
     code_key,
 )
 from graph_service.analysis.strength import OUTCOME_METRICS, TIE_LINK_TYPES, link_strengths
-from graph_service.domain import WEAK_INCOME_YUAN
+from graph_service.analysis.weakness import village_weakness
+from graph_service.analysis.wording import Wording, amount, rank_share
+from graph_service.schema import NODE_LABELS
 
 __all__ = [
     "LinkScan",
@@ -250,41 +253,39 @@ def standing(
 ) -> Standing:
     """Size, PageRank and outcome percentiles, their strength mix, and the villages'
     weakness and priority."""
-    size_pct, size_text = _sizes(H, candidates, ties)
+    size_pct, size_text, size_known = _sizes(H, candidates, ties)
     pagerank_pct = _pagerank_percentiles(unit_of, weights, candidates.ids)
-    outcome = _outcomes(scan, candidates.ids)
+    outcome, outcome_recorded = _outcomes(scan, candidates.ids)
     s_size, s_pr, s_out = STRENGTH_MIX
     n = len(candidates.ids)
     weak = np.zeros(n, dtype=np.bool_)
     known = np.zeros(n, dtype=np.bool_)
+    reasons: list[tuple[str, ...]] = [()] * n
     priority = np.zeros(n)
     for i, c in enumerate(candidates.ids):
         if candidates.category[i] != VILLAGE:
             continue
-        attrs = H.nodes[c].get("attributes") or {}
-        income = _number(attrs.get("collective_income_yuan"))
-        listed = attrs.get("weak")
-        # Weak when listed so, else by the income threshold the generator and the coverage
-        # analysis use.
-        weak[i] = (
-            listed
-            if isinstance(listed, bool)
-            else (income is not None and income < WEAK_INCOME_YUAN)
-        )
-        known[i] = isinstance(listed, bool) or income is not None
+        # The one definition coverage and plans use (graph_service.analysis.weakness).
+        weakness = village_weakness(H, c)
+        reasons[i] = weakness.reasons
+        weak[i] = weakness.weak
+        known[i] = weakness.known
         priority[i] = (
             0.5 + 0.5 * float(weak[i])
-            if income is None
+            if weakness.collective_income_yuan is None
             else (0.5 * float(weak[i]) + 0.5 * (1.0 - size_pct[i]))
         )
     return Standing(
         size_pct=size_pct,
         size_text=tuple(size_text),
+        size_known=size_known,
         pagerank_pct=pagerank_pct,
         outcome=outcome,
+        outcome_recorded=outcome_recorded,
         strength=s_size * size_pct + s_pr * pagerank_pct + s_out * outcome,
         priority=priority,
         weak=weak,
+        weak_reasons=tuple(reasons),
         known=known,
     )
 
@@ -301,30 +302,36 @@ def _pagerank_percentiles(
     return np.array(_percentiles(values) if ids else [], dtype=np.float64)
 
 
-def _outcomes(scan: LinkScan, ids: tuple[str, ...]) -> FloatArray:
-    """Each candidate's outcome totals, each metric against the p90 of all actors' totals."""
+def _outcomes(scan: LinkScan, ids: tuple[str, ...]) -> tuple[FloatArray, BoolArray]:
+    """Each candidate's outcome totals, each metric against the p90 of all actors' totals,
+    and whether it has any outcome recorded."""
     refs: dict[str, float] = {}
     for metric in OUTCOME_METRICS:
         values = sorted(t[metric] for t in scan.outcome_totals.values() if metric in t)
         if values:
             refs[metric] = values[min(len(values) - 1, int(0.9 * (len(values) - 1) + 0.5))]
     outcome = np.zeros(len(ids))
+    recorded = np.zeros(len(ids), dtype=np.bool_)
     for i, c in enumerate(ids):
         totals = scan.outcome_totals.get(c)
         if totals:
             outcome[i] = float(np.mean([min(1.0, totals[m] / refs[m]) for m in totals]))
-    return outcome
+            recorded[i] = True
+    return outcome, recorded
 
 
 def _sizes(
     H: nx.MultiDiGraph, candidates: CandidateTable, ties: TieGraph
-) -> tuple[FloatArray, list[str]]:
+) -> tuple[FloatArray, list[Wording], BoolArray]:
     """Size percentile within the label (of the first size metric a node has; a joint body's
-    size is its member count) and the size as explanations quote it."""
+    size is its member count), the size as explanations quote it, with where it ranks, and
+    whether a size is recorded."""
     n = len(candidates.ids)
     size_pct = np.full(n, 0.5)
-    size_text = ["规模未知"] * n
+    size_text = [_size_unknown(label) for label in candidates.labels]
+    facts: dict[int, Wording] = {}
     groups: defaultdict[tuple[str, str], list[tuple[int, float]]] = defaultdict(list)
+    peers: dict[tuple[str, str], Wording] = {}
     for i, c in enumerate(candidates.ids):
         d = H.nodes[c]
         attrs = d.get("attributes") or {}
@@ -333,19 +340,40 @@ def _sizes(
             count = sum(
                 1 for p in ties.partners.get(c, ()) if c in ties.bodies_of.get(p, frozenset())
             )
-            groups[("PartyOrganization", "members")].append((i, float(count)))
-            size_text[i] = f"成员 {count} 个"
+            key = ("PartyOrganization", "members")
+            groups[key].append((i, float(count)))
+            facts[i] = Wording(f"联建组织有成员单位 {count} 个", f"{count} member(s)")
+            peers[key] = Wording("本区域的联建组织", "joint bodies")
             continue
         for metric, name, unit_name in SIZE_METRICS.get(label, ()):
             value = _number(attrs.get(metric))
             if value is not None:
-                groups[(label, metric)].append((i, value))
-                size_text[i] = f"{name} {_amount(value, unit_name)}"
+                key = (label, metric)
+                groups[key].append((i, value))
+                facts[i] = Wording(
+                    f"{name} {amount(value, unit_name)}", f"{metric} {amount(value, unit_name)}"
+                )
+                label_zh = NODE_LABELS[label].label_zh if label in NODE_LABELS else label
+                peers[key] = Wording(f"本区域有{name}记录的{label_zh}", f"{label} with {metric}")
                 break
-    for group in groups.values():
+    size_known = np.zeros(n, dtype=np.bool_)
+    for key, group in groups.items():
         for (i, _), p in zip(group, _percentiles([v for _, v in group]), strict=True):
             size_pct[i] = p
-    return size_pct, size_text
+            size_known[i] = True
+            share = rank_share(p)
+            size_text[i] = Wording(
+                f"{facts[i].zh}, 在{peers[key].zh}中居{share.zh}",
+                f"{facts[i].en} ({share.en} of {peers[key].en})",
+            )
+    return size_pct, size_text, size_known
+
+
+def _size_unknown(label: str) -> Wording:
+    """The size of a candidate without a size metric: what is missing, and how it counts."""
+    names = "、".join(name for _, name, _ in SIZE_METRICS.get(label, ()))
+    missing = f"未记录{names}" if names else "规模未记录"
+    return Wording(f"{missing}, 按同类中位 (百分位 0.50) 计", "size not recorded (the median)")
 
 
 def places(H: nx.MultiDiGraph, candidates: CandidateTable, scan: LinkScan) -> Places:
@@ -465,13 +493,6 @@ def _percentiles(values: list[float]) -> list[float]:
             out[order[t]] = p
         i = j + 1
     return out
-
-
-def _amount(value: float, unit: str) -> str:
-    """An amount as explanations quote it: 万元 from 10,000 元 on."""
-    if unit == "元" and value >= 10_000:
-        return f"{value / 10_000:,.1f}万元"
-    return f"{value:,.0f}{unit}"
 
 
 def _invert(mapping: Mapping[str, Iterable[str]]) -> dict[str, set[str]]:

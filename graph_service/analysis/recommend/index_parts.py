@@ -13,6 +13,8 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
+from graph_service.analysis.wording import Wording
+
 __all__ = [
     "ActorTable",
     "BoolArray",
@@ -145,30 +147,42 @@ class Standing:
     ----------
     size_pct : numpy.ndarray
         Percentile of the candidate's size within its label (0.5 when unknown).
-    size_text : tuple of str
-        The size as explanations quote it ("村集体收入 22.8万元").
+    size_text : tuple of Wording
+        The size as explanations quote it, with where it ranks among its peers
+        ("村集体收入 22.8万元, 在本区域有村集体收入记录的村/社区中居后 30%").
+    size_known : numpy.ndarray
+        Candidates with a size recorded (for villages: a collective income).
     pagerank_pct : numpy.ndarray
         Percentile of PageRank on the tie graph.
     outcome : numpy.ndarray
         Recorded outcomes of the candidate's ties, each metric against the p90.
+    outcome_recorded : numpy.ndarray
+        Candidates with any outcome recorded on their ties (``outcome`` is 0 without).
     strength : numpy.ndarray
         The mix of size, PageRank and outcomes
         (:data:`~graph_service.analysis.recommend.vocabulary.STRENGTH_MIX`).
     priority : numpy.ndarray
         For villages: how much help the village needs (weak, low collective income).
     weak : numpy.ndarray
-        Villages listed weak, or earning less than the weak threshold.
+        Weak villages (:mod:`graph_service.analysis.weakness`: listed weak, earning less than
+        the weak threshold, or of unknown standing and without a 联建 link).
+    weak_reasons : tuple
+        Why each village is weak (``listed_weak``, ``low_income``, ``few_links``); empty for
+        the others and for non-villages.
     known : numpy.ndarray
         Villages whose standing is known (a collective income or a ``weak`` flag).
     """
 
     size_pct: FloatArray
-    size_text: tuple[str, ...]
+    size_text: tuple[Wording, ...]
+    size_known: BoolArray
     pagerank_pct: FloatArray
     outcome: FloatArray
+    outcome_recorded: BoolArray
     strength: FloatArray
     priority: FloatArray
     weak: BoolArray
+    weak_reasons: tuple[tuple[str, ...], ...]
     known: BoolArray
 
 

@@ -175,24 +175,20 @@ def _candidate(
     ``weights``)."""
     pos = int(scored.index[j])
     partner = index.candidates.ids[pos]
-    reasons = tuple(
-        Reason(
-            name=names[c],
-            value=float(scored.components[c, j]),
-            weight=weights[COMPONENTS[c]],
-            explanation=explain(
-                index,
-                actor,
-                cat,
-                partner,
-                names[c],
-                float(scored.components[c, j]),
-                structure,
-            ),
-            contribution=weights[COMPONENTS[c]] * float(scored.components[c, j]) / total,
+    reasons = []
+    for c in range(len(COMPONENTS)):
+        value = float(scored.components[c, j])
+        text = explain(index, actor, cat, partner, names[c], value, structure)
+        reasons.append(
+            Reason(
+                name=names[c],
+                value=value,
+                weight=weights[COMPONENTS[c]],
+                explanation=text.zh,
+                explanation_en=text.en,
+                contribution=weights[COMPONENTS[c]] * value / total,
+            )
         )
-        for c in range(len(COMPONENTS))
-    )
     return Candidate(
         rank=rank,
         partner_id=partner,
@@ -201,5 +197,5 @@ def _candidate(
         kind=index.candidates.kinds[pos],
         region_code=index.candidates.codes[pos] or None,
         score=float(scored.score[j]),
-        reasons=reasons,
+        reasons=tuple(reasons),
     )

@@ -15,12 +15,17 @@ __all__ = ["Candidate", "Reason", "Recommendation", "ScoredCandidates"]
 
 @dataclass(frozen=True, slots=True)
 class Reason:
-    """One component of a candidate's score: ``contribution = weight · value / Σ weights``."""
+    """One component of a candidate's score: ``contribution = weight · value / Σ weights``.
+
+    ``explanation`` says in Chinese which facts gave the value and on what scale;
+    ``explanation_en`` says it in English.
+    """
 
     name: str
     value: float
     weight: float
     explanation: str
+    explanation_en: str
     contribution: float = 0.0
 
 

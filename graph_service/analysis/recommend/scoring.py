@@ -246,8 +246,18 @@ def _exclude(
     exclude: Iterable[str],
     within: Collection[str] | BoolArray | None,
 ) -> tuple[int, int]:
-    """Clear from ``mask`` the target's partners, rejected pairs, ``exclude`` and what is
-    not ``within``; returns how many partners and rejected pairs were still in it."""
+    """Clear from ``mask`` what is not ``within``, the target's partners, rejected pairs and
+    ``exclude``; returns how many partners and rejected pairs were still in it (``within``
+    first, so a plan learns how many of its own helpers its rejections took away)."""
+    if isinstance(within, np.ndarray):
+        mask &= within.astype(np.bool_)
+    elif within is not None:
+        keep = np.zeros(len(index), dtype=np.bool_)
+        for item in within:
+            pos = index.candidates.position.get(index.actors.unit_of.get(item, item))
+            if pos is not None:
+                keep[pos] = True
+        mask &= keep
     partners = index.ties.partners.get(target, frozenset())
     excluded_partners = 0
     for p in partners:
@@ -270,15 +280,6 @@ def _exclude(
         pos = index.candidates.position.get(index.actors.unit_of.get(item, item))
         if pos is not None:
             mask[pos] = False
-    if isinstance(within, np.ndarray):
-        mask &= within.astype(np.bool_)
-    elif within is not None:
-        keep = np.zeros(len(index), dtype=np.bool_)
-        for item in within:
-            pos = index.candidates.position.get(index.actors.unit_of.get(item, item))
-            if pos is not None:
-                keep[pos] = True
-        mask &= keep
     return excluded_partners, excluded_rejected
 
 

@@ -25,6 +25,8 @@ from graph_service.api.schemas import (
 )
 from graph_service.domain import (
     CENTRALITY_MEASURES,
+    MAX_LISTED,
+    MAX_LISTED_MEMBERS,
     MAX_TOP,
     REGION_CODE_PATTERN,
     STRONG_LINK_THRESHOLD,
@@ -126,8 +128,12 @@ async def communities(
     resolution: Annotated[
         float, Query(gt=0, le=10, description="Louvain resolution: above 1, smaller communities.")
     ] = 1.0,
+    limit: Annotated[
+        int,
+        Query(ge=0, le=MAX_LISTED_MEMBERS, description="Members listed per community at most."),
+    ] = 50,
 ) -> ORJSONResponse:
-    return ORJSONResponse(await analysis.communities(view, scope, seed, resolution))
+    return ORJSONResponse(await analysis.communities(view, scope, seed, resolution, limit))
 
 
 @router.get(
@@ -234,7 +240,15 @@ async def coverage(
         float, Query(ge=0, le=1, description="Link strength a strong partner reaches.")
     ] = STRONG_LINK_THRESHOLD,
     details: Annotated[bool, Query(description="Include every village's row.")] = False,
-    limit: Annotated[int, Query(ge=0, le=100_000, description="Cut lists at this length.")] = 200,
+    limit: Annotated[
+        int,
+        Query(
+            ge=0,
+            le=MAX_LISTED,
+            description="Villages listed per list at most (weak villages, villages without "
+            "a joint body or without any); each list states its total.",
+        ),
+    ] = 200,
 ) -> ORJSONResponse:
     return ORJSONResponse(
         await analysis.coverage(view, region, as_of, strong_threshold, details, limit)
@@ -265,5 +279,8 @@ async def change(
     date_to: Annotated[
         dt.date, Query(alias="to", description="The later day (YYYY-MM-DD), not before from.")
     ],
+    top: Annotated[
+        int, Query(ge=1, le=MAX_TOP, description="PageRank risers and fallers listed at most.")
+    ] = 10,
 ) -> ORJSONResponse:
-    return ORJSONResponse(await analysis.change(view, scope, date_from, date_to))
+    return ORJSONResponse(await analysis.change(view, scope, date_from, date_to, top))

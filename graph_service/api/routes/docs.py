@@ -25,6 +25,7 @@ from fastapi.openapi.docs import (
 )
 from starlette.responses import HTMLResponse
 
+from graph_service.api.query import open_query
 from graph_service.errors import NotFoundError
 
 __all__ = ["DOCS_URL", "OAUTH2_REDIRECT_URL", "REDOC_URL", "router"]
@@ -98,6 +99,7 @@ def _urls(request: Request) -> dict[str, str]:
 
 
 @router.api_route(DOCS_URL, methods=["GET", "HEAD"])
+@open_query  # a page: a browser may add anything to its address
 async def swagger_ui(request: Request) -> HTMLResponse:
     """接口调试: Swagger UI over ``/openapi.json``."""
     urls = _urls(request)
@@ -115,12 +117,14 @@ async def swagger_ui(request: Request) -> HTMLResponse:
 
 
 @router.get(OAUTH2_REDIRECT_URL)
+@open_query  # the OAuth2 provider returns with code, state and what else it sends
 async def swagger_ui_oauth2_redirect() -> HTMLResponse:
     """Swagger UI's OAuth2 return page (self-contained, as FastAPI serves it)."""
     return get_swagger_ui_oauth2_redirect_html()
 
 
 @router.api_route(REDOC_URL, methods=["GET", "HEAD"])
+@open_query  # a page
 async def redoc(request: Request) -> HTMLResponse:
     """接口文档: ReDoc over ``/openapi.json``."""
     urls = _urls(request)

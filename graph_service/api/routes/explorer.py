@@ -15,6 +15,7 @@ from typing import Final
 from fastapi import APIRouter
 from starlette.responses import FileResponse
 
+from graph_service.api.query import open_query
 from graph_service.api.responses import ORJSONResponse
 from graph_service.domain import DEFAULT_NEIGHBOURHOOD, MAX_TOP, MEASURE_LABELS_ZH
 from graph_service.errors import NotFoundError
@@ -43,6 +44,8 @@ CSP: Final[str] = (
 )
 
 router = APIRouter(tags=["explorer"], include_in_schema=False)
+# Every route here is a page or a file of one: a browser (or a cache-buster) may add any query
+# parameter, so each is marked open_query.
 
 
 def _page() -> FileResponse:
@@ -59,17 +62,20 @@ def _page() -> FileResponse:
 
 
 @router.api_route("/explorer", methods=["GET", "HEAD"])
+@open_query
 async def explorer_page() -> FileResponse:
     """图谱浏览: search, neighbourhoods, provenance, 推荐结对."""
     return _page()
 
 
 @router.get("/explorer/")
+@open_query
 async def explorer_page_slash() -> FileResponse:
     return _page()
 
 
 @router.get("/explorer/config.json")
+@open_query
 async def explorer_config() -> ORJSONResponse:
     """The palette the exports use (so the page and exported files share colours), the
     measures' Chinese names and the limits the page asks with (from ``graph_service.domain``)."""
@@ -87,6 +93,7 @@ async def explorer_config() -> ORJSONResponse:
 
 
 @router.api_route("/explorer/static/{path:path}", methods=["GET", "HEAD"])
+@open_query
 async def explorer_static(path: str) -> FileResponse:
     """A file under ``graph_service/static`` (``explorer/…``, ``vendor/…``)."""
     root = STATIC_DIR.resolve()

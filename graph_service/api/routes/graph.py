@@ -108,14 +108,16 @@ async def search(
 ) -> ORJSONResponse:
     if not q.strip():
         raise InvalidInputError("q is blank", field="q")
-    hits = await view.search(q, label or (), limit, as_of)
+    # One hit more than shown tells whether more match (a ranked search counts no total).
+    hits = await view.search(q, label or (), limit + 1, as_of)
     return ORJSONResponse(
         {
             "query": q,
             "items": [
                 {"node": h.node, "match": h.match, "matched": h.matched, "score": h.score}
-                for h in hits
+                for h in hits[:limit]
             ],
+            "truncated": len(hits) > limit,
         }
     )
 

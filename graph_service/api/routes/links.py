@@ -96,7 +96,7 @@ async def delete_link(link_id: LinkId, service: ServiceDep, caller: WriterDep) -
 )
 async def list_links(
     view: ViewDep,
-    type: Annotated[list[LinkType] | None, Query(description="Only these link types.")] = None,
+    link_type: Annotated[list[LinkType] | None, Query(description="Only these link types.")] = None,
     source: Annotated[
         str | None, Query(min_length=1, max_length=128, description="Links from this node.")
     ] = None,
@@ -110,7 +110,12 @@ async def list_links(
     as_of: AsOf = None,
     cursor: Cursor = None,
     limit: PageLimit = 100,
+    type: Annotated[
+        list[LinkType] | None,
+        Query(deprecated=True, description="The former name of link_type (accepted for now)."),
+    ] = None,
 ) -> ORJSONResponse:
-    query = LinkQuery(types=type or (), source=source, target=target, node=node, as_of=as_of)
+    types = [*(link_type or ()), *(type or ())]
+    query = LinkQuery(types=types, source=source, target=target, node=node, as_of=as_of)
     page = await view.list_links(query, cursor, limit)
     return ORJSONResponse({"items": page.items, "next_cursor": page.next_cursor})

@@ -12,6 +12,7 @@ from fastapi import Path as PathParameter
 
 from graph_service.api.deps import ServiceDep, SettingsDep, ViewDep
 from graph_service.api.openapi import READ, problems
+from graph_service.api.query import open_query
 from graph_service.api.responses import ORJSONResponse, problem
 from graph_service.api.schemas import (
     DocumentList,
@@ -28,6 +29,7 @@ router = APIRouter(tags=["meta"])
 
 
 @router.get("/healthz", summary="Liveness: the process answers", response_model=Health)
+@open_query  # probes and monitors may add cache-busting parameters
 async def healthz() -> ORJSONResponse:
     return ORJSONResponse({"status": "ok"})
 
@@ -38,6 +40,7 @@ async def healthz() -> ORJSONResponse:
     response_model=Ready,
     responses=problems((503, "The store does not answer; retry after Retry-After seconds.")),
 )
+@open_query  # as /healthz
 async def readyz(request: Request, service: ServiceDep) -> ORJSONResponse:
     backend = service.store.backend
     try:
@@ -59,6 +62,7 @@ async def readyz(request: Request, service: ServiceDep) -> ORJSONResponse:
     "/v1/schema",
     summary="The schema registry: labels, kinds, link types, attributes",
     response_model=SchemaDocument,
+    responses=problems(422),
 )
 async def schema() -> ORJSONResponse:
     return ORJSONResponse(schema_document())

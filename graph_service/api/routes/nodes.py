@@ -8,7 +8,16 @@ from fastapi import APIRouter, Body, Query, Response
 
 from graph_service.api.deps import ServiceDep, ViewDep, WriterDep
 from graph_service.api.openapi import READ, WRITE, problems
-from graph_service.api.params import AsOf, Cursor, NodeId, NodeLabel, NodeRefPath, PageLimit
+from graph_service.api.params import (
+    AsOf,
+    Cursor,
+    NodeId,
+    NodeLabel,
+    NodeRefPath,
+    PageLimit,
+    RegionPrefix,
+    renamed,
+)
 from graph_service.api.responses import ORJSONResponse
 from graph_service.api.schemas import Node, NodePage
 from graph_service.models import NodeIn
@@ -103,17 +112,20 @@ async def list_nodes(
     kind: Annotated[
         list[str] | None, Query(max_length=20, description="Only these kinds (党支部, 公司 …).")
     ] = None,
+    region: RegionPrefix = None,
+    as_of: AsOf = None,
+    cursor: Cursor = None,
+    limit: PageLimit = 100,
     region_code: Annotated[
         str | None,
         Query(
             pattern=r"^[0-9]{2,12}$",
-            description="Division-code prefix: the region and everything under it.",
+            deprecated=True,
+            description="The former name of region (accepted for now).",
         ),
     ] = None,
-    as_of: AsOf = None,
-    cursor: Cursor = None,
-    limit: PageLimit = 100,
 ) -> ORJSONResponse:
-    query = NodeQuery(labels=label or (), kinds=kind or (), region_code=region_code, as_of=as_of)
+    prefix = renamed("region", region, "region_code", region_code)
+    query = NodeQuery(labels=label or (), kinds=kind or (), region_code=prefix, as_of=as_of)
     page = await view.list_nodes(query, cursor, limit)
     return ORJSONResponse({"items": page.items, "next_cursor": page.next_cursor})

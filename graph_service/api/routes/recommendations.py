@@ -20,6 +20,7 @@ from graph_service.api.schemas import (
     Partners,
     WhatIf,
 )
+from graph_service.domain import MAX_CANDIDATES
 from graph_service.models import AssignmentIn, JudgementIn, WhatIfIn
 from graph_service.services.recommendations import RecommendationService, judgement_time
 from graph_service.store.protocol import JudgementQuery
@@ -53,7 +54,9 @@ async def partners(
     ],
     service: RecommendationsDep,
     view: ViewDep,
-    top: Annotated[int, Query(ge=1, le=100, description="Candidates to return at most.")] = 10,
+    top: Annotated[
+        int, Query(ge=1, le=MAX_CANDIDATES, description="Candidates to return at most.")
+    ] = 10,
     partner_label: Annotated[
         list[NodeLabel] | None,
         Query(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
@@ -11,13 +11,16 @@ from graph_service.api.openapi import READ, problems
 from graph_service.api.params import AsOf, Cursor, NodeLabel, PageLimit, RegionCodePath
 from graph_service.api.responses import ORJSONResponse
 from graph_service.api.schemas import NodePage, RegionCoverageReport, RegionSummary
+from graph_service.domain import MAX_LISTED_UNCOVERED
+from graph_service.services.listing import Limit, listing
 from graph_service.store.protocol import NodeQuery, RegionCoverage
 
 router = APIRouter(prefix="/v1/regions", tags=["regions"])
 _NO_REGION = problems(*READ, (404, "No region with this code."))
 
 
-def _row(row: RegionCoverage, uncovered_limit: int) -> dict[str, object]:
+def _row(row: RegionCoverage, limit: Limit, refs: dict[str, dict[str, Any]]) -> dict[str, object]:
+    shown = row.uncovered_village_ids[: limit.value]
     return {
         "region_code": row.region_code,
         "name": row.name,
@@ -25,7 +28,9 @@ def _row(row: RegionCoverage, uncovered_limit: int) -> dict[str, object]:
         "covered": row.covered,
         "uncovered": row.villages - row.covered,
         "rate": round(row.rate, 4) if row.rate is not None else None,
-        "uncovered_village_ids": row.uncovered_village_ids[:uncovered_limit],
+        "uncovered_villages": listing(
+            [refs[v] for v in shown if v in refs], limit, len(row.uncovered_village_ids)
+        ),
     }
 
 
@@ -71,10 +76,19 @@ async def coverage(
     view: ViewDep,
     as_of: AsOf = None,
     uncovered_limit: Annotated[
-        int, Query(ge=0, le=10_000, description="Uncovered village ids listed per row at most.")
+        int,
+        Query(
+            ge=0,
+            le=MAX_LISTED_UNCOVERED,
+            description="Uncovered villages listed per row at most (each row states them all "
+            "in uncovered and uncovered_villages.total).",
+        ),
     ] = 100,
 ) -> ORJSONResponse:
     report = await view.coverage(code, as_of)
+    limit = Limit(uncovered_limit, "uncovered_limit", MAX_LISTED_UNCOVERED)
+    rows = (report.total, *report.children)
+    refs = await view.refs(v for r in rows for v in r.uncovered_village_ids[:uncovered_limit])
     return ORJSONResponse(
         {
             "region": {
@@ -83,8 +97,8 @@ async def coverage(
                 "region_code": report.region["region_code"],
             },
             "as_of": as_of.isoformat() if as_of else None,
-            "total": _row(report.total, uncovered_limit),
-            "children": [_row(c, uncovered_limit) for c in report.children],
+            "total": _row(report.total, limit, refs),
+            "children": [_row(c, limit, refs) for c in report.children],
             "stated_figures": report.region.get("figures", []),
             "definition": "A village is covered when it, or its own party organization "
             "(ORGANIZATION_OF), is a member (MEMBER_OF) of a joint body valid on as_of.",

@@ -21,6 +21,7 @@
     capacity: "帮扶余力",
     structural: "网络关联",
     strength: "综合实力",
+    priority: "帮扶需求",
     needs: "需求对接",
   };
   const DECISIONS = { accept: "采纳", reject: "否决", unsure: "待定" };
@@ -92,6 +93,11 @@
   function busy(delta) {
     state.pending += delta;
     document.body.dataset.busy = String(state.pending);
+  }
+
+  /** The rows of a list the API may cut: {items, total, truncated, more}. */
+  function listed(listing) {
+    return (listing && listing.items) || [];
   }
 
   /** GET (or, with options.method and options.body, a JSON write) under this origin;
@@ -437,7 +443,7 @@
       });
       state.scores = new Map();
       if (result.ok) {
-        const rows = ((result.body.measures || {})[metric] || {}).rows || [];
+        const rows = listed(((result.body.measures || {})[metric] || {}).rows);
         rows.forEach((row) => state.scores.set(row.node, row.score));
       } else {
         status(`中心性计算失败:${problemText(result)}`, true);
@@ -452,7 +458,7 @@
       });
       state.strengths = new Map();
       if (result.ok) {
-        (result.body.links || []).forEach((row) =>
+        listed(result.body.links).forEach((row) =>
           (row.link_ids || []).forEach((id) => state.strengths.set(id, row.score)),
         );
       } else {
@@ -988,7 +994,9 @@
     const result = await api("/v1/recommendations/partners", { target: id, top: 10 }, { fresh: true });
     if (state.recommendTarget !== id) return;
     if (result.ok) {
-      const candidates = (result.body && result.body.candidates) || [];
+      const listing = (result.body && result.body.candidates) || {};
+      const candidates = listed(listing);
+      const total = Number(listing.total || 0);
       state.recommendRelation = (result.body && result.body.relation) || "pairing";
       const rejected = Number((result.body && result.body.excluded_rejected) || 0);
       const excluded = rejected
@@ -1014,7 +1022,9 @@
         el(
           "p",
           { class: "muted intro" },
-          `为 ${nodeName(id)} 推荐的结对对象(按得分排序)`,
+          `为 ${nodeName(id)} 推荐的结对对象(按得分排序`,
+          total > candidates.length ? `,共 ${total} 个中的前 ${candidates.length} 个` : "",
+          ")",
           excluded,
           " ",
           history,
