@@ -105,9 +105,14 @@ class GraphView:
         self.caller = caller
         self.store = views.store
         self.graphs = views.graphs
+        self._policy: Visibility | None = None
 
     async def policy(self) -> Visibility:
-        return await self._views.visibility(self.caller)
+        # Once per view (a view lives for one request or command): reading the store version
+        # is a round trip on Neo4j, and a read asks for the policy several times.
+        if self._policy is None:
+            self._policy = await self._views.visibility(self.caller)
+        return self._policy
 
     # ------------------------------------------------------------------ documents
 
