@@ -60,6 +60,8 @@ PERSONAL_ATTRIBUTES: Final[dict[str, frozenset[str]]] = {
 #: Fields of a planner's judgement that name people or hold their words: who decided,
 #: whose key recorded it, the note.
 PERSONAL_JUDGEMENT_FIELDS: Final[frozenset[str]] = frozenset({"decided_by", "recorded_by", "note"})
+#: Redacted documents a public policy keeps (it lives for one store version).
+_REDACTED_CACHE: Final[int] = 200_000
 #: What a person's name becomes in text a caller may not read it in.
 NAME_MASK: Final[str] = "某某"
 
@@ -94,6 +96,9 @@ class Visibility:
     full: bool
     names: tuple[str, ...] = ()
     _pattern: re.Pattern[str] | None = field(default=None, init=False, repr=False, compare=False)
+    _done: dict[tuple[Any, ...], dict[str, Any]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         # Longest first, so that 曹新民 is masked whole before a shorter alias could match.
@@ -157,6 +162,19 @@ class Visibility:
         names masked in its text (quotes, outcomes …). The input is never changed."""
         if self.full:
             return dict(doc)
+        # A document is the same all through one store version, and so is this policy (it
+        # is made per version): redact each once. Depth sets neighbourhood members apart.
+        key = (doc.get("label") or doc.get("type"), doc.get("id"), doc.get("depth"))
+        done = self._done.get(key) if key[1] is not None else None
+        if done is None:
+            done = self._redact(doc)
+            if key[1] is not None:
+                if len(self._done) >= _REDACTED_CACHE:
+                    self._done.clear()
+                self._done[key] = done
+        return dict(done)
+
+    def _redact(self, doc: Mapping[str, Any]) -> dict[str, Any]:
         owner = doc.get("label") or doc.get("type")
         personal = PERSONAL_ATTRIBUTES.get(str(owner), frozenset())
         out = dict(doc)
