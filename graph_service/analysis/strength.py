@@ -62,6 +62,7 @@ __all__ = [
     "StrengthResult",
     "StrengthWeights",
     "administrative_proximity",
+    "check_weights",
     "link_strength",
     "link_strengths",
     "neighbourhood_overlap",
@@ -140,6 +141,18 @@ def _link_type_zh(type_: str) -> str:
 # ---------------------------------------------------------------------------------------
 
 
+def check_weights(weights: Mapping[str, Any]) -> None:
+    """Raise ``ValueError`` unless every weight is a finite, non-negative number and one is
+    positive: the rule of every weighted score here (link strength, recommendations)."""
+    for name, value in weights.items():
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"weight {name} must be a number, got {value!r}")
+        if not math.isfinite(value) or value < 0:
+            raise ValueError(f"weight {name} must be finite and non-negative, got {value}")
+    if sum(float(v) for v in weights.values()) <= 0:
+        raise ValueError("at least one weight must be positive")
+
+
 @dataclass(frozen=True, slots=True)
 class StrengthWeights:
     """Weights of the components (non-negative, not all zero).
@@ -159,14 +172,7 @@ class StrengthWeights:
     administrative: float = 0.5
 
     def __post_init__(self) -> None:
-        for name in COMPONENTS:
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise ValueError(f"weight {name} must be a number, got {value!r}")
-            if not math.isfinite(value) or value < 0:
-                raise ValueError(f"weight {name} must be finite and non-negative, got {value}")
-        if sum(self.as_dict().values()) <= 0:
-            raise ValueError("at least one weight must be positive")
+        check_weights({name: getattr(self, name) for name in COMPONENTS})
 
     def as_dict(self) -> dict[str, float]:
         return {name: float(getattr(self, name)) for name in COMPONENTS}

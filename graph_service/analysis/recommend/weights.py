@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -12,6 +11,7 @@ from graph_service.analysis.recommend.vocabulary import (
     COMPONENTS,
     RELATIONS,
 )
+from graph_service.analysis.strength import check_weights
 
 __all__ = ["RecommendWeights"]
 
@@ -39,14 +39,7 @@ class RecommendWeights:
     needs: float = 0.5
 
     def __post_init__(self) -> None:
-        for name in COMPONENTS:
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise ValueError(f"weight {name} must be a number, got {value!r}")
-            if not math.isfinite(value) or value < 0:
-                raise ValueError(f"weight {name} must be finite and non-negative, got {value}")
-        if sum(self.as_dict().values()) <= 0:
-            raise ValueError("at least one weight must be positive")
+        check_weights({name: getattr(self, name) for name in COMPONENTS})
 
     @classmethod
     def defaults(cls, relation: str = "pairing") -> RecommendWeights:
