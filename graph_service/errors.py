@@ -6,11 +6,14 @@ from typing import Any
 
 __all__ = [
     "AuthenticationError",
+    "BusyError",
     "ConflictError",
+    "ForbiddenError",
     "GraphServiceError",
     "InvalidInputError",
     "NotFoundError",
     "PayloadTooLargeError",
+    "RateLimitedError",
     "StoreUnavailableError",
 ]
 
@@ -77,3 +80,26 @@ class StoreUnavailableError(GraphServiceError):
     """The backing store cannot be reached (Neo4j down); callers may retry later."""
 
     code = "store_unavailable"
+
+
+class ForbiddenError(GraphServiceError):
+    """The caller is known but its role or region scope does not allow this."""
+
+    code = "forbidden"
+
+
+class RateLimitedError(GraphServiceError):
+    """Too many requests from one key or address; ``retry_after`` seconds until the next."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: float, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class BusyError(GraphServiceError):
+    """The work did not finish within the request's time budget, or the worker pool is full;
+    the caller may retry (a finished result is cached) or start a job."""
+
+    code = "busy"

@@ -27,6 +27,7 @@ from typing import Any, Final
 import networkx as nx
 import orjson
 
+from graph_service.access import ANONYMOUS, Caller
 from graph_service.schema import LINK_TYPES, NODE_LABELS
 
 __all__ = [
@@ -64,25 +65,6 @@ PERSONAL_JUDGEMENT_FIELDS: Final[frozenset[str]] = frozenset({"decided_by", "rec
 _REDACTED_CACHE: Final[int] = 200_000
 #: What a person's name becomes in text a caller may not read it in.
 NAME_MASK: Final[str] = "某某"
-
-
-@dataclass(frozen=True, slots=True)
-class Caller:
-    """Who is asking. A key holder sees personal data; roles refine this later."""
-
-    authenticated: bool = False
-    name: str = "anonymous"
-
-    @property
-    def sees_personal(self) -> bool:
-        return self.authenticated
-
-    @property
-    def may_write(self) -> bool:
-        return self.authenticated
-
-
-ANONYMOUS: Final[Caller] = Caller()
 
 
 @dataclass(frozen=True, slots=True)

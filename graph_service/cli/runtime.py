@@ -111,7 +111,7 @@ def operator(public: bool = False) -> Caller:
     files), or the public view of it for output meant to be passed on."""
     if public:
         return Caller(authenticated=False, name="cli:public")
-    return Caller(authenticated=True, name=f"cli:{getpass.getuser()}")
+    return Caller(authenticated=True, name=f"cli:{getpass.getuser()}", role="admin")
 
 
 def view_of(store: GraphStore, public: bool = False) -> GraphView:

@@ -36,7 +36,7 @@ __all__ = [
     "seed_graph",
 ]
 
-IMPORTER = Caller(authenticated=True, name="importer")
+IMPORTER = Caller(authenticated=True, name="importer", role="admin")
 
 
 @dataclass(frozen=True, slots=True)

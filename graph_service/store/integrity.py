@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from graph_service.errors import ConflictError, InvalidInputError, NotFoundError
+from graph_service.access import region_within, scope_label
+from graph_service.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from graph_service.models import LinkDoc, NodeDoc
 from graph_service.schema import LINK_TYPES, link_allows
 from graph_service.store.protocol import WriteBatch
@@ -23,6 +24,7 @@ __all__ = [
     "check_links",
     "check_new_judgements",
     "check_node_labels",
+    "check_scope",
     "check_stored",
 ]
 
@@ -117,6 +119,35 @@ def check_new_judgements(ids: Sequence[str], stored: Collection[str]) -> None:
                 f"judgement {judgement_id} exists; judgements are never rewritten",
                 field=f"judgements.{index}.id",
             )
+
+
+def check_scope(
+    scope: str | None,
+    account: str,
+    field: str,
+    regions: Sequence[str | None],
+    any_end: bool = False,
+) -> None:
+    """The account's write scope covers the region(s) an entry writes
+    (``graph_service.access``).
+
+    ``regions`` are a node's region codes (stored and new: both must be inside) or, with
+    ``any_end``, a link's ends' (one inside is enough). ``scope`` ``None`` writes everywhere.
+    """
+    if scope is None:
+        return
+    inside = [region_within(code, scope) for code in regions]
+    if any(inside) if any_end else all(inside):
+        return
+    outside = next(code for code, ok in zip(regions, inside, strict=True) if not ok) or ""
+    what = "neither end of the link is" if any_end else "the region is"
+    raise ForbiddenError(
+        f"{what} inside the account's scope: region {scope_label(outside)}, account "
+        f"{account!r} writes in {scope_label(scope)}",
+        field=field,
+        code="outside_scope",
+        details={"region": outside or None, "scope": scope, "account": account},
+    )
 
 
 def _allowed(type_: str) -> dict[str, list[str]]:
