@@ -22,6 +22,7 @@ from pydantic import TypeAdapter
 
 from graph_service.api.app import create_app
 from graph_service.api.routes import (
+    accounts,
     analysis,
     exports,
     graph,
@@ -183,7 +184,7 @@ def conforms(model: Any, body: Any) -> None:
 
 ROUTES: dict[tuple[str, str], APIRoute] = {
     (method.lower(), route.path): route
-    for module in (analysis, exports, graph, links, meta, nodes, recommendations, regions)
+    for module in (accounts, analysis, exports, graph, links, meta, nodes, recommendations, regions)
     for route in module.router.routes
     if isinstance(route, APIRoute)
     for method in route.methods
@@ -289,7 +290,7 @@ def test_seed_responses_conform_to_the_document(
     body = {"region": COUNTY, "top_candidates": 5}
     check(seed_client, "POST", "/v1/recommendations/assignment", expect=200, json=body)
     body = {"proposed": [{"helper": SEED_HELPER, "village": SEED_VILLAGE}]}
-    check(seed_client, "POST", "/v1/recommendations/what-if", expect=200, json=body)
+    check(seed_client, "POST", "/v1/recommendations/what-if", expect=200, json=body, headers=AUTH)
 
 
 def test_seed_problems_conform_to_the_document(seed_client: TestClient) -> None:
@@ -384,7 +385,7 @@ def test_writes_conform_to_the_document(client: TestClient) -> None:
     check(client, "GET", "/v1/recommendations/partners", expect=200, params={"target": BRANCH})
     check(client, "POST", "/v1/recommendations/assignment", expect=200, json={"region": COUNTY})
     body = {"proposed": [{"helper": HELPER, "village": VILLAGE}], "region": COUNTY}
-    check(client, "POST", "/v1/recommendations/what-if", expect=200, json=body)
+    check(client, "POST", "/v1/recommendations/what-if", expect=200, json=body, headers=AUTH)
     limit = client.app.state.settings.max_body_bytes  # type: ignore[attr-defined]
     big = {"nodes": [], "padding": "x" * limit}
     check(client, "POST", "/v1/batch", expect=413, json=big, headers=AUTH)

@@ -49,6 +49,7 @@ VALUES: dict[str, Any] = {
     "depth": 2,
     "include_structural": "true",
     "details": "true",
+    "name": "平原县委组织部",
 }
 #: Parameters that name a node: the person sweep puts a person's id in them.
 NODE_PARAMETERS = ("node_id", "source", "target", "node", "scope")

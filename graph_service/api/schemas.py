@@ -1107,3 +1107,39 @@ if TYPE_CHECKING:
 else:
     #: The JSON formats of ``GET /v1/export``.
     JsonExport = TypeAliasType("JsonExport", CytoscapeExport | EChartsExport | NodeLinkExport)
+
+
+# ---------------------------------------------------------------------- accounts
+
+
+class Account(_Out):
+    name: str
+    role: Literal["viewer", "planner", "editor", "admin"]
+    scope: str = Field(description="Region code the account writes in; empty: national.")
+    disabled: bool = False
+    created_at: str | None = None
+    created_by: str | None = None
+    bootstrap: bool = Field(
+        default=False, description="An admin from settings (GRAPH_SERVICE_API_KEY_HASHES)."
+    )
+
+
+class AccountList(_Out):
+    items: list[Account]
+
+
+class ApiKey(_Out):
+    id: str = Field(description="The key's public id (key_…); the key itself is never shown again.")
+    account: str
+    created_at: str
+    created_by: str
+    expires_at: str | None
+    revoked_at: str | None
+
+
+class ApiKeyList(_Out):
+    items: list[ApiKey]
+
+
+class NewApiKey(ApiKey):
+    key: str = Field(description="The key: shown only in this answer, stored only as a hash.")

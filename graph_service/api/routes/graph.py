@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from graph_service.api.deps import ServiceDep, SettingsDep, ViewDep, WriterDep
+from graph_service.api.deps import RequestIdDep, ServiceDep, SettingsDep, ViewDep, WriterDep
 from graph_service.api.openapi import READ, WRITE, problems
 from graph_service.api.params import (
     MAX_NEIGHBOURHOOD,
@@ -66,6 +66,7 @@ async def write_batch(
     service: ServiceDep,
     caller: WriterDep,
     settings: SettingsDep,
+    request_id: RequestIdDep,
 ) -> ORJSONResponse:
     for name in ("nodes", "links", "delete_links", "delete_nodes"):
         if len(getattr(request, name)) > settings.max_batch_size:
@@ -79,6 +80,7 @@ async def write_batch(
         delete_links=request.delete_links,
         delete_nodes=request.delete_nodes,
         detach=request.detach,
+        request_id=request_id,
     )
     return ORJSONResponse(
         {
