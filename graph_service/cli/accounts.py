@@ -61,14 +61,20 @@ def accounts_create(
     print_json(run(work))
 
 
+JsonOption = Annotated[bool, typer.Option("--json", help="JSON on stdout instead of a table.")]
+
+
 @accounts_app.command("list")
-def accounts_list() -> None:
+def accounts_list(as_json: JsonOption = False) -> None:
     """Every account."""
 
     async def work(store: GraphStore) -> list[dict[str, Any]]:
         return await AccountService(store).accounts(operator())
 
     rows = run(work)
+    if as_json:
+        print_json(rows)
+        return
     _table("accounts", rows, ["name", "role", "scope", "disabled", "created_at", "created_by"])
 
 
@@ -123,6 +129,7 @@ def keys_create(
 @keys_app.command("list")
 def keys_list(
     account: Annotated[str | None, typer.Option(help="Only this account's keys.")] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Keys: id, account, when made, expiry, revocation (never the key or its hash)."""
 
@@ -130,6 +137,9 @@ def keys_list(
         return await AccountService(store).keys(operator(), account)
 
     rows = run(work)
+    if as_json:
+        print_json(rows)
+        return
     columns = ["id", "account", "created_at", "created_by", "expires_at", "revoked_at"]
     _table("API keys", rows, columns)
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from urllib.parse import quote
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Body, Path
 from pydantic import Field
