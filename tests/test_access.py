@@ -48,6 +48,14 @@ ENT_B = {
     "name": "张店乙公司",
     "region_code": ZHANGDIAN,
 }
+REGIONS = [
+    {"id": f"region:{code}", "label": "Region", "kind": kind, "name": name, "region_code": code}
+    for code, kind, name in (
+        ("3714", "市", "德州市"),
+        (PINGYUAN, "县", "平原县"),
+        (ZHANGDIAN, "县", "张店区"),
+    )
+]
 PROVINCE = {
     "id": "region:37",
     "label": "Region",
@@ -76,7 +84,7 @@ def problem(response: Any, status: int, code: str | None = None, field: str | No
 def county(client: TestClient) -> dict[str, dict[str, str]]:
     """Both counties' nodes, and one account of each role."""
     written = client.post(
-        "/v1/batch", json={"nodes": [PROVINCE, V_A, V_B, ENT_A, ENT_B]}, headers=AUTH
+        "/v1/batch", json={"nodes": [PROVINCE, *REGIONS, V_A, V_B, ENT_A, ENT_B]}, headers=AUTH
     )
     assert written.status_code == 200, written.text
     return {
@@ -279,6 +287,7 @@ def test_only_admins_manage_accounts(client: TestClient, county: Any) -> None:
         ({"name": "甲", "role": "superuser"}, "role"),
         ({"name": "甲", "role": "editor", "scope": "3714261"}, "scope"),
         ({"name": "甲", "role": "editor", "scope": "山东"}, "scope"),
+        ({"name": "甲", "role": "editor", "scope": "999999"}, "scope"),  # no such region
         ({"name": "", "role": "editor"}, "name"),
         ({"name": "a=b", "role": "editor"}, "name"),
         ({"name": "甲", "role": "editor", "owner": "x"}, "owner"),
@@ -436,5 +445,5 @@ def test_history_filters_by_region(
 ) -> None:
     client.put(f"/v1/nodes/{V_B['id']}", json={**V_B, "name": "乙村新"}, headers=county["editor_b"])
     in_b = history(empty_settings, region=ZHANGDIAN, entity="node")
-    assert {e["entity_id"] for e in in_b} == {V_B["id"], ENT_B["id"]}
+    assert {e["entity_id"] for e in in_b} == {V_B["id"], ENT_B["id"], f"region:{ZHANGDIAN}"}
     assert all(e["entity_id"] != V_A["id"] for e in history(empty_settings, region="3703"))

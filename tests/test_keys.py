@@ -44,6 +44,19 @@ def cli(*args: str) -> tuple[int, str, str]:
 
 
 def test_accounts_and_keys_from_the_command_line(settings: Settings) -> None:
+    code, _, err = cli("accounts", "create", DEPARTMENT, "--role", "editor", "--scope", "371426")
+    assert code == 1
+    assert "no region 371426" in err
+    county = {
+        "id": "region:371426",
+        "label": "Region",
+        "kind": "县",
+        "name": "平原县",
+        "region_code": "371426",
+    }
+    path = settings.data_dir / "county.jsonl"
+    path.write_text(json.dumps(county, ensure_ascii=False) + "\n", encoding="utf-8")
+    assert cli("import", str(path))[0] == 0
     code, out, err = cli("accounts", "create", DEPARTMENT, "--role", "editor", "--scope", "371426")
     assert code == 0, err
     assert json.loads(out)["scope"] == "371426"
