@@ -55,6 +55,12 @@ class BatchTarget(Protocol):
     that guard them passed.
     """
 
+    async def lock_nodes(self, ids: Sequence[str]) -> None:
+        """Hold the stored nodes of ``ids`` until the transaction ends, so that what the
+        batch reads of them (and of their links) is what it changes: the history's
+        ``before`` is the version it replaces. A backend whose write transactions are
+        serial (SQLite's ``BEGIN IMMEDIATE``) has nothing to do."""
+
     async def node_docs(self, ids: Sequence[str]) -> Mapping[str, NodeDoc]:
         """Those of ``ids`` that are stored, whole."""
 
@@ -120,7 +126,7 @@ async def apply_batch(target: BatchTarget, batch: WriteBatch) -> dict[str, int]:
     if batch.keys:
         await _upsert_keys(target, batch, counts, journal)
     if journal.entries:
-        await target.append_history(journal.entries)
+        await target.append_history(journal.stamped())
         counts["history_recorded"] += len(journal.entries)
     return dict(counts)
 
@@ -130,16 +136,24 @@ class Journal:
     account and request of its ``WriteContext`` and one transaction time from the clock.
 
     Ids are ``h<time>-<index>-<salt>``: ordered by time, then by the order of the changes
-    in the batch; the random salt keeps two writers of the same microsecond apart.
+    in the batch; the random salt keeps two writers of the same microsecond apart. The time is
+    taken last (:meth:`stamped`), when the batch holds every node it changes
+    (``BatchTarget.lock_nodes``): of two writes of one entity, the later commit has the later
+    time.
     """
 
     def __init__(self, context: WriteContext) -> None:
         self.context = context
-        now = dt.datetime.now(dt.UTC)
-        self.at = now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        self._prefix = "h" + now.strftime("%Y%m%dT%H%M%S%fZ")
-        self._salt = secrets.token_hex(3)
         self.entries: list[HistoryDoc] = []
+
+    def stamped(self) -> list[HistoryDoc]:
+        """The entries with their time and ids, taken now."""
+        now = dt.datetime.now(dt.UTC)
+        at = now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        prefix, salt = "h" + now.strftime("%Y%m%dT%H%M%S%fZ"), secrets.token_hex(3)
+        for index, entry in enumerate(self.entries):
+            entry["id"], entry["at"] = f"{prefix}-{index:06d}-{salt}", at
+        return self.entries
 
     def record(
         self,
@@ -156,8 +170,8 @@ class Journal:
         context = self.context
         self.entries.append(
             {
-                "id": f"{self._prefix}-{len(self.entries):06d}-{self._salt}",
-                "at": self.at,
+                "id": "",  # stamped() gives the id and the time
+                "at": "",
                 "account": context.account,
                 "request_id": context.request_id,
                 "operation": context.operation,
@@ -174,6 +188,7 @@ class Journal:
 async def _upsert_nodes(
     target: BatchTarget, nodes: Sequence[NodeDoc], counts: Counter[str], journal: Journal
 ) -> None:
+    await target.lock_nodes([n["id"] for n in nodes])
     stored = await target.node_docs([n["id"] for n in nodes])
     check_node_labels(nodes, {node_id: doc["label"] for node_id, doc in stored.items()})
     context = journal.context
@@ -197,6 +212,8 @@ async def _upsert_links(
     # The batch's own nodes are written already; only ends outside it need a read.
     heads: dict[str, NodeHead] = {n["id"]: (n["label"], n.get("region_code")) for n in batch.nodes}
     ends = {end for link in links for end in (link["source"], link["target"])}
+    # A link's writers all hold its ends: concurrent writes of one link are serial.
+    await target.lock_nodes(sorted(ends))
     outside = [end for end in ends if end not in heads]
     if outside:
         heads.update(await target.node_heads(outside))
@@ -231,6 +248,10 @@ async def _delete_links(
     target: BatchTarget, ids: Sequence[str], counts: Counter[str], journal: Journal
 ) -> None:
     stored = await target.stored_links(ids)
+    await target.lock_nodes(
+        sorted({i[end] for i in stored.values() for end in ("source", "target")})
+    )
+    stored = await target.stored_links(ids)  # as they are now that their ends are held
     for index, link_id in enumerate(ids):
         check_stored(link_id, stored, "link", f"delete_links.{index}")
     regions = await _link_regions(target, stored)
@@ -250,6 +271,7 @@ async def _delete_nodes(
     counts: Counter[str],
     journal: Journal,
 ) -> None:
+    await target.lock_nodes(ids)
     stored = await target.node_docs(ids)
     context = journal.context
     # A link between two deleted nodes is at both; it is deleted, and counted, once.

@@ -225,6 +225,9 @@ class _SqliteBatch:
                 found[row[0]] = row[1:]
         return found
 
+    async def lock_nodes(self, ids: Sequence[str]) -> None:
+        """Nothing: ``BEGIN IMMEDIATE`` makes write transactions serial."""
+
     async def node_docs(self, ids: Sequence[str]) -> dict[str, NodeDoc]:
         return {k: orjson.loads(v[0]) for k, v in self._stored("nodes", "doc", ids).items()}
 

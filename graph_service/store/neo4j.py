@@ -135,6 +135,11 @@ class _CypherBatch:
         for chunk in chunks(rows, UNWIND_CHUNK):
             await self.tx.run(text, rows=chunk)
 
+    async def lock_nodes(self, ids: Sequence[str]) -> None:
+        """A write lock on each stored node, held to the end of the transaction."""
+        if ids:
+            await self.tx.run(cypher.statement("nodes_lock"), ids=list(ids))
+
     async def node_docs(self, ids: Sequence[str]) -> dict[str, NodeDoc]:
         docs = (orjson.loads(raw) for raw in await self._rows("nodes_get", ids=list(ids)))
         return {doc["id"]: doc for doc in docs}
