@@ -618,7 +618,9 @@ class EmbeddedGraphStore(BaseGraphStore):
     ) -> PageRows:
         if newest_first:
             # The first page starts at the newest; the next ones before the last id seen.
-            bound, order = ("id < ?" if request.after else "?1 = ?1"), "DESC"
+            # The first page binds its empty cursor too ("" = ""): every filter keeps its
+            # place among the parameters (a numbered "?1" would take the first filter's).
+            bound, order = ("id < ?" if request.after else "? = ''"), "DESC"
         else:
             bound, order = "id > ?", "ASC"
         conditions = " AND ".join([*where, bound])
