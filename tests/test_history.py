@@ -223,7 +223,8 @@ def test_changes_diff_the_fields_and_each_attribute(api: TestClient) -> None:
     }
     assert "name" not in by_field
     assert latest["before"] == created["after"]
-    assert created["action"] == "create" and created["before"] is None
+    assert created["action"] == "create"
+    assert created["before"] is None
 
 
 # ----------------------------------------------------------------------- filters, pages
@@ -361,7 +362,8 @@ def test_restore_a_node_to_a_version_and_the_restore_is_recorded(api: TestClient
     history = ok(api.get(f"/v1/nodes/{E1}/history", headers=AUTH))["items"]
     first = history[-1]
     restored = ok(api.post(f"/v1/nodes/{E1}/restore", json={"version": first["id"]}, headers=AUTH))
-    assert restored["changed"] is True and restored["created"] is False
+    assert restored["changed"] is True
+    assert restored["created"] is False
     assert restored["node"] == first["after"]
     assert ok(api.get(f"/v1/nodes/{E1}", headers=AUTH)) == first["after"]
     latest = ok(api.get(f"/v1/nodes/{E1}/history", headers=AUTH))["items"][0]
@@ -382,7 +384,8 @@ def test_a_deleted_node_comes_back_alone_or_with_its_links(api: TestClient) -> N
     assert api.delete(f"/v1/nodes/{V1}", params={"detach": "true"}, headers=AUTH).status_code == 204
     created = ok(api.get(f"/v1/nodes/{V1}/history", headers=AUTH))["items"][-1]
     alone = ok(api.post(f"/v1/nodes/{V1}/restore", json={"version": created["id"]}, headers=AUTH))
-    assert alone["created"] is True and alone["links"] == []
+    assert alone["created"] is True
+    assert alone["links"] == []
     assert (
         ok(api.get(f"/v1/links/{ORG_OF}/history", headers=AUTH))["items"][0]["action"] == "delete"
     )
@@ -407,7 +410,8 @@ def test_restore_a_link_and_one_whose_end_is_gone(api: TestClient) -> None:
     version = ok(api.get(f"/v1/links/{ORG_OF}/history"))["items"][0]["id"]
     assert api.delete(f"/v1/links/{ORG_OF}", headers=AUTH).status_code == 204
     back = ok(api.post(f"/v1/links/{ORG_OF}/restore", json={"version": version}, headers=AUTH))
-    assert back["created"] is True and back["link"]["id"] == ORG_OF
+    assert back["created"] is True
+    assert back["link"]["id"] == ORG_OF
     assert api.delete(f"/v1/nodes/{V1}", params={"detach": "true"}, headers=AUTH).status_code == 204
     gone = problem(
         api.post(f"/v1/links/{ORG_OF}/restore", json={"version": version}, headers=AUTH),
@@ -585,7 +589,8 @@ def test_record_time_reads_answer_what_the_graph_said_then(api: TestClient) -> N
                 assert recorded[name] == then[who][name], (at, who, name)
     # A person deleted since is still hidden from the public at a moment it was stored.
     public = ok(api.get(f"/v1/nodes/{BODY}/neighbourhood", params={"recorded_as_of": moments[0]}))
-    assert PERSON not in str(public) and PERSON_NAME not in str(public)
+    assert PERSON not in str(public)
+    assert PERSON_NAME not in str(public)
     keyed = api.get(
         f"/v1/nodes/{BODY}/neighbourhood", params={"recorded_as_of": moments[0]}, headers=AUTH
     )
@@ -670,9 +675,11 @@ def test_the_history_and_restore_commands(cli_api: TestClient) -> None:
     assert listed == ok(cli_api.get(f"/v1/nodes/{E1}/history", headers=AUTH))["items"]
     code, out = invoke("history", "--region", TOWN_A, "--limit", "2")
     assert code == 0, out
-    assert "node.update" in out and "name" in out
+    assert "node.update" in out
+    assert "name" in out
     code, out = invoke("history", "--since", "2025-01-01T00:00:00")
-    assert code == 2 and "time zone" in out
+    assert code == 2
+    assert "time zone" in out
     code, out = invoke("restore", "node", E1, "--version", listed[-1]["id"])
     assert code == 0, out
     assert json.loads(out)["document"]["name"] == "甲公司"
@@ -680,6 +687,7 @@ def test_the_history_and_restore_commands(cli_api: TestClient) -> None:
     assert latest["operation"] == "restore"
     assert latest["account"].startswith("cli:")
     code, out = invoke("restore", "link", ORG_OF, "--version", listed[-1]["id"])
-    assert code == 1 and "version" in out
+    assert code == 1
+    assert "version" in out
     code, out = invoke("restore", "edge", ORG_OF, "--version", listed[-1]["id"])
     assert code == 2
