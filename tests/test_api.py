@@ -211,7 +211,8 @@ def test_post_node_keeps_given_sources_attested_by_the_server(api: TestClient) -
     given, record = r.json()["sources"]
     assert {k: given[k] for k in sources[0]} == sources[0]
     assert given["by"] == record["by"] == "api-key"
-    assert given["recorded_at"] and record["kind"] == "api"
+    assert given["recorded_at"]
+    assert record["kind"] == "api"
 
 
 def test_post_existing_node_id_is_409_conflict(api: TestClient) -> None:

@@ -30,6 +30,7 @@ from graph_service.api.routes import (
     recommendations,
     regions,
 )
+from graph_service.keys import adopt_keys_file
 from graph_service.services.analysis import AnalysisService
 from graph_service.services.documents import SourceDocuments
 from graph_service.services.graph import GraphService
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         the_store = store or create_store(settings)
         await the_store.open()
+        await adopt_keys_file(the_store, settings)
         log.info("graph-service %s on the %s store", __version__, the_store.backend)
         app.state.service = GraphService(the_store, SourceDocuments(settings.seed_dir))
         # Every read goes through a caller's view; one graph cache behind all of them, so

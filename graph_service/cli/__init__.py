@@ -1,6 +1,7 @@
 """The command line, one module per command group.
 
-``graph-service serve | migrate | stats | keys | hash-key`` (:mod:`.admin`), ``load-seed |
+``graph-service serve | migrate | stats | hash-key`` (:mod:`.admin`), ``accounts …`` and
+``keys …`` (:mod:`.accounts`), ``load-seed |
 load-divisions | generate | import | export | export-graph`` (:mod:`.data`), ``analyse …``
 (:mod:`.analyse`), ``recommend …`` (:mod:`.recommend`), ``evaluate`` (:mod:`.evaluate`),
 ``search`` (:mod:`.search`) and ``history | restore`` (:mod:`.history`).
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import typer
 
-from graph_service.cli import admin, data, evaluate, history, search
+from graph_service.cli import accounts, admin, data, evaluate, history, search
 from graph_service.cli.analyse import analyse_app
 from graph_service.cli.recommend import recommend_app
 
@@ -25,6 +26,7 @@ app = typer.Typer(
     add_completion=False,
 )
 admin.register(app)
+accounts.register(app)
 data.register(app)
 evaluate.register(app)
 search.register(app)

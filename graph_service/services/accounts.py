@@ -118,6 +118,17 @@ class AccountService:
     def _context(caller: Caller, operation: str, request_id: str | None) -> WriteContext:
         return WriteContext(account=caller.name, operation=operation, request_id=request_id)
 
+    async def _region_scope(self, scope: str) -> str:
+        """A scope names a region the graph holds (its division register is loaded)."""
+        scope = check_scope_code(scope)
+        if scope and not await self.store.get_nodes([f"region:{scope}"]):
+            raise InvalidInputError(
+                f"no region {scope} in the graph: a scope is a region of the division register "
+                "(graph-service load-divisions loads it)",
+                field="scope",
+            )
+        return scope
+
     async def account(self, caller: Caller, name: str) -> AccountDoc:
         """An account: admins read any, every account reads its own."""
         if caller.name != name:
@@ -144,7 +155,7 @@ class AccountService:
         doc: AccountDoc = {
             "name": name,
             "role": _role(role),
-            "scope": check_scope_code(scope),
+            "scope": await self._region_scope(scope),
             "disabled": False,
             "created_at": utc_stamp(),
             "created_by": caller.name,
@@ -172,7 +183,7 @@ class AccountService:
         if "role" in changes:
             doc["role"] = _role(changes["role"])
         if "scope" in changes:
-            doc["scope"] = check_scope_code(changes["scope"])
+            doc["scope"] = await self._region_scope(changes["scope"])
         if "disabled" in changes:
             if not isinstance(changes["disabled"], bool):
                 raise InvalidInputError("disabled is true or false", field="disabled")

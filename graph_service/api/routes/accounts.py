@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Body, Path
 from pydantic import Field
@@ -90,7 +91,9 @@ async def create_account(
     request_id: RequestIdDep,
 ) -> ORJSONResponse:
     doc = await accounts.create_account(caller, body.name, body.role, body.scope, request_id)
-    return ORJSONResponse(doc, status_code=201, headers={"Location": f"/v1/accounts/{doc['name']}"})
+    return ORJSONResponse(
+        doc, status_code=201, headers={"Location": f"/v1/accounts/{quote(doc['name'], safe='')}"}
+    )
 
 
 @router.get(
