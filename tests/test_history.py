@@ -725,3 +725,35 @@ def test_the_seed_recorded_now_reads_as_it_is(
         assert _comparable(ok(recorded)) == _comparable(current), path
         if "centre" in current:
             assert not current["truncated"]
+
+
+# --------------------------------------------------------------- the store's adjacency
+
+
+@pytest.mark.anyio
+async def test_links_at_nodes_are_every_link_at_each_node_in_id_order(store: Any) -> None:
+    from graph_service.models import LINK_ADAPTER, NODE_ADAPTER, link_doc, node_doc
+    from graph_service.store.protocol import WriteBatch
+
+    nodes = [node_doc(NODE_ADAPTER.validate_python(n)) for n in NODES]
+    links = [
+        link_doc(LINK_ADAPTER.validate_python(k))
+        for k in (
+            *LINKS,
+            {"type": "MEMBER_OF", "source": V1_ORG, "target": BODY, "valid_to": "2001-01-01"},
+            {"type": "PAIRS_WITH", "source": E1, "target": V1},
+        )
+    ]
+    await store.write(WriteBatch(nodes=nodes, links=links))
+    found = await store.links_at_nodes([V1_ORG, V1, E1, V3, "ent:nothing"])
+    by_id = {k["id"]: k for k in links}
+    expected = {
+        node_id: sorted(
+            (k for k in links if node_id in (k["source"], k["target"])), key=lambda k: k["id"]
+        )
+        for node_id in (V1_ORG, V1, E1, V3, "ent:nothing")
+    }
+    assert found == expected
+    assert len(found[V1]) == 2
+    assert found[V3] == found["ent:nothing"] == []
+    assert all(k == by_id[k["id"]] for at in found.values() for k in at)

@@ -84,20 +84,38 @@ class Overlay:
         self.nodes = nodes
         self.links = links
         #: Node id → the changed links stored at the moment with that end, by id.
-        self.links_at: defaultdict[str, list[str]] = defaultdict(list)
+        self.by_end: defaultdict[str, list[str]] = defaultdict(list)
         for link_id, link in sorted(links.items()):
             if link is not None:
-                self.links_at[link["source"]].append(link_id)
+                self.by_end[link["source"]].append(link_id)
                 if link["target"] != link["source"]:
-                    self.links_at[link["target"]].append(link_id)
+                    self.by_end[link["target"]].append(link_id)
 
     @classmethod
     async def load(cls, store: GraphStore, at: str, cap: int = MAX_RECORDED_CHANGES) -> Overlay:
-        """The overlay of the entries after ``at`` (stored form)."""
-        read = [0]
-        nodes = await _states(store, "node", at, cap, read)
-        links = await _states(store, "link", at, cap, read)
-        return cls(at, nodes, links)
+        """The overlay of the entries after ``at`` (stored form), read oldest first: each
+        entity's first entry after ``at`` holds its state then (``before``)."""
+        states: dict[str, dict[str, Any]] = {"node": {}, "link": {}}
+        read = 0
+        cursor: str | None = None
+        # One pass over the entries after ``at`` (the time index), whatever their entity:
+        # a filter on the entity would walk every entry of it instead.
+        query = HistoryQuery(since=at)
+        while True:
+            page = await store.list_history(query, cursor, MAX_PAGE)
+            read += len(page.items)
+            if read > cap:
+                raise InvalidInputError(
+                    f"{_FIELD} {at} lies more than {cap} changes back: ask for a later moment",
+                    field=_FIELD,
+                )
+            for entry in page.items:
+                kept = states.get(entry["entity"])
+                if kept is not None and entry["at"] > at:
+                    kept.setdefault(entry["entity_id"], entry["before"])
+            cursor = page.next_cursor
+            if cursor is None:
+                return cls(at, states["node"], states["link"])
 
     def names(self, labels: Iterable[str]) -> set[str]:
         """Names and aliases, at the moment, of the nodes of ``labels`` changed since."""
@@ -108,30 +126,6 @@ class Overlay:
                 found.add(str(doc["name"]))
                 found.update(doc.get("aliases") or ())
         return found
-
-
-async def _states(
-    store: GraphStore, entity: str, at: str, cap: int, read: list[int]
-) -> dict[str, Any]:
-    """Each ``entity`` written after ``at``, as it was at ``at``: its first entry's
-    ``before`` (entries come oldest first)."""
-    states: dict[str, Any] = {}
-    cursor: str | None = None
-    query = HistoryQuery(entity=entity, since=at)
-    while True:
-        page = await store.list_history(query, cursor, MAX_PAGE)
-        read[0] += len(page.items)
-        if read[0] > cap:
-            raise InvalidInputError(
-                f"{_FIELD} {at} lies more than {cap} changes back: ask for a later moment",
-                field=_FIELD,
-            )
-        for entry in page.items:
-            if entry["at"] > at:
-                states.setdefault(entry["entity_id"], entry["before"])
-        cursor = page.next_cursor
-        if cursor is None:
-            return states
 
 
 class RecordedStore:
@@ -207,20 +201,14 @@ class RecordedStore:
 
     # ------------------------------------------------------------------ links at nodes
 
-    async def links_at(self, node_ids: Iterable[str]) -> dict[str, list[LinkDoc]]:
-        """Every link stored at the moment at each node (any type, any dates), by link id."""
+    async def links_at_nodes(self, node_ids: Sequence[str]) -> dict[str, list[LinkDoc]]:
+        """Every link stored at the moment at each node (any type, any dates), by link id:
+        those stored now that did not change since, and the changed ones as they were."""
         changed = self.overlay.links
         found: dict[str, list[LinkDoc]] = {}
-        for node_id in node_ids:
-            links: dict[str, LinkDoc] = {}
-            cursor: str | None = None
-            while True:
-                page = await self.store.list_links(LinkQuery(node=node_id), cursor, MAX_PAGE)
-                links.update((d["id"], d) for d in page.items if d["id"] not in changed)
-                cursor = page.next_cursor
-                if cursor is None:
-                    break
-            for link_id in self.overlay.links_at.get(node_id, ()):
+        for node_id, now in (await self.store.links_at_nodes(node_ids)).items():
+            links = {d["id"]: d for d in now if d["id"] not in changed}
+            for link_id in self.overlay.by_end.get(node_id, ()):
                 link = changed[link_id]
                 if link is not None:
                     links[link_id] = link
@@ -264,7 +252,7 @@ class RecordedStore:
         """The links at each node of ``ring`` usable for ``query`` (type, direction, date),
         in link id order per node, as rows for a ``NeighbourhoodWalk``."""
         rows = []
-        for node_id, links in (await self.links_at(sorted(ring))).items():
+        for node_id, links in (await self.links_at_nodes(sorted(ring))).items():
             for link in links:
                 out, into = link["source"] == node_id, link["target"] == node_id
                 if (query.direction == "out" and not out) or (query.direction == "in" and not into):
@@ -358,21 +346,15 @@ class RecordedStore:
     async def _links_then_and_now(self, node_ids: Iterable[str]) -> dict[str, list[LinkDoc]]:
         """The links at each node at the moment and now."""
         ids = sorted(set(node_ids))
-        found = await self.links_at(ids)
-        for node_id in ids:
-            cursor: str | None = None
-            while True:
-                page = await self.store.list_links(LinkQuery(node=node_id), cursor, MAX_PAGE)
-                found[node_id] += page.items
-                cursor = page.next_cursor
-                if cursor is None:
-                    break
+        found = await self.links_at_nodes(ids)
+        for node_id, now in (await self.store.links_at_nodes(ids)).items():
+            found[node_id] += now
         return found
 
     async def _covered(self, village: str, as_of: dt.date | None) -> bool:
         """In a joint body at the moment, itself or through its own party organization (the
         store's rule, ``GraphStore.coverage``)."""
-        links = (await self.links_at([village]))[village]
+        links = (await self.links_at_nodes([village]))[village]
         if await self._in_joint_body(village, links, as_of):
             return True
         organizations = [
@@ -380,7 +362,7 @@ class RecordedStore:
             for k in links
             if k["type"] == "ORGANIZATION_OF" and k["target"] == village and valid_on(k, as_of)
         ]
-        for organization, at in (await self.links_at(organizations)).items():
+        for organization, at in (await self.links_at_nodes(organizations)).items():
             if await self._in_joint_body(organization, at, as_of):
                 return True
         return False
@@ -475,7 +457,7 @@ class RecordedStore:
         for link in self.overlay.links.values():
             if link is not None:
                 candidates.update((link["source"], link["target"]))
-        for at_node in (await self.links_at(sorted(placed & set(changed)))).values():
+        for at_node in (await self.links_at_nodes(sorted(placed & set(changed)))).values():
             candidates.update(end for k in at_node for end in (k["source"], k["target"]))
         docs = await self.get_nodes(sorted(placed | candidates))
         placeless = {n for n in candidates - placed if n in docs and not docs[n].get("region_code")}
