@@ -757,3 +757,19 @@ async def test_links_at_nodes_are_every_link_at_each_node_in_id_order(store: Any
     assert len(found[V1]) == 2
     assert found[V3] == found["ent:nothing"] == []
     assert all(k == by_id[k["id"]] for at in found.values() for k in at)
+
+
+def test_coverage_of_a_region_deleted_since(api: TestClient) -> None:
+    batch(api, links=[{"type": "MEMBER_OF", "source": V2, "target": BODY}])
+    path = f"/v1/regions/{TOWN_A}/coverage"
+    then_body = ok(api.get(path))
+    assert then_body["total"]["covered"] == 1
+    then = moment()
+    assert api.delete(f"/v1/nodes/region:{TOWN_A}", headers=AUTH).status_code == 204
+    problem(api.get(path), 404, "code")
+    assert ok(api.get(path, params={"recorded_as_of": then})) == then_body
+    county = ok(api.get(f"/v1/regions/{COUNTY}/coverage", params={"recorded_as_of": then}))
+    assert [c["region_code"] for c in county["children"]] == [TOWN_A, TOWN_B]
+    assert [
+        c["region_code"] for c in ok(api.get(f"/v1/regions/{COUNTY}/coverage"))["children"]
+    ] == [TOWN_B]

@@ -272,6 +272,8 @@ class HistoryService:
         return Page(await self._visible(view, page.items), page.next_cursor)
 
     async def _visible(self, view: GraphView, entries: Sequence[HistoryDoc]) -> list[Any]:
+        """``entries`` as the caller may see them (see the module docstring), with their
+        changes."""
         policy = await view.policy()
         if not view.caller.is_admin:
             entries = [e for e in entries if e["entity"] not in ACCESS_ENTITIES]
@@ -280,27 +282,10 @@ class HistoryService:
         hidden = await self._hidden_nodes(policy, entries)
         shown = []
         for entry in entries:
-            versions = [d for d in (entry["before"], entry["after"]) if d is not None]
-            entity = entry["entity"]
-            if entity == "node" and not all(policy.node_visible(d) for d in versions):
-                continue
-            if entity == "link" and not all(policy.link_visible(d, hidden) for d in versions):
-                continue
-            if entity == "judgement":
-                if any(d.get(end) in hidden for d in versions for end in ("target", "partner")):
-                    continue
-                before, after = (
-                    policy.judgement(d) if d is not None else None
-                    for d in (entry["before"], entry["after"])
-                )
-            elif entity in ("node", "link"):
-                before, after = (
-                    _redacted(policy, d) if d is not None else None
-                    for d in (entry["before"], entry["after"])
-                )
-            else:
-                before, after = entry["before"], entry["after"]
-            shown.append(_shown(entry, before, after))
+            if not _hides(policy, entry, hidden):
+                entity = entry["entity"]
+                before = _public_version(policy, entity, entry["before"])
+                shown.append(_shown(entry, before, _public_version(policy, entity, entry["after"])))
         return shown
 
     async def _hidden_nodes(self, policy: Visibility, entries: Sequence[HistoryDoc]) -> set[str]:
@@ -323,7 +308,7 @@ class HistoryService:
         found = {i: str(d["label"]) for i, d in (await self.store.get_nodes(node_ids)).items()}
         for node_id in node_ids:
             if node_id not in found:
-                last = await self._last_version("node", node_id)
+                last = await self._last_recorded("node", node_id)
                 if last is not None:
                     found[node_id] = str(last["label"])
         return found
@@ -331,8 +316,10 @@ class HistoryService:
     async def _last_version(self, entity: Entity, entity_id: str) -> dict[str, Any] | None:
         """The document as stored, or as last recorded (a deleted one)."""
         stored = await self._stored(entity, entity_id)
-        if stored is not None:
-            return stored
+        return stored if stored is not None else await self._last_recorded(entity, entity_id)
+
+    async def _last_recorded(self, entity: Entity, entity_id: str) -> dict[str, Any] | None:
+        """The document as its latest entry left it, or before it when that deleted it."""
         query = HistoryQuery(entity=entity, entity_id=entity_id, newest_first=True)
         page = await self.store.list_history(query, None, 1)
         if not page.items:
@@ -351,10 +338,11 @@ class HistoryService:
         policy = await view.policy()
         if policy.full or entity not in ("node", "link"):
             return False
-        doc = await self._last_version(entity, entity_id)  # type: ignore[arg-type]
+        kind: Entity = "node" if entity == "node" else "link"
+        doc = await self._last_version(kind, entity_id)
         if doc is None:
             return False
-        if entity == "node":
+        if kind == "node":
             return not policy.node_visible(doc)
         if not policy.link_visible(doc):
             return True
@@ -562,6 +550,31 @@ class HistoryService:
                     field=field,
                     details={"link": link_id, "end": name, "node": end},
                 )
+
+
+def _hides(policy: Visibility, entry: HistoryDoc, hidden: set[str]) -> bool:
+    """Whether ``policy`` leaves the entry out: a hidden node's, a hidden link's (of a
+    personal type, or at a hidden node), a judgement of a hidden node."""
+    versions = [d for d in (entry["before"], entry["after"]) if d is not None]
+    entity = entry["entity"]
+    if entity == "node":
+        return not all(policy.node_visible(d) for d in versions)
+    if entity == "link":
+        return not all(policy.link_visible(d, hidden) for d in versions)
+    if entity == "judgement":
+        return any(d.get(end) in hidden for d in versions for end in ("target", "partner"))
+    return False
+
+
+def _public_version(policy: Visibility, entity: str, doc: Mapping[str, Any] | None) -> Any:
+    """One side of an entry as ``policy``'s audience sees it."""
+    if doc is None:
+        return None
+    if entity in ("node", "link"):
+        return _redacted(policy, doc)
+    if entity == "judgement":
+        return policy.judgement(doc)
+    return doc
 
 
 def _may_end_hidden(policy: Visibility, link_type: Any) -> bool:

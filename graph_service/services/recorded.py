@@ -25,11 +25,11 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Final
+from typing import Any
 
 import networkx as nx
 
-from graph_service.domain import MAX_PAGE
+from graph_service.domain import MAX_PAGE, MAX_RECORDED_CHANGES
 from graph_service.errors import InvalidInputError, NotFoundError
 from graph_service.models import LinkDoc, NodeDoc
 from graph_service.schema import JOINT_BODY_KINDS, STRUCTURAL_LINK_TYPES
@@ -60,11 +60,8 @@ from graph_service.store.protocol import (
 )
 from graph_service.visibility import PERSONAL_LABELS, Caller, Visibility
 
-__all__ = ["MAX_RECORDED_CHANGES", "Overlay", "RecordedStore", "RecordedViews", "recorded_view"]
+__all__ = ["Overlay", "RecordedStore", "RecordedViews", "recorded_view"]
 
-#: History entries one record-time read replays at most (the changes to nodes and links
-#: since the moment asked for): a cost bound like the other limits of a request.
-MAX_RECORDED_CHANGES: Final[int] = 500_000
 _FIELD = "recorded_as_of"
 
 
@@ -290,9 +287,7 @@ class RecordedStore:
             if doc["label"] == "Village" and _under(doc, region_code):
                 village_codes[node_id] = str(doc["region_code"])
         covered = {v for v in village_codes if v not in affected and v in covered_now}
-        for village in sorted(affected & set(village_codes)):
-            if await self._covered(village, as_of):
-                covered.add(village)
+        covered |= await self._covered_among(sorted(affected & set(village_codes)), as_of)
         children = await self._children(region_code, today)
         return coverage_report(region, region_code, village_codes, covered, children)
 
@@ -351,32 +346,36 @@ class RecordedStore:
             found[node_id] += now
         return found
 
-    async def _covered(self, village: str, as_of: dt.date | None) -> bool:
-        """In a joint body at the moment, itself or through its own party organization (the
-        store's rule, ``GraphStore.coverage``)."""
-        links = (await self.links_at_nodes([village]))[village]
-        if await self._in_joint_body(village, links, as_of):
-            return True
-        organizations = [
-            k["source"]
-            for k in links
-            if k["type"] == "ORGANIZATION_OF" and k["target"] == village and valid_on(k, as_of)
+    async def _covered_among(self, villages: Sequence[str], as_of: dt.date | None) -> set[str]:
+        """Those of ``villages`` in a joint body at the moment, themselves or through their
+        own party organization (the store's rule, ``GraphStore.coverage``)."""
+        usable = [
+            link
+            for links in (await self.links_at_nodes(villages)).values()
+            for link in links
+            if link["type"] in ("MEMBER_OF", "ORGANIZATION_OF") and valid_on(link, as_of)
         ]
-        for organization, at in (await self.links_at_nodes(organizations)).items():
-            if await self._in_joint_body(organization, at, as_of):
-                return True
-        return False
-
-    async def _in_joint_body(
-        self, actor: str, links: Sequence[LinkDoc], as_of: dt.date | None
-    ) -> bool:
-        bodies = [
-            k["target"]
-            for k in links
-            if k["type"] == "MEMBER_OF" and k["source"] == actor and valid_on(k, as_of)
-        ]
-        docs = await self.get_nodes(bodies, as_of)
-        return any(doc.get("kind") in JOINT_BODY_KINDS for doc in docs.values())
+        wanted = set(villages)
+        # An organization is of one village (ORGANIZATION_OF); keyed by the organization.
+        organizations: dict[str, set[str]] = defaultdict(set)
+        for link in usable:
+            if link["type"] == "ORGANIZATION_OF" and link["target"] in wanted:
+                organizations[link["source"]].add(link["target"])
+        memberships = [k for k in usable if k["type"] == "MEMBER_OF" and k["source"] in wanted]
+        for links in (await self.links_at_nodes(sorted(organizations))).values():
+            memberships += [
+                k
+                for k in links
+                if k["type"] == "MEMBER_OF" and k["source"] in organizations and valid_on(k, as_of)
+            ]
+        bodies = await self.get_nodes(sorted({k["target"] for k in memberships}), as_of)
+        joint = {i for i, doc in bodies.items() if doc.get("kind") in JOINT_BODY_KINDS}
+        covered: set[str] = set()
+        for membership in memberships:
+            if membership["target"] in joint:
+                member = membership["source"]
+                covered |= {member} if member in wanted else organizations[member]
+        return covered
 
     async def _children(
         self, region_code: str, today: CoverageReport | None
