@@ -29,7 +29,7 @@ from typing import Any
 
 import networkx as nx
 
-from graph_service.domain import MAX_PAGE, MAX_RECORDED_CHANGES
+from graph_service.domain import MAX_PAGE, MAX_RECORDED_CHANGES, MEMBERSHIP_LINK_TYPES
 from graph_service.errors import InvalidInputError, NotFoundError
 from graph_service.models import LinkDoc, NodeDoc
 from graph_service.schema import JOINT_BODY_KINDS, STRUCTURAL_LINK_TYPES
@@ -353,7 +353,7 @@ class RecordedStore:
             link
             for links in (await self.links_at_nodes(villages)).values()
             for link in links
-            if link["type"] in ("MEMBER_OF", "ORGANIZATION_OF") and valid_on(link, as_of)
+            if link["type"] in MEMBERSHIP_LINK_TYPES and valid_on(link, as_of)
         ]
         wanted = set(villages)
         # An organization is of one village (ORGANIZATION_OF); keyed by the organization.
