@@ -23,6 +23,7 @@ from graph_service.api.routes import (
     explorer,
     exports,
     graph,
+    history,
     links,
     meta,
     nodes,
@@ -107,7 +108,7 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
 
     routers = (meta.router, nodes.router, links.router, graph.router, regions.router)
     extra = (analysis.router, recommendations.router, exports.router, explorer.router)
-    for router in (*routers, *extra, accounts.router):
+    for router in (*routers, *extra, accounts.router, history.router):
         app.include_router(router)
     app.include_router(docs.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

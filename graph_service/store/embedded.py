@@ -621,7 +621,9 @@ class EmbeddedGraphStore(BaseGraphStore):
     ) -> PageRows:
         if newest_first:
             # The first page starts at the newest; the next ones before the last id seen.
-            bound, order = ("id < ?" if request.after else "?1 = ?1"), "DESC"
+            # The first page binds its empty cursor too ("" = ""): every filter keeps its
+            # place among the parameters (a numbered "?1" would take the first filter's).
+            bound, order = ("id < ?" if request.after else "? = ''"), "DESC"
         else:
             bound, order = "id > ?", "ASC"
         conditions = " AND ".join([*where, bound])
@@ -1043,3 +1045,14 @@ class EmbeddedGraphStore(BaseGraphStore):
             labels = Counter(doc["label"] for doc in self._nodes.values())
             types = Counter(doc["type"] for doc in self._links.values())
             return protocol.StoreStats(self.backend, dict(labels), dict(types), self._seq)
+
+    # ------------------------------------------------------------------ record-time reads
+
+    async def links_at_nodes(self, node_ids: Sequence[str]) -> dict[str, list[LinkDoc]]:
+        with self._mem_lock:
+            self._refresh()
+            found: dict[str, list[LinkDoc]] = {}
+            for node_id in node_ids:
+                ids = set(self._out.get(node_id, ())) | set(self._in.get(node_id, ()))
+                found[node_id] = [self._links[i] for i in sorted(ids)]
+            return found

@@ -668,3 +668,14 @@ class Neo4jGraphStore(BaseGraphStore):
             {r["key"]: int(r["count"]) for r in links},
             await self.version(),
         )
+
+    # ------------------------------------------------------------------ record-time reads
+
+    async def links_at_nodes(self, node_ids: Sequence[str]) -> dict[str, list[LinkDoc]]:
+        wanted = list(dict.fromkeys(node_ids))
+        found: dict[str, dict[str, LinkDoc]] = {node_id: {} for node_id in wanted}
+        for chunk in chunks(wanted, UNWIND_CHUNK):
+            for row in await self._read("links_at_nodes", ids=list(chunk)):
+                # A link from a node to itself comes once per direction: keyed by id.
+                found[row["node"]].setdefault(row["id"], orjson.loads(row["doc"]))
+        return {node_id: [links[i] for i in sorted(links)] for node_id, links in found.items()}

@@ -364,3 +364,10 @@ class GraphStore(Protocol):
 
     async def list_keys(self, account: str | None = None) -> list[KeyDoc]:
         """Keys (of ``account``, or all), oldest first."""
+
+    # ---------------------------------------------------------------- record-time reads
+    # (graph_service.services.recorded replays the history on the current adjacency)
+
+    async def links_at_nodes(self, node_ids: Sequence[str]) -> dict[str, list[LinkDoc]]:
+        """Every link stored at each of ``node_ids`` (either end, any type, any dates), in
+        link id order; a node not stored has none. One round trip for all of them."""

@@ -18,6 +18,7 @@ from graph_service.api.params import (
     NodeLabel,
     NodeRefPath,
 )
+from graph_service.api.record_time import RecordedViewDep
 from graph_service.api.responses import ORJSONResponse
 from graph_service.api.schemas import Neighbourhood, Paths, SearchResult, WriteSummary
 from graph_service.domain import DEFAULT_NEIGHBOURHOOD
@@ -132,7 +133,7 @@ async def search(
 )
 async def neighbourhood(
     node_id: NodeRefPath,
-    view: ViewDep,
+    view: RecordedViewDep,
     depth: Annotated[int, Query(ge=1, le=MAX_DEPTH, description="Hops from the node.")] = 1,
     link_type: Annotated[
         list[LinkType] | None, Query(description="Follow only these link types.")

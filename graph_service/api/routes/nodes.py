@@ -18,6 +18,7 @@ from graph_service.api.params import (
     RegionPrefix,
     renamed,
 )
+from graph_service.api.record_time import RecordedViewDep
 from graph_service.api.responses import ORJSONResponse
 from graph_service.api.schemas import Node, NodePage
 from graph_service.models import NodeIn
@@ -79,7 +80,9 @@ async def put_node(
     response_model=Node,
     responses=problems(*READ, (404, "No node with this id, code or name (on as_of).")),
 )
-async def get_node(node_id: NodeRefPath, view: ViewDep, as_of: AsOf = None) -> ORJSONResponse:
+async def get_node(
+    node_id: NodeRefPath, view: RecordedViewDep, as_of: AsOf = None
+) -> ORJSONResponse:
     node_id = await resolve_node(view, node_id, "id", as_of)
     return ORJSONResponse(await view.node(node_id, as_of))
 
