@@ -58,6 +58,31 @@ class Settings(BaseSettings):
     #: ties count for more.
     recommend_tie_weight: Literal["strength", "count"] = "strength"
 
+    # ---- Neo4j failing fast (graph_service/store/neo4j_resilience.py). When the server is
+    # down a request gets its 503 at once; when it hangs, within about
+    # neo4j_probe_after_seconds + neo4j_probe_timeout_seconds: a call running longer than the
+    # first makes the service ask the server ``RETURN 1`` on a connection of its own; no answer
+    # within the second opens the circuit (calls running are ended with 503, new ones refused
+    # at once) until a probe, every neo4j_probe_interval_seconds, is answered again.
+    #: TCP connect to the server (the driver's ``connection_timeout``).
+    neo4j_connection_timeout_seconds: float = Field(default=1.0, gt=0)
+    #: Waiting for a pooled connection, connecting included (``connection_acquisition_timeout``).
+    neo4j_acquisition_timeout_seconds: float = Field(default=2.0, gt=0)
+    #: How long transient server errors (deadlocks, lock timeouts) are retried. The driver's
+    #: own retry (``max_transaction_retry_time``) is off: it would retry a refused connection for
+    #: seconds too.
+    neo4j_retry_seconds: float = Field(default=2.0, ge=0)
+    #: The longest one store call may take (reads and writes; migrations are not limited):
+    #: a backstop below the request's time budget. Loading the national register writes
+    #: batches of ~2 s; the seed graph's reads take milliseconds.
+    neo4j_call_timeout_seconds: float = Field(default=30.0, gt=0)
+    #: A call running this long makes the service probe the server.
+    neo4j_probe_after_seconds: float = Field(default=1.0, gt=0)
+    #: A probe not answered within this opens the circuit.
+    neo4j_probe_timeout_seconds: float = Field(default=1.0, gt=0)
+    #: While the circuit is open, the server is probed this often (in the background).
+    neo4j_probe_interval_seconds: float = Field(default=1.0, gt=0)
+
     @property
     def embedded_path(self) -> Path:
         return self.data_dir / "graph.sqlite3"
