@@ -212,8 +212,10 @@ class CircuitBreaker:
 
     def _refusal(self) -> StoreUnavailableError:
         opened = self._clock() - (self._opened_at or 0.0)
+        # The driver's messages run over several lines; the first says what happened.
+        reason = (self._last_error.splitlines() or [""])[0].rstrip(":")
         return StoreUnavailableError(
-            f"{self.name} is unavailable ({self._last_error}) since {opened:.1f} s; the service "
+            f"{self.name} is unavailable ({reason}) since {opened:.1f} s; the service "
             f"checks it every {self.timeouts.probe_interval} s and answers again when it is back"
         )
 
