@@ -14,12 +14,15 @@ when it hung (a pooled connection to a stopped server has no read timeout). Now:
   ``probe_timeout``, and the circuit opens: the calls running are ended (their timeouts fire
   now) and answer 503 like the new ones. A slow query on a healthy server costs one probe.
 - **Back**: while open, the breaker probes every ``probe_interval`` in the background and
-  closes when a probe is answered. ``/readyz`` reports the same state.
+  closes when a probe is answered; such a probe waits as long as a call may (a server just
+  started takes seconds over its first query; a stopped one that resumes answers it at once).
+  ``/readyz`` reports the same state.
 
-``call_timeout`` bounds any one call on top of this (a query stuck behind a lock on a healthy
-server). A call ended by a timeout may still have committed on the server: its caller got a
-503, never an acknowledgement, so no acknowledged write is lost, but an unacknowledged one may
-be there (writes here are upserts: repeating one is harmless).
+``call`` (``neo4j_call_timeout_seconds``) bounds any one call on top of this (a query stuck
+behind a lock on a healthy server). A call ended by a timeout may still have committed on the
+server: its caller got a 503, never an acknowledgement, so no acknowledged write is lost, but
+an unacknowledged one may be there (a create retried after it answers 409; a PUT or a batch
+of upserts is simply applied again).
 
 The breaker is per store object, so per worker process.
 """
@@ -231,9 +234,10 @@ class CircuitBreaker:
             self._prober = asyncio.get_running_loop().create_task(self._verify())
 
     def _ensure_prober(self) -> None:
-        # The loop that ran the prober may be gone (a CLI command per asyncio.run).
-        if self._prober is None or self._prober.done():
-            self._prober = asyncio.get_running_loop().create_task(self._probe_until_answered())
+        # The prober may have ended with the event loop it ran in (one asyncio.run each).
+        loop = asyncio.get_running_loop()
+        if self._prober is None or self._prober.done() or self._prober.get_loop() is not loop:
+            self._prober = loop.create_task(self._probe_until_answered())
 
     async def _probe_once(self, seconds: float) -> str | None:
         """``None`` if the server answered within ``seconds``, else why not."""
