@@ -25,6 +25,7 @@ __all__ = [
     "MAX_NEIGHBOURHOOD",
     "MAX_PAGE",
     "MAX_PATHS",
+    "MAX_RECORDED_CHANGES",
     "MAX_REFERENCE_CANDIDATES",
     "MAX_TOP",
     "MEASURE_LABELS_ZH",
@@ -161,6 +162,9 @@ MAX_EXPORT_NODES: Final[int] = 20_000
 PLAN_STEP_EXAMPLES: Final[int] = 5
 #: Nodes an ambiguous node reference (a name several nodes have) lists as candidates.
 MAX_REFERENCE_CANDIDATES: Final[int] = 20
+#: History entries one record-time read (``recorded_as_of``) replays at most: the changes
+#: to nodes and links since the moment asked for.
+MAX_RECORDED_CHANGES: Final[int] = 500_000
 
 # ---------------------------------------------------------------------------------------
 # Analyses

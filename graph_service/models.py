@@ -52,6 +52,7 @@ __all__ = [
     "ProposedPair",
     "Source",
     "StatedFigure",
+    "StrictModel",
     "WhatIfIn",
     "derive_link_id",
     "error_list",
@@ -93,6 +94,10 @@ NodeRef = Annotated[
 class _Strict(BaseModel):
     # Infinity and NaN would be stored as null: refuse them instead.
     model_config = ConfigDict(extra="forbid", str_max_length=4000, allow_inf_nan=False)
+
+
+#: The base of request bodies elsewhere (routes' small bodies): the same strictness.
+StrictModel = _Strict
 
 
 class Source(_Strict):

@@ -106,6 +106,31 @@ PARAMETERS: Final[tuple[Parameter, ...]] = (
         instead=("query", "name", "text", "search", "keyword", "term"),
     ),
     Parameter(
+        "recorded_as_of",
+        "what the graph said at this moment, as the edit history recorded it (a timestamp "
+        "with a time zone), back to the store's first history entry",
+        cli="--recorded-as-of",
+        instead=("recorded_at", "recorded", "as_recorded", "transaction_time", "system_time"),
+    ),
+    Parameter(
+        "since",
+        "history entries recorded at or after this moment (a timestamp with a time zone)",
+        cli="--since",
+        instead=("from", "after", "start", "begin"),
+    ),
+    Parameter(
+        "until",
+        "history entries recorded at or before this moment (a timestamp with a time zone)",
+        cli="--until",
+        instead=("to", "before", "end"),
+    ),
+    Parameter(
+        "account",
+        "an account's name: who made a change (the history), whose keys (keys)",
+        cli="--account",
+        instead=("user", "author", "by", "who"),
+    ),
+    Parameter(
         "decided_by",
         "the planner who made a judgement",
         cli="--decided-by",

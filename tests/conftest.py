@@ -165,3 +165,14 @@ def seed_client(seed_settings: Settings) -> Iterator[TestClient]:
     """The app on the seed graph of each backend (read-only)."""
     with TestClient(create_app(seed_settings), raise_server_exceptions=False) as c:
         yield c
+
+
+def account_headers(client: TestClient, name: str, role: str, scope: str = "") -> dict[str, str]:
+    """Make an account (as the bootstrap admin of ``AUTH``) and a key of it; its headers."""
+    made = client.post(
+        "/v1/accounts", json={"name": name, "role": role, "scope": scope}, headers=AUTH
+    )
+    assert made.status_code == 201, made.text
+    key = client.post(f"/v1/accounts/{name}/keys", headers=AUTH)
+    assert key.status_code == 201, key.text
+    return {"X-API-Key": key.json()["key"]}

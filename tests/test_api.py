@@ -202,11 +202,17 @@ def test_post_node_creates_it_with_location_and_api_provenance(api: TestClient) 
     assert api.get("/v1/nodes/village:370302112206").json() == body
 
 
-def test_post_node_keeps_given_sources(api: TestClient) -> None:
+def test_post_node_keeps_given_sources_attested_by_the_server(api: TestClient) -> None:
+    """The given source is kept, stamped with the account and the clock; the write adds its
+    own record."""
     sources = [{"kind": "article", "document": "003_55c5f0cdd4cb0f9f.txt", "quote": "台头村"}]
     r = api.post("/v1/nodes", json=org("org:t", "台头村党支部", sources=sources), headers=KEY)
     assert r.status_code == 201
-    assert r.json()["sources"] == sources
+    given, record = r.json()["sources"]
+    assert {k: given[k] for k in sources[0]} == sources[0]
+    assert given["by"] == record["by"] == "api-key"
+    assert given["recorded_at"]
+    assert record["kind"] == "api"
 
 
 def test_post_existing_node_id_is_409_conflict(api: TestClient) -> None:

@@ -342,7 +342,9 @@ def test_writes_without_a_valid_key_are_401(
         r = hub.request(method, path, json=payload, headers=headers)
         body = problem(r, 401, "unauthorized")
         assert "X-API-Key" in r.headers["www-authenticate"]
-        assert body["field"] == "X-API-Key"
+        # A key in the wrong form of Authorization is named as such.
+        wrong_scheme = headers.get("Authorization", "").startswith("Basic")
+        assert body["field"] == ("Authorization" if wrong_scheme else "X-API-Key")
     _assert_intact(hub)
 
 

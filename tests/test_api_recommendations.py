@@ -400,7 +400,7 @@ def test_bad_assignments_are_problems(
 def test_what_if_reports_the_change_and_writes_nothing(api: TestClient) -> None:
     version = ok(api.get("/v1/stats"))["version"]
     body = {"proposed": [{"helper": E2, "village": V1_ORG}, {"helper": V3, "village": V2}]}
-    report = ok(api.post("/v1/recommendations/what-if", json=body))
+    report = ok(api.post("/v1/recommendations/what-if", json=body, headers=PLANNER))
     assert report["written"] is False
     assert report["region_code"] == COUNTY
     assert report["coverage_before"]["paired"] == 0
@@ -426,7 +426,7 @@ def test_bad_what_ifs_are_problems(
     api: TestClient, proposed: list[dict[str, str]], status: int, field: str
 ) -> None:
     body = {"proposed": proposed, "region": COUNTY}
-    problem(api.post("/v1/recommendations/what-if", json=body), status, field)
+    problem(api.post("/v1/recommendations/what-if", json=body, headers=PLANNER), status, field)
 
 
 # ---------------------------------------------------------------------------- seed graph

@@ -1,4 +1,5 @@
-"""Acknowledged writes survive ``kill -9`` of the writing process (embedded store)."""
+"""Acknowledged writes, and their history, survive ``kill -9`` of the writing process
+(embedded store)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,17 @@ import signal
 import subprocess
 import sys
 import textwrap
+from collections import Counter
 from pathlib import Path
 
 from graph_service.store.embedded import EmbeddedGraphStore
+from graph_service.store.protocol import HistoryQuery
 
 WRITER = textwrap.dedent(
     """
     import asyncio, sys
     from graph_service.store.embedded import EmbeddedGraphStore
-    from graph_service.store.protocol import WriteBatch
+    from graph_service.store.protocol import WriteBatch, WriteContext
 
     async def main(path):
         store = EmbeddedGraphStore(path)
@@ -33,7 +36,8 @@ WRITER = textwrap.dedent(
                  "target": f"ent:{i}-{j + 1}", "attributes": {}, "sources": []}
                 for j in range(19)
             ]
-            await store.write(WriteBatch(nodes=nodes, links=links))
+            context = WriteContext(account="平原县委组织部", operation="batch", request_id=f"r{i}")
+            await store.write(WriteBatch(nodes=nodes, links=links, context=context))
             print(i, flush=True)  # acknowledged
             i += 1
 
@@ -75,6 +79,20 @@ def test_acknowledged_batches_survive_kill_9(tmp_path: Path) -> None:
             assert stats.nodes_by_label["Enterprise"] % 20 == 0
             assert stats.links_by_type["SUPPLIES"] % 19 == 0
             assert stats.nodes_by_label["Enterprise"] // 20 == stats.links_by_type["SUPPLIES"] // 19
+            # Each acknowledged batch's history is there, whole: 20 nodes and 19 links.
+            entries = []
+            cursor = None
+            while True:
+                page = await store.list_history(
+                    HistoryQuery(account="平原县委组织部"), cursor, 1000
+                )
+                entries += page.items
+                if (cursor := page.next_cursor) is None:
+                    break
+            by_request = Counter(e["request_id"] for e in entries)
+            assert all(by_request[f"r{i}"] == 39 for i in acknowledged)
+            assert set(by_request.values()) == {39}
+            assert len(by_request) == stats.nodes_by_label["Enterprise"] // 20
         finally:
             await store.close()
 

@@ -1,10 +1,10 @@
-"""API keys kept in the data directory: ``graph-service keys create|list|revoke``, and a
-running service that sees a new or revoked key without a restart."""
+"""Accounts and keys from the command line (``graph-service accounts …``, ``keys …``), a
+running service that sees a new or revoked key on its next request, and the former keys
+file adopted into the store."""
 
 from __future__ import annotations
 
 import json
-import stat
 from pathlib import Path
 
 import pytest
@@ -17,8 +17,14 @@ from graph_service.api.app import create_app
 from graph_service.settings import Settings, get_settings, hash_api_key
 
 runner = CliRunner()
-PLANNER = "平原县委组织部"
-NODE = {"id": "ent:demo", "label": "Enterprise", "kind": "合作社", "name": "示范合作社"}
+DEPARTMENT = "平原县委组织部"
+NODE = {
+    "id": "ent:demo",
+    "label": "Enterprise",
+    "kind": "合作社",
+    "name": "示范合作社",
+    "region_code": "371426",
+}
 
 
 @pytest.fixture
@@ -30,54 +36,65 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     return configured
 
 
-def keys_command(*args: str) -> tuple[int, str, str]:
+def cli(*args: str) -> tuple[int, str, str]:
     from graph_service.cli import app
 
-    result = runner.invoke(app, ["keys", *args])
+    result = runner.invoke(app, list(args))
     return result.exit_code, result.stdout, result.stderr
 
 
-def test_create_prints_the_key_once_and_keeps_only_its_hash(settings: Settings) -> None:
-    code, out, err = keys_command("create", "--name", PLANNER)
+def test_accounts_and_keys_from_the_command_line(settings: Settings) -> None:
+    code, _, err = cli("accounts", "create", DEPARTMENT, "--role", "editor", "--scope", "371426")
+    assert code == 1
+    assert "no region 371426" in err
+    county = {
+        "id": "region:371426",
+        "label": "Region",
+        "kind": "县",
+        "name": "平原县",
+        "region_code": "371426",
+    }
+    path = settings.data_dir / "county.jsonl"
+    path.write_text(json.dumps(county, ensure_ascii=False) + "\n", encoding="utf-8")
+    assert cli("import", str(path))[0] == 0
+    code, out, err = cli("accounts", "create", DEPARTMENT, "--role", "editor", "--scope", "371426")
+    assert code == 0, err
+    assert json.loads(out)["scope"] == "371426"
+    code, out, err = cli("keys", "create", "--account", DEPARTMENT)
     assert code == 0, err
     key = out.strip()
-    assert key.isascii()
-    assert len(key) >= 32
+    assert key.startswith("gs_")
     assert "shown only now" in err
-    path = settings.data_dir / keys.KEYS_FILE
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    text = path.read_text(encoding="utf-8")
-    assert key not in text
-    stored = json.loads(text)["keys"]
-    assert [(k["name"], k["hash"]) for k in stored] == [(PLANNER, hash_api_key(key))]
-    assert keys.key_name(settings, key) == PLANNER
-
-    code, out, _ = keys_command("list")
+    # The store keeps only its hash.
+    raw = (settings.data_dir / "graph.sqlite3").read_bytes()
+    assert key.encode() not in raw
+    assert hash_api_key(key).encode() in raw
+    code, out, _ = cli("keys", "list", "--json")
     assert code == 0
-    assert PLANNER in out
+    assert [k["account"] for k in json.loads(out)] == [DEPARTMENT]
     assert key not in out
-
-    # A second key for the same name would make "who wrote" ambiguous; the first stays.
-    code, _, err = keys_command("create", "--name", PLANNER)
-    assert code == 1
-    assert "revoke it first" in err
-    assert keys.key_name(settings, key) == PLANNER
+    assert "hash" not in out
+    code, out, _ = cli("accounts", "list", "--json")
+    assert [(a["name"], a["role"]) for a in json.loads(out)] == [(DEPARTMENT, "editor")]
 
 
-@pytest.mark.parametrize("name", ["", "   ", "a=b", "x" * 101, "line\nbreak"])
-def test_create_refuses_names_that_cannot_name_a_key(settings: Settings, name: str) -> None:
-    assert keys_command("create", "--name", name)[0] == 2
-    assert not (settings.data_dir / keys.KEYS_FILE).exists()
-
-
-def test_revoke_removes_only_that_key(settings: Settings) -> None:
-    first = keys.create_key(settings, PLANNER)
-    second = keys.create_key(settings, "王科长")
-    code, _, err = keys_command("revoke", PLANNER)
-    assert code == 0, err
-    assert keys.key_name(settings, first) is None
-    assert keys.key_name(settings, second) == "王科长"
-    assert keys_command("revoke", PLANNER)[0] == 1  # no longer there
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("accounts", "create", "", "--role", "editor"),
+        ("accounts", "create", "a=b", "--role", "editor"),
+        ("accounts", "create", "甲", "--role", "root"),
+        ("accounts", "create", "甲", "--role", "editor", "--scope", "12345"),
+        ("keys", "create", "--account", "无此账户"),
+        ("keys", "revoke", "key_000000000000"),
+        ("accounts", "set", "无此账户", "--role", "viewer"),
+    ],
+)
+def test_bad_commands_fail_and_write_nothing(settings: Settings, args: tuple[str, ...]) -> None:
+    code, _, err = cli(*args)
+    assert code != 0
+    assert "error" in err
+    assert json.loads(cli("accounts", "list", "--json")[1]) == []
 
 
 def test_a_running_service_sees_new_and_revoked_keys(settings: Settings) -> None:
@@ -85,33 +102,51 @@ def test_a_running_service_sees_new_and_revoked_keys(settings: Settings) -> None
         assert client.post("/v1/nodes", json=NODE, headers={"X-API-Key": "none"}).status_code == (
             401
         )
-        code, out, err = keys_command("create", "--name", PLANNER)
+        assert cli("accounts", "create", DEPARTMENT, "--role", "editor")[0] == 0
+        code, out, err = cli("keys", "create", "--account", DEPARTMENT)
         assert code == 0, err
         auth = {"X-API-Key": out.strip()}
         created = client.post("/v1/nodes", json=NODE, headers=auth)
         assert created.status_code == 201, created.text
-        assert created.json()["sources"][0]["by"] == PLANNER
+        assert created.json()["sources"][0]["by"] == DEPARTMENT
 
-        assert keys_command("revoke", PLANNER)[0] == 0
+        key_id = client.get(f"/v1/accounts/{DEPARTMENT}/keys", headers=auth).json()["items"][0]
+        assert cli("keys", "revoke", key_id["id"])[0] == 0
         refused = client.put(f"/v1/nodes/{NODE['id']}", json=NODE, headers=auth)
         assert refused.status_code == 401
         assert refused.headers["content-type"].startswith("application/problem+json")
 
 
-def test_settings_keys_work_beside_the_file(settings: Settings) -> None:
-    filed = keys.create_key(settings, PLANNER)
-    both = settings.model_copy(update={"api_key_hashes": [f"运维={hash_api_key('ops-key-1')}"]})
-    assert keys.key_name(both, "ops-key-1") == "运维"
-    assert keys.key_name(both, filed) == PLANNER
-    assert keys.key_name(both, "unknown-key") is None
-    assert keys.key_name(both, None) is None
+def test_the_former_keys_file_is_adopted_once(settings: Settings) -> None:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    former = settings.data_dir / keys.KEYS_FILE
+    body = {
+        "keys": [
+            {
+                "name": DEPARTMENT,
+                "hash": hash_api_key("old-file-key-1"),
+                "created": "2024-05-01T08:00:00Z",
+            }
+        ]
+    }
+    former.write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
+    with TestClient(create_app(settings)) as client:
+        auth = {"X-API-Key": "old-file-key-1"}
+        me = client.get("/v1/accounts/me", headers=auth).json()
+        assert (me["name"], me["role"], me["scope"]) == (DEPARTMENT, "editor", "")
+        assert client.post("/v1/nodes", json=NODE, headers=auth).status_code == 201
+    assert not former.exists()
+    assert (settings.data_dir / (keys.KEYS_FILE + ".adopted")).exists()
+    assert cli("keys", "list")[0] == 0  # a second open adopts nothing
 
 
-def test_a_damaged_keys_file_grants_nothing(settings: Settings) -> None:
-    key = keys.create_key(settings, PLANNER)
-    path = settings.data_dir / keys.KEYS_FILE
-    path.write_text('{"keys": [{"name": "x"', encoding="utf-8")
-    assert keys.key_name(settings, key) is None
-    code, _, err = keys_command("list")
-    assert code == 2
-    assert "not a keys file" in err
+def test_settings_bootstrap_an_admin(settings: Settings) -> None:
+    boot = settings.model_copy(update={"api_key_hashes": [f"运维={hash_api_key('ops-key-1')}"]})
+    with TestClient(create_app(boot)) as client:
+        auth = {"X-API-Key": "ops-key-1"}
+        me = client.get("/v1/accounts/me", headers=auth).json()
+        assert (me["name"], me["role"], me["bootstrap"]) == ("运维", "admin", True)
+        made = client.post("/v1/accounts", json={"name": "甲", "role": "viewer"}, headers=auth)
+        assert made.status_code == 201
+        assert made.json()["created_by"] == "运维"
+        assert client.get("/v1/accounts/me", headers={"X-API-Key": "unknown"}).status_code == 401

@@ -22,9 +22,11 @@ from pydantic import TypeAdapter
 
 from graph_service.api.app import create_app
 from graph_service.api.routes import (
+    accounts,
     analysis,
     exports,
     graph,
+    history,
     links,
     meta,
     nodes,
@@ -183,7 +185,18 @@ def conforms(model: Any, body: Any) -> None:
 
 ROUTES: dict[tuple[str, str], APIRoute] = {
     (method.lower(), route.path): route
-    for module in (analysis, exports, graph, links, meta, nodes, recommendations, regions)
+    for module in (
+        accounts,
+        analysis,
+        exports,
+        graph,
+        history,
+        links,
+        meta,
+        nodes,
+        recommendations,
+        regions,
+    )
     for route in module.router.routes
     if isinstance(route, APIRoute)
     for method in route.methods
@@ -257,6 +270,8 @@ SEED_READS: list[tuple[str, dict[str, Any]]] = [
     ("/v1/recommendations/partners", {"target": SEED_VILLAGE, "top": 3}),
     ("/v1/recommendations/partners", {"target": SEED_HELPER, "relation": "co_building"}),
     ("/v1/recommendations/judgements", {}),
+    ("/v1/history", {"limit": 50}),
+    ("/v1/history", {"region": "371426", "since": "2000-01-01T00:00:00Z", "limit": 20}),
     ("/v1/export", {"scope": f"body:{SEED_BODY}", "metric": "pagerank", "layout": "true"}),
     ("/v1/export", {"scope": f"body:{SEED_BODY}", "format": "echarts", "strength": "true"}),
     ("/v1/export", {"scope": f"body:{SEED_BODY}", "format": "node-link", "layout": "true"}),
@@ -278,6 +293,7 @@ def test_seed_responses_conform_to_the_document(
         ("/v1/regions/{code}", f"/v1/regions/{TOWN}", {}),
         ("/v1/regions/{code}/nodes", f"/v1/regions/{TOWN}/nodes", {"limit": 50}),
         ("/v1/regions/{code}/coverage", "/v1/regions/371426/coverage", {}),
+        ("/v1/nodes/{node_id}/history", f"/v1/nodes/{SEED_BODY}/history", {}),
     ]
     for template, url, params in templated:
         check(seed_client, "GET", template, url, 200, params=params, headers=headers)
@@ -289,7 +305,7 @@ def test_seed_responses_conform_to_the_document(
     body = {"region": COUNTY, "top_candidates": 5}
     check(seed_client, "POST", "/v1/recommendations/assignment", expect=200, json=body)
     body = {"proposed": [{"helper": SEED_HELPER, "village": SEED_VILLAGE}]}
-    check(seed_client, "POST", "/v1/recommendations/what-if", expect=200, json=body)
+    check(seed_client, "POST", "/v1/recommendations/what-if", expect=200, json=body, headers=AUTH)
 
 
 def test_seed_problems_conform_to_the_document(seed_client: TestClient) -> None:
@@ -384,7 +400,55 @@ def test_writes_conform_to_the_document(client: TestClient) -> None:
     check(client, "GET", "/v1/recommendations/partners", expect=200, params={"target": BRANCH})
     check(client, "POST", "/v1/recommendations/assignment", expect=200, json={"region": COUNTY})
     body = {"proposed": [{"helper": HELPER, "village": VILLAGE}], "region": COUNTY}
-    check(client, "POST", "/v1/recommendations/what-if", expect=200, json=body)
+    check(client, "POST", "/v1/recommendations/what-if", expect=200, json=body, headers=AUTH)
     limit = client.app.state.settings.max_body_bytes  # type: ignore[attr-defined]
     big = {"nodes": [], "padding": "x" * limit}
     check(client, "POST", "/v1/batch", expect=413, json=big, headers=AUTH)
+    _check_history(client)
+
+
+def _check_history(client: TestClient) -> None:
+    """The history, restores and record-time reads of the store the writes above made."""
+    for headers in (AUTH, {}):
+        check(client, "GET", "/v1/history", expect=200, headers=headers)
+    check(client, "GET", "/v1/history", expect=422, params={"since": "2025-01-01T00:00:00"})
+    node_history = "/v1/nodes/{node_id}/history"
+    (latest, *_) = check(client, "GET", node_history, f"/v1/nodes/{VILLAGE}/history", 200)["items"]
+    check(client, "GET", node_history, "/v1/nodes/ent:e2/history", 200)
+    check(client, "GET", node_history, "/v1/nodes/ent:nothing/history", 404)
+    (link, *_) = check(client, "GET", "/v1/history", params={"operation": "link.delete"})["items"]
+    link_history = "/v1/links/{link_id}/history"
+    url = f"/v1/links/{link['entity_id']}/history"
+    (deleted, existed, *_) = check(client, "GET", link_history, url, 200)["items"]
+    assert deleted["id"] == link["id"]
+    restore = "/v1/nodes/{node_id}/restore"
+    url = f"/v1/nodes/{VILLAGE}/restore"
+    body = {"version": latest["id"]}
+    check(client, "POST", restore, url, 200, json=body, headers=AUTH)
+    check(client, "POST", restore, url, 401, json=body)
+    check(client, "POST", restore, url, 422, json={"version": link["id"]}, headers=AUTH)
+    unknown = {"version": "h20200101T000000000000Z-000000-abcdef"}
+    check(client, "POST", restore, url, 404, json=unknown, headers=AUTH)
+    restore = "/v1/links/{link_id}/restore"
+    url = f"/v1/links/{link['entity_id']}/restore"
+    check(client, "POST", restore, url, 200, json={"version": existed["id"]}, headers=AUTH)
+    check(
+        client,
+        "DELETE",
+        "/v1/nodes/{node_id}",
+        "/v1/nodes/program:bqbbc",
+        204,
+        headers=AUTH,
+        params={"detach": "true"},
+    )
+    check(client, "POST", restore, url, 409, json={"version": existed["id"]}, headers=AUTH)
+    at = {"recorded_as_of": latest["at"]}
+    for template, url, params in (
+        ("/v1/nodes/{node_id}", f"/v1/nodes/{VILLAGE}", at),
+        ("/v1/nodes/{node_id}/neighbourhood", f"/v1/nodes/{VILLAGE}/neighbourhood", at),
+        ("/v1/regions/{code}/coverage", f"/v1/regions/{COUNTY}/coverage", at),
+        ("/v1/analysis/coverage", "/v1/analysis/coverage", {**at, "region": COUNTY}),
+    ):
+        check(client, "GET", template, url, 200, params=params)
+        early = {**params, "recorded_as_of": "2001-01-01T00:00:00Z"}
+        check(client, "GET", template, url, 422, params=early)

@@ -16,7 +16,12 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from graph_service.api.app import create_app
-from graph_service.api.ratelimit import TokenBuckets, client_address, is_exempt
+from graph_service.api.ratelimit import (
+    KEY_CHECK_SECONDS,
+    TokenBuckets,
+    client_address,
+    is_exempt,
+)
 from graph_service.settings import hash_api_key
 
 KEY_A = "rate-limit-key-a"
@@ -160,6 +165,25 @@ def test_each_key_has_its_own_bucket(client: TestClient) -> None:
     assert statuses(client, 5, headers={"Authorization": f"Bearer {KEY_B}"}) == [200] * 5
     # Neither key's bucket is the address's: anonymous callers there still have theirs.
     assert statuses(client, 4) == [200, 200, 200, 429]
+
+
+def test_an_account_s_key_has_its_own_bucket_until_revoked(
+    client: TestClient, clock: Clock
+) -> None:
+    admin = {"X-API-Key": KEY_A}
+    account = {"name": "甲", "role": "viewer"}
+    assert client.post("/v1/accounts", json=account, headers=admin).status_code == 201
+    made = client.post("/v1/accounts/甲/keys", headers=admin).json()
+    viewer = {"X-API-Key": made["key"]}
+    assert statuses(client, 6, headers=viewer) == [200] * 5 + [429]
+    assert client.get(ROUTE, headers=viewer).json()["details"]["limit"] == "key"
+    assert statuses(client, 1) == [200]  # the address's bucket is another
+
+    assert client.post(f"/v1/keys/{made['id']}/revoke", headers=admin).status_code == 200
+    clock.now += KEY_CHECK_SECONDS  # the check is remembered that long; all buckets refill
+    # A revoked key is no key: it counts against the address like a made-up one.
+    assert statuses(client, 4, headers=viewer) == [200, 200, 200, 429]
+    assert client.get(ROUTE, headers=viewer).json()["details"]["limit"] == "address"
 
 
 def test_made_up_keys_count_against_the_address(client: TestClient) -> None:

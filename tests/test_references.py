@@ -149,7 +149,7 @@ def test_recommendations_take_names_everywhere(named: TestClient) -> None:
     assert {c["partner_id"] for c in result["candidates"]["items"]} == {E1, E2}  # the program's
 
     body = {"proposed": [{"helper": "乙公司", "village": "甲一村党支部"}], "program": "百企帮百村"}
-    report = ok(named.post("/v1/recommendations/what-if", json=body))
+    report = ok(named.post("/v1/recommendations/what-if", json=body, headers=PLANNER))
     assert [v["id"] for v in report["newly_paired"]] == [V1]
 
     body = {"region": COUNTY, "villages": ["甲一村", V2], "helpers": ["乙公司", V3.split(":")[1]]}

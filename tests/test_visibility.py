@@ -9,6 +9,7 @@ him, and whose article names him.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -49,6 +50,7 @@ VALUES: dict[str, Any] = {
     "depth": 2,
     "include_structural": "true",
     "details": "true",
+    "name": "平原县委组织部",
 }
 #: Parameters that name a node: the person sweep puts a person's id in them.
 NODE_PARAMETERS = ("node_id", "source", "target", "node", "scope")
@@ -65,6 +67,8 @@ MUST_SHOW_PEOPLE_TO_KEY_HOLDERS = {
     "/v1/analysis/communities",
     "/v1/analysis/brokers",
     "/v1/export",
+    "/v1/nodes/{node_id}/history",
+    "/v1/links/{link_id}/history",
 }
 
 
@@ -189,6 +193,33 @@ def test_a_hidden_person_answers_as_an_unknown_id_does(
     assert compared >= 10
     assert seed_client.get(f"/v1/nodes/{PERSON}", headers=AUTH).status_code == 200
     assert seed_client.get(f"/v1/nodes/{hidden}", headers=AUTH).json()["id"] == PERSON
+
+
+def test_no_person_reaches_anonymous_callers_at_a_recorded_moment(
+    seed_client: TestClient, operations: list[tuple[str, list[dict[str, Any]]]]
+) -> None:
+    """The GET routes that read the graph as recorded at a moment (``recorded_as_of``), now:
+    the public sees what it sees of the current graph, key holders see people."""
+    now = dt.datetime.now(dt.UTC).isoformat()
+    taking = [
+        (p, params)
+        for p, params in operations
+        if any(x["name"] == "recorded_as_of" for x in params)
+    ]
+    assert len(taking) >= 4
+    shown_to_key_holders = set()
+    for path, params in taking:
+        for url, query in _calls(path, params, {"recorded_as_of": now}):
+            anonymous = seed_client.get(url, params=query)
+            keyed = seed_client.get(url, params=query, headers=AUTH)
+            assert anonymous.status_code == 200, (url, anonymous.text[:300])
+            assert keyed.status_code == 200, (url, keyed.text[:300])
+            assert not _leaks(anonymous.text), url
+            if _leaks(keyed.text):
+                shown_to_key_holders.add(path)
+            for url_now, query_now in _calls(path, params):
+                assert seed_client.get(url_now, params=query_now).status_code == 200
+    assert {"/v1/nodes/{node_id}", "/v1/nodes/{node_id}/neighbourhood"} <= shown_to_key_holders
 
 
 def test_the_reported_centrality_call_returns_no_person(seed_client: TestClient) -> None:

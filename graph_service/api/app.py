@@ -15,20 +15,25 @@ from graph_service.api.limits import BodySizeLimit
 from graph_service.api.openapi import install_openapi
 from graph_service.api.query import refuse_unknown_query
 from graph_service.api.ratelimit import install_rate_limit
+from graph_service.api.request_id import RequestId
 from graph_service.api.responses import ORJSONResponse, problem
 from graph_service.api.routes import (
+    accounts,
     analysis,
     docs,
     explorer,
     exports,
     graph,
+    history,
     links,
     meta,
     nodes,
     recommendations,
     regions,
 )
+from graph_service.keys import adopt_keys_file
 from graph_service.services.analysis import AnalysisService
+from graph_service.services.documents import SourceDocuments
 from graph_service.services.graph import GraphService
 from graph_service.services.recommendations import RecommendationService
 from graph_service.services.view import GraphViews
@@ -47,7 +52,10 @@ enterprises, cooperatives, institutions and banks, and the links between them.
 Errors are `application/problem+json` with a stable `code` and the `field` at fault.
 A query parameter a route does not take is refused (422) with the route's closest own name
 for it, never ignored.
-Writes need an API key (`X-API-Key`); reads are open unless configured otherwise.
+Reads are open unless configured otherwise; personal data needs a key. Keys belong to
+accounts with a role (viewer < planner < editor < admin) and a region scope: planners judge
+and run what-if, editors write inside their scope, admins manage accounts and restore.
+Every change is recorded in the edit history (`/v1/history`).
 """
 
 
@@ -60,8 +68,9 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         the_store = store or create_store(settings)
         await the_store.open()
+        await adopt_keys_file(the_store, settings)
         log.info("graph-service %s on the %s store", __version__, the_store.backend)
-        app.state.service = GraphService(the_store)
+        app.state.service = GraphService(the_store, SourceDocuments(settings.seed_dir))
         # Every read goes through a caller's view; one graph cache behind all of them, so
         # analyses, exports and recommendations export a county once per audience.
         app.state.views = GraphViews(the_store)
@@ -100,10 +109,11 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
 
     routers = (meta.router, nodes.router, links.router, graph.router, regions.router)
     extra = (analysis.router, recommendations.router, exports.router, explorer.router)
-    for router in (*routers, *extra):
+    for router in (*routers, *extra, accounts.router, history.router):
         app.include_router(router)
     app.include_router(docs.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     install_rate_limit(app, settings)  # outside the body limit: a 429 reads no body
+    app.add_middleware(RequestId)
     install_openapi(app)
     return app

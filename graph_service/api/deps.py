@@ -6,14 +6,26 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
-from graph_service import keys
+from graph_service.access import ANONYMOUS, Caller, check_role
 from graph_service.errors import AuthenticationError
+from graph_service.services.accounts import AccountService, authenticate
 from graph_service.services.graph import GraphService
 from graph_service.services.view import GraphView, GraphViews
 from graph_service.settings import Settings
-from graph_service.visibility import ANONYMOUS, Caller
 
-__all__ = ["ReaderDep", "ServiceDep", "SettingsDep", "ViewDep", "WriterDep", "WriterViewDep"]
+__all__ = [
+    "AccountsDep",
+    "AdminDep",
+    "PlannerDep",
+    "PlannerViewDep",
+    "ReaderDep",
+    "RequestIdDep",
+    "ServiceDep",
+    "SettingsDep",
+    "ViewDep",
+    "WriterDep",
+    "WriterViewDep",
+]
 
 
 def get_service(request: Request) -> GraphService:
@@ -30,15 +42,38 @@ ServiceDep = Annotated[GraphService, Depends(get_service)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
+def get_accounts(request: Request) -> AccountService:
+    return AccountService(get_service(request).store)
+
+
+AccountsDep = Annotated[AccountService, Depends(get_accounts)]
+
+
+def get_request_id(request: Request) -> str | None:
+    """The id the request-id middleware gave this request (``X-Request-ID``)."""
+    request_id: str | None = getattr(request.state, "request_id", None)
+    return request_id
+
+
+RequestIdDep = Annotated[str | None, Depends(get_request_id)]
+
+
 def _presented_key(x_api_key: str | None, authorization: str | None) -> str | None:
     if x_api_key:
         return x_api_key
-    if authorization and authorization.lower().startswith("bearer "):
-        return authorization[7:].strip()
+    if authorization:
+        scheme, _, credentials = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not credentials.strip():
+            raise AuthenticationError(
+                "Authorization takes 'Bearer <API key>' (or send the key in X-API-Key)",
+                field="Authorization",
+            )
+        return credentials.strip()
     return None
 
 
-def reader(
+async def reader(
+    request: Request,
     settings: SettingsDep,
     x_api_key: Annotated[
         str | None,
@@ -51,23 +86,37 @@ def reader(
 ) -> Caller:
     key = _presented_key(x_api_key, authorization)
     if key is not None:
-        name = keys.key_name(settings, key)
-        if name is None:
-            raise AuthenticationError("invalid API key", field="X-API-Key")
-        return Caller(authenticated=True, name=name, role="admin")
+        return await authenticate(get_service(request).store, settings, key)
     if settings.read_requires_key:
         raise AuthenticationError("reads require an API key", field="X-API-Key")
     return ANONYMOUS
 
 
-def writer(caller: Annotated[Caller, Depends(reader)]) -> Caller:
-    if not caller.may_write:
-        raise AuthenticationError("writes require an API key", field="X-API-Key")
+def _action(request: Request) -> str:
+    return f"{request.method} {request.url.path}"
+
+
+def writer(request: Request, caller: Annotated[Caller, Depends(reader)]) -> Caller:
+    """An editor or admin (the store checks the region of each write)."""
+    check_role(caller, "editor", _action(request))
+    return caller
+
+
+def planner(request: Request, caller: Annotated[Caller, Depends(reader)]) -> Caller:
+    """A planner or more: judgements and what-if runs."""
+    check_role(caller, "planner", _action(request))
+    return caller
+
+
+def admin(request: Request, caller: Annotated[Caller, Depends(reader)]) -> Caller:
+    check_role(caller, "admin", _action(request))
     return caller
 
 
 ReaderDep = Annotated[Caller, Depends(reader)]
 WriterDep = Annotated[Caller, Depends(writer)]
+PlannerDep = Annotated[Caller, Depends(planner)]
+AdminDep = Annotated[Caller, Depends(admin)]
 
 
 def view(request: Request, caller: ReaderDep) -> GraphView:
@@ -86,3 +135,12 @@ def writer_view(request: Request, caller: WriterDep) -> GraphView:
 
 
 WriterViewDep = Annotated[GraphView, Depends(writer_view)]
+
+
+def planner_view(request: Request, caller: PlannerDep) -> GraphView:
+    """The view of a planner (judgements, what-if)."""
+    views: GraphViews = request.app.state.views
+    return views.view(caller)
+
+
+PlannerViewDep = Annotated[GraphView, Depends(planner_view)]

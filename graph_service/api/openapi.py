@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from graph_service.api.ratelimit import is_exempt
 from graph_service.api.schemas import ProblemDetails
 
-__all__ = ["PROBLEM_MEDIA_TYPE", "READ", "WRITE", "install_openapi", "problems"]
+__all__ = ["GUARDED", "PROBLEM_MEDIA_TYPE", "READ", "WRITE", "install_openapi", "problems"]
 
 PROBLEM_MEDIA_TYPE: Final[str] = "application/problem+json"
 _REF_PREFIX: Final[str] = "#/components/schemas/"
@@ -23,7 +23,9 @@ _REF_PREFIX: Final[str] = "#/components/schemas/"
 #: What each status means here, unless a route says more precisely.
 _MEANING: Final[dict[int, str]] = {
     400: "The body could not be read (not UTF-8 text).",
-    401: "The API key is missing (writes, and reads when configured) or unknown.",
+    401: "The API key is missing (writes, and reads when configured), unknown, revoked or expired.",
+    403: "The account's role or region scope does not allow this (the problem names the "
+    "role or region and the account's scope).",
     404: "Something the request names does not exist.",
     406: "The Accept header names no format served here.",
     409: "The request conflicts with what is stored.",
@@ -37,7 +39,9 @@ _MEANING: Final[dict[int, str]] = {
 #: The statuses of any route that reads the store for a caller.
 READ: Final[tuple[int, ...]] = (401, 422, 503)
 #: The statuses of any route that writes the store from a body.
-WRITE: Final[tuple[int, ...]] = (400, 401, 413, 422, 503)
+WRITE: Final[tuple[int, ...]] = (400, 401, 403, 413, 422, 503)
+#: The statuses of a route only some roles may call.
+GUARDED: Final[tuple[int, ...]] = (401, 403, 422, 503)
 
 
 def problems(*statuses: int | tuple[int, str]) -> dict[int | str, dict[str, Any]]:

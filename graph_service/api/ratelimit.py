@@ -2,13 +2,15 @@
 
 A bucket holds up to ``burst`` tokens and refills at ``per_second``; a request takes one, and
 finds none: 429 problem+json, ``Retry-After`` the whole seconds until the next token. A request
-with a valid key is counted in that key's bucket (named by a prefix of the key's SHA-256, never
-the key), from wherever it comes; any other request, an invalid key's included (or a stream of
-made-up keys would each get a full bucket), in its client address's bucket, an IPv6 address
-by its /64 (a host usually has a whole /64 to pick addresses from). The client address is the
-connection's peer; ``X-Forwarded-For`` counts only from the proxies ``trusted_proxies`` names
-(uvicorn's ``ProxyHeadersMiddleware``, installed here, not by uvicorn itself: see
-``server.serve``). Figures and switches: the ``rate_limit_*`` settings.
+with a valid key (``services.accounts.authenticate``, remembered ``KEY_CHECK_SECONDS``) is
+counted in that key's bucket (named by a prefix of the key's SHA-256, never the key), from
+wherever it comes; any other request, an invalid, revoked or expired key's included (or a
+stream of made-up keys would each get a full bucket), in its client address's bucket, an IPv6
+address by its /64 (a host usually has a whole /64 to pick addresses from). A made-up key
+costs one key lookup (an index seek, as authenticating it would) before its address's 429.
+The client address is the connection's peer; ``X-Forwarded-For`` counts only from the proxies
+``trusted_proxies`` names (uvicorn's ``ProxyHeadersMiddleware``, installed here, not by
+uvicorn itself: see ``server.serve``). Figures and switches: the ``rate_limit_*`` settings.
 
 Buckets live in the process: with several workers each keeps its own, so a caller may get up
 to N times the figures (the kernel spreads connections over the workers). Memory is bounded: a
@@ -37,10 +39,10 @@ from starlette.applications import Starlette
 from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from graph_service import keys
 from graph_service.api.errors import STATUS_OF
 from graph_service.api.responses import problem
-from graph_service.errors import RateLimitedError
+from graph_service.errors import GraphServiceError, RateLimitedError
+from graph_service.services.accounts import authenticate
 from graph_service.settings import Settings
 
 __all__ = [
@@ -54,6 +56,10 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+#: Seconds a key's check is remembered. It decides only which bucket a request is counted in
+#: (the request itself is authenticated on its own), so a key revoked a moment ago is counted
+#: as a key a little longer; what it saves is a store lookup per request.
+KEY_CHECK_SECONDS: Final[float] = 10.0
 
 #: Never limited: probes, and what a browser loads to show the explorer and the API docs.
 EXEMPT_PATHS: Final[frozenset[str]] = frozenset(
@@ -158,18 +164,38 @@ class RateLimiter:
             settings.rate_limit_anonymous_burst,
             settings.rate_limit_max_buckets,
         )
+        #: Key digest → (valid, when checked), least recently checked first.
+        self._checked: OrderedDict[str, tuple[bool, float]] = OrderedDict()
 
-    def _key_bucket(self, key: str) -> str | None:
+    async def _key_bucket(self, scope: Scope, key: str) -> str | None:
         """The bucket of a valid key: ``key:`` and 16 hex digits of its SHA-256; ``None`` for
-        a key that is none."""
-        if keys.key_name(self.settings, key) is None:
-            return None
-        return "key:" + hashlib.sha256(key.encode()).hexdigest()[:16]
+        a key that is none (or cannot be checked: the store is down)."""
+        digest = hashlib.sha256(key.encode()).hexdigest()
+        now = self.clock()
+        valid, checked = self._checked.pop(digest, (False, -math.inf))
+        if now - checked >= KEY_CHECK_SECONDS:
+            valid = await self._authenticates(scope, key)
+            checked = now
+        self._checked[digest] = (valid, checked)
+        while len(self._checked) > self.settings.rate_limit_max_buckets:
+            self._checked.popitem(last=False)
+        return "key:" + digest[:16] if valid else None
 
-    def check(self, scope: Scope) -> RateLimitedError | None:
+    async def _authenticates(self, scope: Scope, key: str) -> bool:
+        """Whether ``key`` authenticates, as the routes' dependency decides it."""
+        service = getattr(scope["app"].state, "service", None) if "app" in scope else None
+        if service is None:  # not started (yet)
+            return False
+        try:
+            await authenticate(service.store, self.settings, key)
+        except GraphServiceError:
+            return False
+        return True
+
+    async def check(self, scope: Scope) -> RateLimitedError | None:
         """Take a token for the request of ``scope``; the error to answer if there was none."""
         key = _presented_key(scope)
-        bucket = self._key_bucket(key) if key else None
+        bucket = await self._key_bucket(scope, key) if key else None
         kind, buckets = "key", self.by_key
         if bucket is None:
             bucket, kind, buckets = client_address(scope), "address", self.by_address
@@ -197,7 +223,7 @@ class RateLimit:
         if scope["type"] != "http" or is_exempt(scope["path"]):
             await self.app(scope, receive, send)
             return
-        error = self.limiter.check(scope)
+        error = await self.limiter.check(scope)
         if error is None:
             await self.app(scope, receive, send)
             return

@@ -40,11 +40,14 @@ __all__ = [
     "ExtremeLinks",
     "Fragility",
     "Health",
+    "HistoryEntry",
+    "HistoryPage",
     "Judgement",
     "JudgementCreated",
     "JudgementPage",
     "Link",
     "LinkPage",
+    "LinkRestored",
     "LinkStrength",
     "Listing",
     "Neighbourhood",
@@ -52,6 +55,7 @@ __all__ = [
     "NodeLinkExport",
     "NodePage",
     "NodeRef",
+    "NodeRestored",
     "Partners",
     "Paths",
     "ProblemDetails",
@@ -1107,3 +1111,90 @@ if TYPE_CHECKING:
 else:
     #: The JSON formats of ``GET /v1/export``.
     JsonExport = TypeAliasType("JsonExport", CytoscapeExport | EChartsExport | NodeLinkExport)
+
+
+# ---------------------------------------------------------------------- accounts
+
+
+class Account(_Out):
+    name: str
+    role: Literal["viewer", "planner", "editor", "admin"]
+    scope: str = Field(description="Region code the account writes in; empty: national.")
+    disabled: bool = False
+    created_at: str | None = None
+    created_by: str | None = None
+    bootstrap: bool = Field(
+        default=False, description="An admin from settings (GRAPH_SERVICE_API_KEY_HASHES)."
+    )
+
+
+class AccountList(_Out):
+    items: list[Account]
+
+
+class ApiKey(_Out):
+    id: str = Field(description="The key's public id (key_…); the key itself is never shown again.")
+    account: str
+    created_at: str
+    created_by: str
+    expires_at: str | None
+    revoked_at: str | None
+
+
+class ApiKeyList(_Out):
+    items: list[ApiKey]
+
+
+class NewApiKey(ApiKey):
+    key: str = Field(description="The key: shown only in this answer, stored only as a hash.")
+
+
+# ---------------------------------------------------------------------- edit history
+
+
+class HistoryChange(_Out):
+    field: str = Field(
+        description="A field of the document, or attributes.<name> for one attribute."
+    )
+    before: Any = Field(default=None, description="Its value before; null: absent.")
+    after: Any = Field(default=None, description="Its value after; null: absent.")
+
+
+class HistoryEntry(_Out):
+    """One change to one entity, recorded in the transaction that made it."""
+
+    id: str = Field(description="The entry's id (time-ordered): a restore's version.")
+    at: dt.datetime = Field(description="Transaction time, UTC.")
+    account: str = Field(description="The account that made the change.")
+    request_id: str | None = Field(description="The request (X-Request-ID) that made it.")
+    operation: str = Field(description="What was done: node.update, batch, restore …")
+    entity: Literal["node", "link", "judgement", "account", "key"]
+    entity_id: str
+    action: Literal["create", "update", "delete"]
+    regions: list[str] = Field(description="Division codes the change touches.")
+    before: dict[str, Any] | None = Field(description="The whole document before; null: none.")
+    after: dict[str, Any] | None = Field(description="The whole document after; null: none.")
+    changes: list[HistoryChange] = Field(description="Each field that differs.")
+
+
+class HistoryPage(_Out):
+    items: list[HistoryEntry]
+    next_cursor: str | None = Field(description="Pass as cursor for the next page; null last.")
+
+
+class _Restored(_Out):
+    id: str
+    version: str | None = Field(description="The history entry restored to.")
+    recorded_as_of: dt.datetime | None = Field(description="The moment restored to.")
+    created: bool = Field(description="It was not stored: the restore created it again.")
+    changed: bool = Field(description="Something was written (and recorded as a restore).")
+    store_version: int = Field(description="The store version after the restore.")
+
+
+class NodeRestored(_Restored):
+    node: Node
+    links: list[Link] = Field(description="Links the node's deletion removed, restored too.")
+
+
+class LinkRestored(_Restored):
+    link: Link

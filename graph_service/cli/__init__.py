@@ -1,9 +1,10 @@
 """The command line, one module per command group.
 
-``graph-service serve | migrate | stats | keys | hash-key`` (:mod:`.admin`), ``load-seed |
+``graph-service serve | migrate | stats | hash-key`` (:mod:`.admin`), ``accounts …`` and
+``keys …`` (:mod:`.accounts`), ``load-seed |
 load-divisions | generate | import | export | export-graph`` (:mod:`.data`), ``analyse …``
-(:mod:`.analyse`), ``recommend …`` (:mod:`.recommend`), ``evaluate`` (:mod:`.evaluate`) and
-``search`` (:mod:`.search`).
+(:mod:`.analyse`), ``recommend …`` (:mod:`.recommend`), ``evaluate`` (:mod:`.evaluate`),
+``search`` (:mod:`.search`) and ``history | restore`` (:mod:`.history`).
 Every command reads the graph through the caller-aware view (:mod:`.runtime`), as the HTTP
 API does; none imports an HTTP route module.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import typer
 
-from graph_service.cli import admin, data, evaluate, search
+from graph_service.cli import accounts, admin, data, evaluate, history, search
 from graph_service.cli.analyse import analyse_app
 from graph_service.cli.recommend import recommend_app
 
@@ -25,9 +26,11 @@ app = typer.Typer(
     add_completion=False,
 )
 admin.register(app)
+accounts.register(app)
 data.register(app)
 evaluate.register(app)
 search.register(app)
+history.register(app)
 app.add_typer(analyse_app, name="analyse")
 app.add_typer(recommend_app, name="recommend")
 

@@ -1,5 +1,4 @@
-"""Running the service and its upkeep: ``serve``, ``migrate``, ``stats``, ``keys
-create|list|revoke``, ``hash-key``."""
+"""Running the service and its upkeep: ``serve``, ``migrate``, ``stats``, ``hash-key``."""
 
 from __future__ import annotations
 
@@ -9,11 +8,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from graph_service import keys
 from graph_service.cli import runtime
 from graph_service.cli.data import load_seed_command
 from graph_service.cli.runtime import console, run, view_of
-from graph_service.errors import GraphServiceError, InvalidInputError
 from graph_service.settings import hash_api_key
 from graph_service.store.protocol import GraphStore, StoreStats
 
@@ -25,13 +22,6 @@ def register(app: typer.Typer) -> None:
     app.command()(migrate)
     app.command()(stats)
     app.command("hash-key")(hash_key)
-    app.add_typer(keys_app, name="keys")
-
-
-keys_app = typer.Typer(
-    help="API keys kept (hashed) in the data directory; a running service sees changes at once.",
-    no_args_is_help=True,
-)
 
 
 def serve(
@@ -90,8 +80,8 @@ def hash_key(
         typer.Option(help="Who holds the key (recorded with their judgements)."),
     ] = None,
 ) -> None:
-    """Print the stored form of an API key for GRAPH_SERVICE_API_KEY_HASHES (``keys create``
-    makes a key and keeps it in the data directory instead, with no restart needed)."""
+    """Print the stored form of an API key for GRAPH_SERVICE_API_KEY_HASHES: the bootstrap
+    admin's key (``keys create`` makes the keys of store accounts)."""
     if not key.isascii() or not key.isprintable() or len(key) < 8:
         # Keys travel in HTTP headers, which carry ASCII.
         console.print("[red]error[/red] an API key is at least 8 printable ASCII characters")
@@ -100,58 +90,3 @@ def hash_key(
         console.print("[red]error[/red] a key name is 1-100 characters without '='")
         raise typer.Exit(2)
     print(f"{name.strip()}={hash_api_key(key)}" if name else hash_api_key(key))
-
-
-def _keys_failure(exc: GraphServiceError) -> typer.Exit:
-    console.print(f"[red]error[/red] {exc.message}")
-    return typer.Exit(2 if isinstance(exc, InvalidInputError) else 1)
-
-
-@keys_app.command("create")
-def keys_create(
-    name: Annotated[str, typer.Option(help="Who holds the key (recorded with what they write).")],
-) -> None:
-    """Make a new API key for NAME and print it (only now: the data directory keeps its
-    hash). A running service accepts it from its next request."""
-    settings = runtime.get_settings()
-    try:
-        key = keys.create_key(settings, name)
-    except GraphServiceError as exc:
-        raise _keys_failure(exc) from exc
-    console.print(
-        f"created the key of {name.strip()} (shown only now; its hash is in "
-        f"{keys.keys_path(settings)})"
-    )
-    print(key)
-
-
-@keys_app.command("list")
-def keys_list() -> None:
-    """The keys in the data directory: name, when made, the start of the hash."""
-    settings = runtime.get_settings()
-    try:
-        stored = keys.list_keys(settings)
-    except GraphServiceError as exc:
-        raise _keys_failure(exc) from exc
-    table = Table(title=f"API keys in {keys.keys_path(settings)}")
-    table.add_column("name")
-    table.add_column("created")
-    table.add_column("hash")
-    for key in stored:
-        table.add_row(key.name, key.created, key.hash[:19] + "…")
-    Console().print(table)
-    if settings.api_key_hashes:
-        console.print(f"and {len(settings.api_key_hashes)} in GRAPH_SERVICE_API_KEY_HASHES")
-
-
-@keys_app.command("revoke")
-def keys_revoke(
-    name: Annotated[str, typer.Argument(help="The name the key was made for.")],
-) -> None:
-    """Remove the key made for NAME: a running service refuses it from its next request."""
-    settings = runtime.get_settings()
-    try:
-        keys.revoke_key(settings, name)
-    except GraphServiceError as exc:
-        raise _keys_failure(exc) from exc
-    console.print(f"revoked the key of {name.strip()}")

@@ -17,6 +17,7 @@ from graph_service.cli.runtime import (
     ScopeOption,
     check_region_codes,
     console,
+    operator,
     parse_date,
     run,
     view_of,
@@ -179,6 +180,7 @@ def import_command(
                 batch_size,
                 keep_going,
                 progress=lambda n: progress.advance(task, n),
+                account=operator().name,
             )
 
     report = run(work)

@@ -17,6 +17,7 @@ from rich.table import Table
 
 from graph_service.domain import is_region_code
 from graph_service.errors import GraphServiceError
+from graph_service.keys import adopt_keys_file
 from graph_service.services.analysis import parse_scope
 from graph_service.services.analysis_scope import AnalysisScope
 from graph_service.services.view import GraphView, GraphViews
@@ -68,6 +69,7 @@ def run(work: Callable[[GraphStore], Awaitable[T]], settings: Settings | None = 
     async def runner() -> T:
         store = create_store(settings)
         await store.open()
+        await adopt_keys_file(store, settings)
         try:
             return await work(store)
         finally:

@@ -23,7 +23,7 @@ from graph_service.schema import LINK_TYPES, NODE_LABELS
 from graph_service.services.graph import GraphService
 from graph_service.services.seed import SeedGraph, build_seed_graph, read_scope
 from graph_service.services.view import GraphView
-from graph_service.store.protocol import GraphStore, LinkQuery, NodeQuery, WriteBatch
+from graph_service.store.protocol import GraphStore, LinkQuery, NodeQuery, WriteBatch, WriteContext
 from graph_service.visibility import Caller
 
 __all__ = [
@@ -81,8 +81,11 @@ async def load_seed(store: GraphStore, seed_dir: Path) -> SeedGraph:
             f"seed has {len(graph.problems)} problem(s); first: {graph.problems[0]}",
             errors=[{"field": f"{p.file}:{p.field}", "message": p.message} for p in graph.problems],
         )
+    context = WriteContext(account="system", operation="seed.load")
     await store.write(
-        WriteBatch(nodes=list(graph.nodes.values()), links=list(graph.links.values()))
+        WriteBatch(
+            nodes=list(graph.nodes.values()), links=list(graph.links.values()), context=context
+        )
     )
     return graph
 
@@ -175,15 +178,18 @@ async def import_file(
     batch_size: int = 1000,
     keep_going: bool = False,
     progress: Callable[[int], None] | None = None,
+    account: str = IMPORTER.name,
 ) -> ImportReport:
-    """Import ``path``; see the module docstring for the guarantees."""
+    """Import ``path``; see the module docstring for the guarantees. The history records
+    each batch as an ``import`` by ``account``, with the file's name as its request."""
     report = ImportReport()
+    context = WriteContext(account=account, operation="import", request_id=f"file:{path.name}")
     for batch in _batches(read_rows(path, fmt), batch_size):
         report.rows += len(batch)
         problems, (nodes, node_lines), (links, link_lines) = _validate_batch(service, batch)
         if not problems:
             try:
-                await service.store.write(WriteBatch(nodes=nodes, links=links))
+                await service.store.write(WriteBatch(nodes=nodes, links=links, context=context))
             except GraphServiceError as exc:
                 problems.append(_locate(exc, batch[0][0], node_lines, link_lines))
         if problems:

@@ -35,6 +35,7 @@ from graph_service.models import (
 from graph_service.schema import link_allows
 from graph_service.services.analysis import to_jsonable
 from graph_service.services.analysis_scope import AnalysisScope
+from graph_service.services.graph import write_context
 from graph_service.services.listing import Limit, listing
 from graph_service.services.references import resolve_node, resolve_nodes
 from graph_service.services.view import GraphView
@@ -441,7 +442,9 @@ class RecommendationService:
 
     # ------------------------------------------------------------------ judgements
 
-    async def judge(self, view: GraphView, request: JudgementIn) -> dict[str, Any]:
+    async def judge(
+        self, view: GraphView, request: JudgementIn, request_id: str | None = None
+    ) -> dict[str, Any]:
         """Record a planner's judgement; ``accept`` writes the link in the same transaction.
 
         The record keeps who decided (the stated planner and the API key's name), when, and
@@ -499,7 +502,9 @@ class RecommendationService:
             "already_partners": already,
             "recommendation": self._snapshot(index, target, partner, request, rejected),
         }
-        result = await self.store.write(WriteBatch(links=[link] if link else (), judgements=[doc]))
+        context = write_context(caller, "judgement", request_id)
+        batch = WriteBatch(links=[link] if link else (), judgements=[doc], context=context)
+        result = await self.store.write(batch)
         return {
             "judgement": doc,
             "link": link,
@@ -667,7 +672,8 @@ class RecommendationService:
         provenance = {
             "kind": "planner_decision",
             "document": judgement_id,
-            "by": request.decided_by or caller.name,
+            # Who recorded it is the account (attested); whom it names is in the judgement.
+            "by": caller.name,
             "recorded_at": now.isoformat(),
         }
         if request.note:

@@ -82,6 +82,12 @@ class BaseGraphStore(ABC):
         request = PageRequest.of(cursor, limit)
         return request.page(await self._judgement_rows(query, request))
 
+    async def list_history(
+        self, query: protocol.HistoryQuery, cursor: str | None, limit: int
+    ) -> protocol.Page:
+        request = PageRequest.of(cursor, limit)
+        return request.page(await self._history_rows(query, request))
+
     # Each: the rows matching ``query`` after ``request.after``, ``request.fetch`` at most.
 
     @abstractmethod
@@ -94,6 +100,10 @@ class BaseGraphStore(ABC):
     async def _judgement_rows(
         self, query: protocol.JudgementQuery, request: PageRequest
     ) -> PageRows: ...
+
+    @abstractmethod
+    async def _history_rows(self, query: protocol.HistoryQuery, request: PageRequest) -> PageRows:
+        """Newest first (before ``request.after``, when set) if ``query.newest_first``."""
 
     # ------------------------------------------------------------------ search
 

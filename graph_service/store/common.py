@@ -18,20 +18,27 @@ from graph_service.models import LinkDoc, NodeDoc
 from graph_service.schema import NODE_LABELS
 from graph_service.search_text import clean, fold
 from graph_service.store.protocol import (
+    AccountDoc,
     CoverageReport,
+    HistoryDoc,
     JudgementDoc,
+    KeyDoc,
     Page,
     RegionCoverage,
     SearchHit,
 )
 
 __all__ = [
+    "ACCOUNT_FIELDS",
+    "HISTORY_FIELDS",
     "JUDGEMENT_FIELDS",
+    "KEY_FIELDS",
     "LINK_FIELDS",
     "NODE_FIELDS",
     "OWN_CODE_LABELS",
     "PageRequest",
     "SearchText",
+    "account_fields",
     "child_region_length",
     "chunks",
     "code_range",
@@ -39,7 +46,9 @@ __all__ = [
     "coverage_row",
     "decode_cursor",
     "encode_cursor",
+    "history_fields",
     "judgement_fields",
+    "key_fields",
     "key_match",
     "link_fields",
     "match_score",
@@ -57,6 +66,18 @@ T = TypeVar("T")
 NODE_FIELDS = ("id", "label", "kind", "name", "region_code", "valid_from", "valid_to")
 LINK_FIELDS = ("id", "type", "source", "target", "valid_from", "valid_to")
 JUDGEMENT_FIELDS = ("id", "pair", "target", "partner", "decision", "decided_by", "decided_at")
+ACCOUNT_FIELDS = ("name", "role", "scope")
+KEY_FIELDS = ("id", "account", "hash")
+HISTORY_FIELDS = (
+    "id",
+    "at",
+    "account",
+    "operation",
+    "entity",
+    "entity_id",
+    "region_a",
+    "region_b",
+)
 
 
 def node_fields(doc: NodeDoc) -> tuple[Any, ...]:
@@ -94,6 +115,32 @@ def judgement_fields(doc: JudgementDoc) -> tuple[Any, ...]:
         doc["decision"],
         doc.get("decided_by"),
         doc["decided_at"],
+    )
+
+
+def account_fields(doc: AccountDoc) -> tuple[Any, ...]:
+    """The :data:`ACCOUNT_FIELDS` of an account."""
+    return (doc["name"], doc["role"], doc["scope"])
+
+
+def key_fields(doc: KeyDoc) -> tuple[Any, ...]:
+    """The :data:`KEY_FIELDS` of a key."""
+    return (doc["id"], doc["account"], doc["hash"])
+
+
+def history_fields(doc: HistoryDoc) -> tuple[Any, ...]:
+    """The :data:`HISTORY_FIELDS` of a history entry: an entry touches one region or two
+    (a node's old and new region, a link's ends)."""
+    regions = [*doc["regions"], None, None]
+    return (
+        doc["id"],
+        doc["at"],
+        doc["account"],
+        doc["operation"],
+        doc["entity"],
+        doc["entity_id"],
+        regions[0],
+        regions[1],
     )
 
 

@@ -38,18 +38,24 @@ from graph_service.schema import JOINT_BODY_KINDS, NODE_LABELS, STRUCTURAL_LINK_
 from graph_service.search_text import fold
 from graph_service.store import protocol
 from graph_service.store.base import BaseGraphStore, PageRows, VillageCoverage
-from graph_service.store.batch import StoredLinks, apply_batch, run_inline
+from graph_service.store.batch import NodeHead, StoredLinks, apply_batch, run_inline
 from graph_service.store.common import (
+    ACCOUNT_FIELDS,
+    HISTORY_FIELDS,
     JUDGEMENT_FIELDS,
+    KEY_FIELDS,
     LINK_FIELDS,
     NODE_FIELDS,
     OWN_CODE_LABELS,
     PageRequest,
     SearchText,
+    account_fields,
     child_region_length,
     chunks,
     code_range,
+    history_fields,
     judgement_fields,
+    key_fields,
     link_fields,
     node_fields,
 )
@@ -101,6 +107,42 @@ CREATE TABLE IF NOT EXISTS judgements (
 CREATE INDEX IF NOT EXISTS judgements_pair ON judgements (pair, id);
 CREATE INDEX IF NOT EXISTS judgements_target ON judgements (target, id);
 CREATE INDEX IF NOT EXISTS judgements_partner ON judgements (partner, id);
+-- Accounts and their API keys (graph_service.access): beside the graph, never in it.
+CREATE TABLE IF NOT EXISTS accounts (
+    name TEXT PRIMARY KEY,
+    role TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    doc BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS api_keys (
+    id TEXT PRIMARY KEY,
+    account TEXT NOT NULL REFERENCES accounts (name),
+    hash TEXT NOT NULL UNIQUE,
+    doc BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS api_keys_account ON api_keys (account, id);
+-- The edit history: one row per changed entity, written in the change's transaction.
+CREATE TABLE IF NOT EXISTS history (
+    id TEXT PRIMARY KEY,
+    at TEXT NOT NULL,
+    account TEXT NOT NULL,
+    operation TEXT NOT NULL,
+    entity TEXT NOT NULL,
+    entity_id TEXT NOT NULL,
+    region_a TEXT,
+    region_b TEXT,
+    doc BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS history_entity ON history (entity, entity_id, id);
+CREATE INDEX IF NOT EXISTS history_account ON history (account, id);
+CREATE INDEX IF NOT EXISTS history_at ON history (at, id);
+CREATE INDEX IF NOT EXISTS history_region_a ON history (region_a, id);
+CREATE INDEX IF NOT EXISTS history_region_b ON history (region_b, id);
+-- Append-only, whatever connects to the file.
+CREATE TRIGGER IF NOT EXISTS history_no_update BEFORE UPDATE ON history
+BEGIN SELECT RAISE(ABORT, 'the edit history is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS history_no_delete BEFORE DELETE ON history
+BEGIN SELECT RAISE(ABORT, 'the edit history is append-only'); END;
 CREATE TABLE IF NOT EXISTS changes (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     entity TEXT NOT NULL,   -- 'node', 'link' or '*' (reload everything)
@@ -155,6 +197,15 @@ _UPSERT_LINKS = _insert_sql("links", LINK_FIELDS) + (
     "valid_to = excluded.valid_to, doc = excluded.doc"
 )
 _INSERT_JUDGEMENTS = _insert_sql("judgements", JUDGEMENT_FIELDS)
+_UPSERT_ACCOUNTS = _insert_sql("accounts", ACCOUNT_FIELDS) + (
+    " ON CONFLICT (name) DO UPDATE SET role = excluded.role, scope = excluded.scope, "
+    "doc = excluded.doc"
+)
+# A key keeps its account and hash (``batch``); only its document (revocation) changes.
+_UPSERT_KEYS = _insert_sql("api_keys", KEY_FIELDS) + (
+    " ON CONFLICT (id) DO UPDATE SET doc = excluded.doc"
+)
+_INSERT_HISTORY = _insert_sql("history", HISTORY_FIELDS)
 
 
 class _SqliteBatch:
@@ -174,13 +225,21 @@ class _SqliteBatch:
                 found[row[0]] = row[1:]
         return found
 
-    async def node_labels(self, ids: Sequence[str]) -> dict[str, str]:
-        return {k: v[0] for k, v in self._stored("nodes", "label", ids).items()}
+    async def lock_nodes(self, ids: Sequence[str]) -> None:
+        """Nothing: ``BEGIN IMMEDIATE`` makes write transactions serial."""
+
+    async def node_docs(self, ids: Sequence[str]) -> dict[str, NodeDoc]:
+        return {k: orjson.loads(v[0]) for k, v in self._stored("nodes", "doc", ids).items()}
+
+    async def node_heads(self, ids: Sequence[str]) -> dict[str, NodeHead]:
+        return {
+            k: (v[0], v[1]) for k, v in self._stored("nodes", "label, region_code", ids).items()
+        }
 
     async def stored_links(self, ids: Sequence[str], types: Sequence[str] = ()) -> StoredLinks:
         return {
-            k: {"type": v[0], "source": v[1], "target": v[2]}
-            for k, v in self._stored("links", "type, source, target", ids).items()
+            k: {"type": v[0], "source": v[1], "target": v[2], "doc": orjson.loads(v[3])}
+            for k, v in self._stored("links", "type, source, target, doc", ids).items()
         }
 
     async def upsert_nodes(self, nodes: Sequence[NodeDoc]) -> None:
@@ -219,6 +278,30 @@ class _SqliteBatch:
     async def append_judgements(self, judgements: Sequence[protocol.JudgementDoc]) -> None:
         rows = [(*judgement_fields(j), _dumps(j)) for j in judgements]
         self.conn.executemany(_INSERT_JUDGEMENTS, rows)
+
+    def _docs(self, table: str, key: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        for chunk in chunks(ids, _SQL_CHUNK):
+            sql = f"SELECT {key}, doc FROM {table} WHERE {key} IN ({_marks(len(chunk))})"  # noqa: S608
+            found.update((row[0], orjson.loads(row[1])) for row in self.conn.execute(sql, chunk))
+        return found
+
+    async def account_docs(self, names: Sequence[str]) -> dict[str, protocol.AccountDoc]:
+        return self._docs("accounts", "name", names)
+
+    async def key_docs(self, ids: Sequence[str]) -> dict[str, protocol.KeyDoc]:
+        return self._docs("api_keys", "id", ids)
+
+    async def upsert_accounts(self, accounts: Sequence[protocol.AccountDoc]) -> None:
+        rows = [(*account_fields(a), _dumps(a)) for a in accounts]
+        self.conn.executemany(_UPSERT_ACCOUNTS, rows)
+
+    async def upsert_keys(self, keys: Sequence[protocol.KeyDoc]) -> None:
+        self.conn.executemany(_UPSERT_KEYS, [(*key_fields(k), _dumps(k)) for k in keys])
+
+    async def append_history(self, entries: Sequence[protocol.HistoryDoc]) -> None:
+        rows = [(*history_fields(e), _dumps(e)) for e in entries]
+        self.conn.executemany(_INSERT_HISTORY, rows)
 
     def log_changes(self) -> None:
         """Append what the batch changed to the log other processes replay (see the module
@@ -529,12 +612,22 @@ class EmbeddedGraphStore(BaseGraphStore):
             params += [day, day]
 
     def _page_rows(
-        self, table: str, where: list[str], params: list[Any], request: PageRequest
+        self,
+        table: str,
+        where: list[str],
+        params: list[Any],
+        request: PageRequest,
+        newest_first: bool = False,
     ) -> PageRows:
-        sql = (
-            f"SELECT id, doc FROM {table} WHERE {' AND '.join([*where, 'id > ?'])} "  # noqa: S608
-            "ORDER BY id LIMIT ?"
-        )
+        if newest_first:
+            # The first page starts at the newest; the next ones before the last id seen.
+            # The first page binds its empty cursor too ("" = ""): every filter keeps its
+            # place among the parameters (a numbered "?1" would take the first filter's).
+            bound, order = ("id < ?" if request.after else "? = ''"), "DESC"
+        else:
+            bound, order = "id > ?", "ASC"
+        conditions = " AND ".join([*where, bound])
+        sql = f"SELECT id, doc FROM {table} WHERE {conditions} ORDER BY id {order} LIMIT ?"  # noqa: S608
         with self._mem_lock:
             self._refresh()
             return (
@@ -889,9 +982,77 @@ class EmbeddedGraphStore(BaseGraphStore):
             params.append(query.until)
         return self._page_rows("judgements", where, params, request)
 
+    async def _history_rows(self, query: protocol.HistoryQuery, request: PageRequest) -> PageRows:
+        where: list[str] = []
+        params: list[Any] = []
+        for column, value in (
+            ("entity", query.entity),
+            ("entity_id", query.entity_id),
+            ("account", query.account),
+            ("operation", query.operation),
+        ):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if query.region is not None:
+            low, high = code_range(query.region)
+            where.append("((region_a >= ? AND region_a < ?) OR (region_b >= ? AND region_b < ?))")
+            params += [low, high, low, high]
+        if query.since is not None:
+            where.append("at >= ?")
+            params.append(query.since)
+        if query.until is not None:
+            where.append("at <= ?")
+            params.append(query.until)
+        return self._page_rows("history", where, params, request, newest_first=query.newest_first)
+
+    def _read_docs(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """Documents beside the graph (accounts, keys), read from SQLite as they are now."""
+        with self._mem_lock:
+            return [orjson.loads(row[0]) for row in self._conn_reader().execute(sql, params)]
+
+    async def get_accounts(self, names: Sequence[str]) -> dict[str, protocol.AccountDoc]:
+        found: dict[str, protocol.AccountDoc] = {}
+        for chunk in chunks(list(names), _SQL_CHUNK):
+            sql = f"SELECT doc FROM accounts WHERE name IN ({_marks(len(chunk))})"  # noqa: S608
+            found.update((doc["name"], doc) for doc in self._read_docs(sql, chunk))
+        return found
+
+    async def list_accounts(self) -> list[protocol.AccountDoc]:
+        return self._read_docs("SELECT doc FROM accounts ORDER BY name")
+
+    async def find_key(self, key_hash: str) -> tuple[protocol.KeyDoc, protocol.AccountDoc] | None:
+        with self._mem_lock:
+            row = (
+                self._conn_reader()
+                .execute(
+                    "SELECT k.doc, a.doc FROM api_keys k JOIN accounts a ON a.name = k.account "
+                    "WHERE k.hash = ?",
+                    (key_hash,),
+                )
+                .fetchone()
+            )
+        return (orjson.loads(row[0]), orjson.loads(row[1])) if row else None
+
+    async def list_keys(self, account: str | None = None) -> list[protocol.KeyDoc]:
+        if account is None:
+            return self._read_docs("SELECT doc FROM api_keys ORDER BY id")
+        return self._read_docs("SELECT doc FROM api_keys WHERE account = ? ORDER BY id", (account,))
+
     async def stats(self) -> protocol.StoreStats:
         with self._mem_lock:
             self._refresh()
             labels = Counter(doc["label"] for doc in self._nodes.values())
             types = Counter(doc["type"] for doc in self._links.values())
             return protocol.StoreStats(self.backend, dict(labels), dict(types), self._seq)
+
+    # ------------------------------------------------------------------ record-time reads
+
+    async def links_at_nodes(self, node_ids: Sequence[str]) -> dict[str, list[LinkDoc]]:
+        with self._mem_lock:
+            self._refresh()
+            found: dict[str, list[LinkDoc]] = {}
+            for node_id in node_ids:
+                ids = set(self._out.get(node_id, ())) | set(self._in.get(node_id, ()))
+                found[node_id] = [self._links[i] for i in sorted(ids)]
+            return found

@@ -38,16 +38,22 @@ from graph_service.schema import JOINT_BODY_KINDS, LINK_TYPES, NODE_LABELS, STRU
 from graph_service.search_text import FOLD_VERSION, fold
 from graph_service.store import cypher, protocol
 from graph_service.store.base import BaseGraphStore, PageRows, VillageCoverage
-from graph_service.store.batch import StoredLinks, apply_batch
+from graph_service.store.batch import NodeHead, StoredLinks, apply_batch
 from graph_service.store.common import (
+    ACCOUNT_FIELDS,
+    HISTORY_FIELDS,
     JUDGEMENT_FIELDS,
+    KEY_FIELDS,
     NODE_FIELDS,
     OWN_CODE_LABELS,
     PageRequest,
     SearchText,
+    account_fields,
     child_region_length,
     chunks,
+    history_fields,
     judgement_fields,
+    key_fields,
     node_fields,
 )
 from graph_service.store.neighbourhood import NeighbourhoodWalk
@@ -109,12 +115,13 @@ def _link_props(doc: LinkDoc) -> dict[str, Any]:
     }
 
 
+def _props(fields: Sequence[str], values: Sequence[Any], doc: Mapping[str, Any]) -> dict[str, Any]:
+    """What lookups and list filters need as properties, and the whole record as ``doc``."""
+    return {**dict(zip(fields, values, strict=True)), "doc": orjson.dumps(doc).decode()}
+
+
 def _judgement_props(doc: protocol.JudgementDoc) -> dict[str, Any]:
-    """What list filters need as properties, and the whole record as ``doc``."""
-    return {
-        **dict(zip(JUDGEMENT_FIELDS, judgement_fields(doc), strict=True)),
-        "doc": orjson.dumps(doc).decode(),
-    }
+    return _props(JUDGEMENT_FIELDS, judgement_fields(doc), doc)
 
 
 def _ring_rows(records: list[Any]) -> Iterator[tuple[str, str, str, str]]:
@@ -136,9 +143,18 @@ class _CypherBatch:
         for chunk in chunks(rows, UNWIND_CHUNK):
             await self.tx.run(text, rows=chunk)
 
-    async def node_labels(self, ids: Sequence[str]) -> dict[str, str]:
-        rows = await self._rows("nodes_labels_by_id", ids=list(ids))
-        return {r["id"]: r["label"] for r in rows}
+    async def lock_nodes(self, ids: Sequence[str]) -> None:
+        """A write lock on each stored node, held to the end of the transaction."""
+        if ids:
+            await self.tx.run(cypher.statement("nodes_lock"), ids=list(ids))
+
+    async def node_docs(self, ids: Sequence[str]) -> dict[str, NodeDoc]:
+        docs = (orjson.loads(raw) for raw in await self._rows("nodes_get", ids=list(ids)))
+        return {doc["id"]: doc for doc in docs}
+
+    async def node_heads(self, ids: Sequence[str]) -> dict[str, NodeHead]:
+        rows = await self._rows("nodes_heads_by_id", ids=list(ids))
+        return {r["id"]: (r["label"], r["region_code"]) for r in rows}
 
     async def stored_links(self, ids: Sequence[str], types: Sequence[str] = ()) -> StoredLinks:
         """When ``types`` gives each id's type and the id is the one derived from type and
@@ -159,7 +175,13 @@ class _CypherBatch:
         if anywhere:
             rows += await self._rows("links_by_id_all", _LINKS_BY_ID(), ids=anywhere)
         return {
-            r["id"]: {"type": r["type"], "source": r["source"], "target": r["target"]} for r in rows
+            r["id"]: {
+                "type": r["type"],
+                "source": r["source"],
+                "target": r["target"],
+                "doc": orjson.loads(r["doc"]),
+            }
+            for r in rows
         }
 
     async def upsert_nodes(self, nodes: Sequence[NodeDoc]) -> None:
@@ -203,6 +225,26 @@ class _CypherBatch:
     async def append_judgements(self, judgements: Sequence[protocol.JudgementDoc]) -> None:
         rows = [_judgement_props(j) for j in judgements]
         await self._run_in_chunks(cypher.statement("judgements_create"), rows)
+
+    async def account_docs(self, names: Sequence[str]) -> dict[str, protocol.AccountDoc]:
+        docs = (orjson.loads(raw) for raw in await self._rows("accounts_get", names=list(names)))
+        return {doc["name"]: doc for doc in docs}
+
+    async def key_docs(self, ids: Sequence[str]) -> dict[str, protocol.KeyDoc]:
+        docs = (orjson.loads(raw) for raw in await self._rows("keys_get", ids=list(ids)))
+        return {doc["id"]: doc for doc in docs}
+
+    async def upsert_accounts(self, accounts: Sequence[protocol.AccountDoc]) -> None:
+        rows = [_props(ACCOUNT_FIELDS, account_fields(a), a) for a in accounts]
+        await self._run_in_chunks(cypher.statement("accounts_upsert"), rows)
+
+    async def upsert_keys(self, keys: Sequence[protocol.KeyDoc]) -> None:
+        rows = [_props(KEY_FIELDS, key_fields(k), k) for k in keys]
+        await self._run_in_chunks(cypher.statement("keys_upsert"), rows)
+
+    async def append_history(self, entries: Sequence[protocol.HistoryDoc]) -> None:
+        rows = [_props(HISTORY_FIELDS, history_fields(e), e) for e in entries]
+        await self._run_in_chunks(cypher.statement("history_append"), rows)
 
 
 async def _tx_rows(
@@ -439,9 +481,9 @@ class Neo4jGraphStore(BaseGraphStore):
         tx: AsyncManagedTransaction, batch: protocol.WriteBatch
     ) -> protocol.WriteResult:
         counts = await apply_batch(_CypherBatch(tx), batch)
-        graph_changed = bool(batch.nodes or batch.links or batch.delete_links or batch.delete_nodes)
-        # Judgements are records about the graph: alone they leave its version (and every
-        # cache keyed by it) as it was.
+        graph_changed = batch.changes_graph
+        # Judgements, accounts and keys are records beside the graph: alone they leave its
+        # version (and every cache keyed by it) as it was.
         name = "graph_version_bump" if graph_changed else "graph_version"
         result = await tx.run(cypher.statement(name))
         record = await result.single()
@@ -639,6 +681,35 @@ class Neo4jGraphStore(BaseGraphStore):
             current=query.current,
         )
 
+    async def _history_rows(self, query: protocol.HistoryQuery, request: PageRequest) -> PageRows:
+        return await self._page_rows(
+            "history_list_newest" if query.newest_first else "history_list",
+            request,
+            entity=query.entity,
+            entity_id=query.entity_id,
+            account=query.account,
+            operation=query.operation,
+            region=query.region,
+            since=query.since,
+            until=query.until,
+        )
+
+    async def get_accounts(self, names: Sequence[str]) -> dict[str, protocol.AccountDoc]:
+        docs = (orjson.loads(raw) for raw in await self._read("accounts_get", names=list(names)))
+        return {doc["name"]: doc for doc in docs}
+
+    async def list_accounts(self) -> list[protocol.AccountDoc]:
+        return [orjson.loads(raw) for raw in await self._read("accounts_list")]
+
+    async def find_key(self, key_hash: str) -> tuple[protocol.KeyDoc, protocol.AccountDoc] | None:
+        rows = await self._read("keys_by_hash", hash=key_hash)
+        if not rows:
+            return None
+        return orjson.loads(rows[0]["key"]), orjson.loads(rows[0]["account"])
+
+    async def list_keys(self, account: str | None = None) -> list[protocol.KeyDoc]:
+        return [orjson.loads(raw) for raw in await self._read("keys_list", account=account)]
+
     async def stats(self) -> protocol.StoreStats:
         nodes = await self._read("stats_nodes")
         links = await self._read("stats_links")
@@ -648,3 +719,14 @@ class Neo4jGraphStore(BaseGraphStore):
             {r["key"]: int(r["count"]) for r in links},
             await self.version(),
         )
+
+    # ------------------------------------------------------------------ record-time reads
+
+    async def links_at_nodes(self, node_ids: Sequence[str]) -> dict[str, list[LinkDoc]]:
+        wanted = list(dict.fromkeys(node_ids))
+        found: dict[str, dict[str, LinkDoc]] = {node_id: {} for node_id in wanted}
+        for chunk in chunks(wanted, UNWIND_CHUNK):
+            for row in await self._read("links_at_nodes", ids=list(chunk)):
+                # A link from a node to itself comes once per direction: keyed by id.
+                found[row["node"]].setdefault(row["id"], orjson.loads(row["doc"]))
+        return {node_id: [links[i] for i in sorted(links)] for node_id, links in found.items()}

@@ -23,15 +23,33 @@ from graph_service.models import LinkDoc, NodeDoc
 #: ``decision``, ``decided_by``, ``decided_at`` (UTC, ``YYYY-MM-DDTHH:MM:SS.ffffffZ``) and
 #: the rest of the record. Stores keep judgements apart from the graph, append-only.
 JudgementDoc = dict[str, Any]
+#: An account (``graph_service.access``): ``name`` (its id), ``role``, ``scope`` (a region
+#: code, ``""`` national), ``created_at``, ``created_by``, ``disabled``.
+AccountDoc = dict[str, Any]
+#: An API key of an account: ``id`` (public, ``key_…``), ``account``, ``hash``
+#: (``sha256:<hex>``; the key itself is never stored), ``created_at``, ``created_by``,
+#: ``expires_at`` and ``revoked_at`` (UTC ``…Z`` strings or ``None``).
+KeyDoc = dict[str, Any]
+#: One entry of the edit history, written in the transaction of the change it records:
+#: ``id`` (time-ordered), ``at`` (UTC transaction time, ``YYYY-MM-DDTHH:MM:SS.ffffffZ``),
+#: ``account``, ``request_id``, ``operation``, ``entity`` (``node``, ``link``,
+#: ``judgement``, ``account``, ``key``), ``entity_id``, ``action`` (``create``, ``update``,
+#: ``delete``), ``regions`` (the division codes it touches), ``before`` and ``after`` (the
+#: whole document, ``None`` when absent). Append-only: nothing updates or deletes it.
+HistoryDoc = dict[str, Any]
 
 __all__ = [
     "MAX_DEPTH",
+    "AccountDoc",
     "CoverageReport",
     "Direction",
     "GraphPath",
     "GraphStore",
+    "HistoryDoc",
+    "HistoryQuery",
     "JudgementDoc",
     "JudgementQuery",
+    "KeyDoc",
     "LinkQuery",
     "NeighbourhoodQuery",
     "NodeQuery",
@@ -43,6 +61,7 @@ __all__ = [
     "StoreStats",
     "Subgraph",
     "WriteBatch",
+    "WriteContext",
     "WriteResult",
     "valid_on",
 ]
@@ -61,14 +80,30 @@ def valid_on(doc: dict[str, Any], as_of: dt.date | None) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
+class WriteContext:
+    """Who writes, and why: what the edit history records of a batch.
+
+    ``scope`` is the region the account may write in (``graph_service.access``; ``None``:
+    everywhere); the store checks every entry against it inside the transaction.
+    ``operation`` names what the caller did (``node.create``, ``batch``, ``import``,
+    ``restore`` …). The time is the store's clock at the transaction, never the caller's.
+    """
+
+    account: str = "system"
+    operation: str = "write"
+    request_id: str | None = None
+    scope: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class WriteBatch:
     """An atomic unit of writes, applied in this order: nodes, links, link and node deletes,
-    judgements.
+    judgements, accounts, keys; then the history of all of it, in the same transaction.
 
     ``detach`` lets a node delete remove the node's links too; without it, deleting a node
     that still has links is a conflict. ``judgements`` are appended (an id already stored
     is a conflict); they are records about the graph, not part of it, so a batch of
-    judgements alone does not change :meth:`GraphStore.version`.
+    judgements alone does not change :meth:`GraphStore.version` (nor do accounts and keys).
     """
 
     nodes: Sequence[NodeDoc] = ()
@@ -77,6 +112,15 @@ class WriteBatch:
     delete_nodes: Sequence[str] = ()
     detach: bool = False
     judgements: Sequence[JudgementDoc] = ()
+    #: Created or replaced whole (an account is never deleted: it is disabled).
+    accounts: Sequence[AccountDoc] = ()
+    #: Created or replaced whole (a key is revoked by setting ``revoked_at``).
+    keys: Sequence[KeyDoc] = ()
+    context: WriteContext = field(default_factory=WriteContext)
+
+    @property
+    def changes_graph(self) -> bool:
+        return bool(self.nodes or self.links or self.delete_links or self.delete_nodes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +132,9 @@ class WriteResult:
     links_deleted: int = 0
     nodes_deleted: int = 0
     judgements_created: int = 0
+    accounts_written: int = 0
+    keys_written: int = 0
+    history_recorded: int = 0
     version: int = 0
 
 
@@ -130,6 +177,25 @@ class JudgementQuery:
     since: str | None = None
     until: str | None = None
     current: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryQuery:
+    """History entries to list, oldest first (ids are time-ordered).
+
+    ``region`` matches entries touching a division code under it (a node's region, a link's
+    ends'); ``since``/``until`` bound ``at`` inclusively, in the stored form (UTC ``…Z``).
+    """
+
+    entity: str | None = None
+    entity_id: str | None = None
+    account: str | None = None
+    region: str | None = None
+    operation: str | None = None
+    since: str | None = None
+    until: str | None = None
+    #: Newest first instead (a node's latest versions).
+    newest_first: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,3 +349,25 @@ class GraphStore(Protocol):
 
     async def list_judgements(self, query: JudgementQuery, cursor: str | None, limit: int) -> Page:
         """Judgement records matching ``query``, oldest first, ``limit`` a page."""
+
+    async def list_history(self, query: HistoryQuery, cursor: str | None, limit: int) -> Page:
+        """Edit-history entries matching ``query``, ``limit`` a page."""
+
+    async def get_accounts(self, names: Sequence[str]) -> dict[str, AccountDoc]: ...
+
+    async def list_accounts(self) -> list[AccountDoc]:
+        """Every account, by name."""
+
+    async def find_key(self, key_hash: str) -> tuple[KeyDoc, AccountDoc] | None:
+        """The key stored with this hash and its account (revoked and expired ones too:
+        the caller decides), or ``None``."""
+
+    async def list_keys(self, account: str | None = None) -> list[KeyDoc]:
+        """Keys (of ``account``, or all), oldest first."""
+
+    # ---------------------------------------------------------------- record-time reads
+    # (graph_service.services.recorded replays the history on the current adjacency)
+
+    async def links_at_nodes(self, node_ids: Sequence[str]) -> dict[str, list[LinkDoc]]:
+        """Every link stored at each of ``node_ids`` (either end, any type, any dates), in
+        link id order; a node not stored has none. One round trip for all of them."""

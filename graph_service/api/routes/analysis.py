@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from graph_service.api.deps import ViewDep
 from graph_service.api.openapi import READ, problems
 from graph_service.api.params import NODE_REFERENCE, AsOf, LinkType
+from graph_service.api.record_time import RecordedViewDep
 from graph_service.api.responses import ORJSONResponse
 from graph_service.api.schemas import (
     AnalysisCoverage,
@@ -234,7 +235,7 @@ async def coverage(
         ),
     ],
     analysis: AnalysisDep,
-    view: ViewDep,
+    view: RecordedViewDep,
     as_of: AsOf = None,
     strong_threshold: Annotated[
         float, Query(ge=0, le=1, description="Link strength a strong partner reaches.")

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from graph_service.api.deps import ServiceDep, SettingsDep, ViewDep, WriterDep
+from graph_service.api.deps import RequestIdDep, ServiceDep, SettingsDep, ViewDep, WriterDep
 from graph_service.api.openapi import READ, WRITE, problems
 from graph_service.api.params import (
     MAX_NEIGHBOURHOOD,
@@ -18,6 +18,7 @@ from graph_service.api.params import (
     NodeLabel,
     NodeRefPath,
 )
+from graph_service.api.record_time import RecordedViewDep
 from graph_service.api.responses import ORJSONResponse
 from graph_service.api.schemas import Neighbourhood, Paths, SearchResult, WriteSummary
 from graph_service.domain import DEFAULT_NEIGHBOURHOOD
@@ -66,6 +67,7 @@ async def write_batch(
     service: ServiceDep,
     caller: WriterDep,
     settings: SettingsDep,
+    request_id: RequestIdDep,
 ) -> ORJSONResponse:
     for name in ("nodes", "links", "delete_links", "delete_nodes"):
         if len(getattr(request, name)) > settings.max_batch_size:
@@ -79,6 +81,7 @@ async def write_batch(
         delete_links=request.delete_links,
         delete_nodes=request.delete_nodes,
         detach=request.detach,
+        request_id=request_id,
     )
     return ORJSONResponse(
         {
@@ -130,7 +133,7 @@ async def search(
 )
 async def neighbourhood(
     node_id: NodeRefPath,
-    view: ViewDep,
+    view: RecordedViewDep,
     depth: Annotated[int, Query(ge=1, le=MAX_DEPTH, description="Hops from the node.")] = 1,
     link_type: Annotated[
         list[LinkType] | None, Query(description="Follow only these link types.")

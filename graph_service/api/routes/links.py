@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Response
 
-from graph_service.api.deps import ServiceDep, ViewDep, WriterDep
+from graph_service.api.deps import RequestIdDep, ServiceDep, ViewDep, WriterDep
 from graph_service.api.openapi import READ, WRITE, problems
 from graph_service.api.params import AsOf, Cursor, LinkId, LinkType, PageLimit
 from graph_service.api.responses import ORJSONResponse
@@ -34,9 +34,12 @@ def _body(link: Any) -> dict[str, Any]:
     ),
 )
 async def create_link(
-    link: Annotated[LinkIn, Body()], service: ServiceDep, caller: WriterDep
+    link: Annotated[LinkIn, Body()],
+    service: ServiceDep,
+    caller: WriterDep,
+    request_id: RequestIdDep,
 ) -> ORJSONResponse:
-    doc = await service.create_link(caller, _body(link))
+    doc = await service.create_link(caller, _body(link), request_id)
     return ORJSONResponse(doc, status_code=201, headers={"Location": f"/v1/links/{doc['id']}"})
 
 
@@ -62,8 +65,9 @@ async def put_link(
     ],
     service: ServiceDep,
     caller: WriterDep,
+    request_id: RequestIdDep,
 ) -> ORJSONResponse:
-    doc, created = await service.put_link(caller, link_id, link)
+    doc, created = await service.put_link(caller, link_id, link, request_id)
     return ORJSONResponse(doc, status_code=201 if created else 200)
 
 
@@ -83,8 +87,10 @@ async def get_link(link_id: LinkId, view: ViewDep, as_of: AsOf = None) -> ORJSON
     summary="Delete a link",
     responses=problems(*READ, (404, "No link with this id.")),
 )
-async def delete_link(link_id: LinkId, service: ServiceDep, caller: WriterDep) -> Response:
-    await service.delete_link(link_id)
+async def delete_link(
+    link_id: LinkId, service: ServiceDep, caller: WriterDep, request_id: RequestIdDep
+) -> Response:
+    await service.delete_link(link_id, caller, request_id)
     return Response(status_code=204)
 
 

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
-from functools import lru_cache
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Request
 from fastapi import Path as PathParameter
@@ -24,6 +21,7 @@ from graph_service.api.schemas import (
 )
 from graph_service.errors import NotFoundError, StoreUnavailableError
 from graph_service.schema import schema_document
+from graph_service.services.documents import SourceDocuments
 
 router = APIRouter(tags=["meta"])
 
@@ -89,16 +87,6 @@ async def stats(view: ViewDep) -> ORJSONResponse:
     )
 
 
-@lru_cache(maxsize=4)
-def _documents(seed_dir: Path) -> dict[str, dict[str, Any]]:
-    documents: dict[str, dict[str, Any]] = {}
-    for path in sorted((seed_dir / "curated").glob("*.json")):
-        document = json.loads(path.read_text(encoding="utf-8")).get("document") or {}
-        if document.get("id"):
-            documents[document["id"]] = document
-    return documents
-
-
 @router.get(
     "/v1/documents",
     summary="Source documents the seed graph quotes",
@@ -107,7 +95,8 @@ def _documents(seed_dir: Path) -> dict[str, dict[str, Any]]:
 )
 async def documents(settings: SettingsDep, view: ViewDep) -> ORJSONResponse:
     policy = await view.policy()
-    return ORJSONResponse({"items": policy.value(list(_documents(settings.seed_dir).values()))})
+    items = list(SourceDocuments(settings.seed_dir).all().values())
+    return ORJSONResponse({"items": policy.value(items)})
 
 
 @router.get(
@@ -121,10 +110,10 @@ async def document(
     settings: SettingsDep,
     view: ViewDep,
 ) -> ORJSONResponse:
-    meta = _documents(settings.seed_dir).get(document_id)
-    if meta is None:
+    documents = SourceDocuments(settings.seed_dir)
+    meta, text = documents.all().get(document_id), documents.text(document_id)
+    if meta is None or text is None:
         raise NotFoundError(f"no document {document_id}", field="document_id")
-    text = (settings.seed_dir / "documents" / document_id).read_text(encoding="utf-8")
     # Articles name people: the public reads them with the names masked.
     policy = await view.policy()
     return ORJSONResponse(policy.value({**meta, "text": text}))

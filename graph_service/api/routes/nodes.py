@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Response
 
-from graph_service.api.deps import ServiceDep, ViewDep, WriterDep
+from graph_service.api.deps import RequestIdDep, ServiceDep, ViewDep, WriterDep
 from graph_service.api.openapi import READ, WRITE, problems
 from graph_service.api.params import (
     AsOf,
@@ -18,6 +18,7 @@ from graph_service.api.params import (
     RegionPrefix,
     renamed,
 )
+from graph_service.api.record_time import RecordedViewDep
 from graph_service.api.responses import ORJSONResponse
 from graph_service.api.schemas import Node, NodePage
 from graph_service.models import NodeIn
@@ -40,9 +41,12 @@ def _body(node: Any) -> dict[str, Any]:
     responses=problems(*WRITE, (409, "A node with this id exists; PUT replaces it.")),
 )
 async def create_node(
-    node: Annotated[NodeIn, Body()], service: ServiceDep, caller: WriterDep
+    node: Annotated[NodeIn, Body()],
+    service: ServiceDep,
+    caller: WriterDep,
+    request_id: RequestIdDep,
 ) -> ORJSONResponse:
-    doc = await service.create_node(caller, _body(node))
+    doc = await service.create_node(caller, _body(node), request_id)
     return ORJSONResponse(doc, status_code=201, headers={"Location": f"/v1/nodes/{doc['id']}"})
 
 
@@ -64,8 +68,9 @@ async def put_node(
     ],
     service: ServiceDep,
     caller: WriterDep,
+    request_id: RequestIdDep,
 ) -> ORJSONResponse:
-    doc, created = await service.put_node(caller, node_id, node)
+    doc, created = await service.put_node(caller, node_id, node, request_id)
     return ORJSONResponse(doc, status_code=201 if created else 200)
 
 
@@ -75,7 +80,9 @@ async def put_node(
     response_model=Node,
     responses=problems(*READ, (404, "No node with this id, code or name (on as_of).")),
 )
-async def get_node(node_id: NodeRefPath, view: ViewDep, as_of: AsOf = None) -> ORJSONResponse:
+async def get_node(
+    node_id: NodeRefPath, view: RecordedViewDep, as_of: AsOf = None
+) -> ORJSONResponse:
     node_id = await resolve_node(view, node_id, "id", as_of)
     return ORJSONResponse(await view.node(node_id, as_of))
 
@@ -94,9 +101,10 @@ async def delete_node(
     node_id: NodeId,
     service: ServiceDep,
     caller: WriterDep,
+    request_id: RequestIdDep,
     detach: Annotated[bool, Query(description="Delete the node's links too.")] = False,
 ) -> Response:
-    await service.delete_node(node_id, detach)
+    await service.delete_node(node_id, detach, caller, request_id)
     return Response(status_code=204)
 
 

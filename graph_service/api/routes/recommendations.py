@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
-from graph_service.api.deps import ViewDep, WriterViewDep
+from graph_service.api.deps import PlannerViewDep, RequestIdDep, ViewDep
 from graph_service.api.openapi import READ, WRITE, problems
 from graph_service.api.params import AsOf, Cursor, NodeLabel, PageLimit
 from graph_service.api.responses import ORJSONResponse
@@ -115,10 +115,13 @@ async def assignment(
     summary="What proposed pairings would change; nothing is written",
     response_model=WhatIf,
     responses=problems(
-        *WRITE, (404, "No region with this code, or a proposed node not in it (on as_of).")
+        *WRITE,
+        (404, "No region with this code, or a proposed node not in it (on as_of)."),
     ),
 )
-async def what_if(body: WhatIfIn, service: RecommendationsDep, view: ViewDep) -> ORJSONResponse:
+async def what_if(
+    body: WhatIfIn, service: RecommendationsDep, view: PlannerViewDep
+) -> ORJSONResponse:
     return ORJSONResponse(await service.what_if(view, body))
 
 
@@ -134,9 +137,9 @@ async def what_if(body: WhatIfIn, service: RecommendationsDep, view: ViewDep) ->
     ),
 )
 async def judge(
-    body: JudgementIn, service: RecommendationsDep, view: WriterViewDep
+    body: JudgementIn, service: RecommendationsDep, view: PlannerViewDep, request_id: RequestIdDep
 ) -> ORJSONResponse:
-    result = await service.judge(view, body)
+    result = await service.judge(view, body, request_id)
     return ORJSONResponse(
         result,
         status_code=201,

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from graph_service.api.deps import ViewDep
 from graph_service.api.openapi import READ, problems
 from graph_service.api.params import AsOf, Cursor, NodeLabel, PageLimit, RegionCodePath
+from graph_service.api.record_time import RecordedViewDep
 from graph_service.api.responses import ORJSONResponse
 from graph_service.api.schemas import NodePage, RegionCoverageReport, RegionSummary
 from graph_service.domain import MAX_LISTED_UNCOVERED
@@ -73,7 +74,7 @@ async def region_nodes(
 )
 async def coverage(
     code: RegionCodePath,
-    view: ViewDep,
+    view: RecordedViewDep,
     as_of: AsOf = None,
     uncovered_limit: Annotated[
         int,

@@ -1,0 +1,2 @@
+MATCH (a:Account) WHERE a.name IN $names
+RETURN collect(a.doc) AS rows

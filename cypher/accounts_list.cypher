@@ -1,0 +1,3 @@
+MATCH (a:Account)
+WITH a ORDER BY a.name
+RETURN collect(a.doc) AS rows

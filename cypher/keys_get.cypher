@@ -1,0 +1,2 @@
+MATCH (k:ApiKey) WHERE k.id IN $ids
+RETURN collect(k.doc) AS rows
