@@ -89,9 +89,10 @@ class Settings(BaseSettings):
     # ---- Neo4j failing fast (graph_service/store/neo4j_resilience.py). When the server is
     # down a request gets its 503 at once; when it hangs, within about
     # neo4j_probe_after_seconds + neo4j_probe_timeout_seconds: a call running longer than the
-    # first makes the service ask the server ``RETURN 1`` on a connection of its own; no answer
-    # within the second opens the circuit (calls running are ended with 503, new ones refused
-    # at once) until a probe, every neo4j_probe_interval_seconds, is answered again.
+    # first makes the service open a connection of its own to the server; not answered within
+    # the second, the circuit opens (calls running are ended with 503, new ones refused at
+    # once) until the database answers a query again, asked every
+    # neo4j_probe_interval_seconds.
     #: TCP connect to the server (the driver's ``connection_timeout``).
     neo4j_connection_timeout_seconds: float = Field(default=1.0, gt=0)
     #: Waiting for a pooled connection, connecting included (``connection_acquisition_timeout``).
@@ -104,11 +105,13 @@ class Settings(BaseSettings):
     #: a backstop below the request's time budget. Loading the national register writes
     #: batches of ~2 s; the seed graph's reads take milliseconds.
     neo4j_call_timeout_seconds: float = Field(default=30.0, gt=0)
-    #: A call running this long makes the service probe the server.
-    neo4j_probe_after_seconds: float = Field(default=1.0, gt=0)
-    #: A probe not answered within this opens the circuit.
-    neo4j_probe_timeout_seconds: float = Field(default=1.0, gt=0)
-    #: While the circuit is open, the server is probed this often (in the background).
+    #: A call running this long makes the service check the server (a new connection, once a
+    #: probe interval at most, however many calls are slow).
+    neo4j_probe_after_seconds: float = Field(default=0.5, gt=0)
+    #: A check not answered within this opens the circuit. A server just started took up to
+    #: ~1 s over a new connection's handshake and login on a busy 2-core machine.
+    neo4j_probe_timeout_seconds: float = Field(default=2.0, gt=0)
+    #: While the circuit is open, the database is asked this often (in the background).
     neo4j_probe_interval_seconds: float = Field(default=1.0, gt=0)
 
     @property

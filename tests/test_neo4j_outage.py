@@ -25,8 +25,10 @@ from fastapi.testclient import TestClient
 from graph_service.api.app import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
-#: Seconds a 503 may take here (the service's own figure: milliseconds down, ~2 s hung).
-GENEROUS = 3.0
+#: Seconds a 503 may take here: the service's own figures are milliseconds with the server
+#: down and 2.5 s hung (neo4j_probe_after_seconds + neo4j_probe_timeout_seconds).
+DOWN_BOUND = 3.0
+HUNG_BOUND = 5.0
 #: Seconds the server may take to answer again after it is back (its first query after a
 #: start compiles for several seconds on a busy machine).
 RECOVERY = 90.0
@@ -101,7 +103,7 @@ def test_outage_answers_503_and_recovers(tmp_path: Path) -> None:
         _server("stop")
         try:
             down, seconds = _timed_get(client, "/v1/stats")
-            _assert_unavailable(down, seconds, GENEROUS)
+            _assert_unavailable(down, seconds, DOWN_BOUND)
             ready = client.get("/readyz")
             assert ready.status_code == 503
             assert ready.json()["store"] == "neo4j"
@@ -121,7 +123,7 @@ def test_killed_server_answers_503_at_once_and_recovers(tmp_path: Path) -> None:
         _kill_server()
         try:
             first, seconds = _timed_get(client, "/v1/stats")
-            _assert_unavailable(first, seconds, GENEROUS)
+            _assert_unavailable(first, seconds, DOWN_BOUND)
             for path in ("/v1/stats", "/v1/search?q=%E5%8F%B0%E5%A4%B4", "/readyz") * 5:
                 response, seconds = _timed_get(client, path)
                 assert response.status_code == 503
@@ -144,7 +146,7 @@ def test_hung_server_answers_503_within_the_budget_and_recovers(tmp_path: Path) 
         os.kill(pid, signal.SIGSTOP)
         try:
             first, seconds = _timed_get(client, "/v1/stats")
-            _assert_unavailable(first, seconds, GENEROUS)
+            _assert_unavailable(first, seconds, HUNG_BOUND)
             # The circuit is open: no more waiting on the stopped server.
             for path in ("/v1/search?q=%E5%8F%B0%E5%A4%B4", "/readyz", "/v1/stats") * 3:
                 response, seconds = _timed_get(client, path)

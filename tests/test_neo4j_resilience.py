@@ -53,6 +53,10 @@ class Server:
             self.resumed.set()
 
 
+def breaker_of(server: Server, timeouts: Neo4jTimeouts) -> CircuitBreaker:
+    return CircuitBreaker(server.probe, server.probe, timeouts)
+
+
 def run(test: Callable[[], Awaitable[None]]) -> None:
     asyncio.run(test())
 
@@ -75,7 +79,7 @@ async def answer() -> str:
 def test_a_closed_breaker_passes_results_and_statement_errors() -> None:
     async def test() -> None:
         server = Server()
-        breaker = CircuitBreaker(server.probe, FAST)
+        breaker = breaker_of(server, FAST)
         assert await breaker.call(answer) == "rows"
 
         async def constraint() -> None:
@@ -95,7 +99,7 @@ def test_a_refused_connection_opens_the_circuit_and_calls_fail_at_once() -> None
     async def test() -> None:
         server = Server()
         server.state = "down"
-        breaker = CircuitBreaker(server.probe, FAST)
+        breaker = breaker_of(server, FAST)
         with pytest.raises(ServiceUnavailable):
             await breaker.call(refused)
         await settle(breaker, "open")
@@ -120,7 +124,7 @@ def test_a_refused_connection_opens_the_circuit_and_calls_fail_at_once() -> None
 def test_an_outage_error_with_the_server_answering_keeps_the_circuit_closed() -> None:
     async def test() -> None:
         server = Server()
-        breaker = CircuitBreaker(server.probe, FAST)
+        breaker = breaker_of(server, FAST)
         with pytest.raises(ServiceUnavailable):
             await breaker.call(refused)  # one broken connection, the server is fine
         await asyncio.sleep(0.1)
@@ -136,7 +140,7 @@ def test_a_hung_server_ends_the_calls_in_flight_long_before_their_timeout() -> N
     async def test() -> None:
         server = Server()
         server.state = "hung"
-        breaker = CircuitBreaker(server.probe, FAST)
+        breaker = breaker_of(server, FAST)
 
         async def hangs() -> None:
             await asyncio.Event().wait()
@@ -158,7 +162,7 @@ def test_a_hung_server_ends_the_calls_in_flight_long_before_their_timeout() -> N
 def test_a_slow_call_on_a_healthy_server_finishes() -> None:
     async def test() -> None:
         server = Server()
-        breaker = CircuitBreaker(server.probe, FAST)
+        breaker = breaker_of(server, FAST)
 
         async def slow() -> str:
             await asyncio.sleep(0.3)  # six times probe_after
@@ -174,7 +178,7 @@ def test_a_slow_call_on_a_healthy_server_finishes() -> None:
 
 def test_the_call_timeout_bounds_a_call_the_server_is_slow_to_answer() -> None:
     async def test() -> None:
-        breaker = CircuitBreaker(Server().probe, FAST)
+        breaker = breaker_of(Server(), FAST)
 
         async def stuck() -> None:
             await asyncio.sleep(10)
@@ -192,7 +196,7 @@ def test_the_call_timeout_bounds_a_call_the_server_is_slow_to_answer() -> None:
 def test_migrations_run_without_the_call_timeout() -> None:
     async def test() -> None:
         timeouts = Neo4jTimeouts(call=0.1, probe_after=0.05, probe_timeout=0.05)
-        breaker = CircuitBreaker(Server().probe, timeouts)
+        breaker = breaker_of(Server(), timeouts)
 
         async def migration() -> str:
             await asyncio.sleep(0.3)
@@ -210,7 +214,7 @@ def test_the_breaker_probes_in_the_background_and_closes_when_answered() -> None
     async def test() -> None:
         server = Server()
         server.state = "down"
-        breaker = CircuitBreaker(server.probe, FAST)
+        breaker = breaker_of(server, FAST)
         with pytest.raises(ServiceUnavailable):
             await breaker.call(refused)
         await settle(breaker, "open")
@@ -228,7 +232,7 @@ def test_a_hung_server_that_resumes_closes_the_circuit_at_its_first_answer() -> 
     async def test() -> None:
         server = Server()
         server.state = "hung"
-        breaker = CircuitBreaker(server.probe, FAST)
+        breaker = breaker_of(server, FAST)
 
         async def hangs() -> None:
             await asyncio.Event().wait()
@@ -246,11 +250,50 @@ def test_a_hung_server_that_resumes_closes_the_circuit_at_its_first_answer() -> 
     run(test)
 
 
+def test_a_cold_server_slow_to_plan_queries_is_not_taken_for_a_hung_one() -> None:
+    async def test() -> None:
+        connections = Server()  # takes connections at once
+        queries = Server()
+        queries.state = "hung"  # its first query takes longer than any probe_timeout
+        breaker = CircuitBreaker(connections.probe, queries.probe, FAST)
+
+        async def slow() -> str:
+            await asyncio.sleep(0.3)
+            return "rows"
+
+        assert await breaker.call(slow) == "rows"
+        assert connections.probes == 1
+        assert queries.probes == 0  # deciding to open asks for a connection, not a query
+        assert breaker.state == "closed"
+        await breaker.close()
+
+    run(test)
+
+
+def test_the_circuit_closes_when_the_database_answers_a_query() -> None:
+    async def test() -> None:
+        connections, queries = Server(), Server()
+        connections.state = queries.state = "down"
+        breaker = CircuitBreaker(connections.probe, queries.probe, FAST)
+        with pytest.raises(ServiceUnavailable):
+            await breaker.call(refused)
+        await settle(breaker, "open")
+        connections.state = "up"  # the server is back, its database not yet
+        await asyncio.sleep(0.2)
+        assert breaker.state == "open"
+        assert queries.probes >= 2
+        queries.state = "up"
+        await settle(breaker, "closed")
+        await breaker.close()
+
+    run(test)
+
+
 def test_close_stops_the_probing() -> None:
     async def test() -> None:
         server = Server()
         server.state = "down"
-        breaker = CircuitBreaker(server.probe, FAST)
+        breaker = breaker_of(server, FAST)
         with pytest.raises(ServiceUnavailable):
             await breaker.call(refused)
         await settle(breaker, "open")

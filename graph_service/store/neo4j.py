@@ -301,7 +301,7 @@ class Neo4jGraphStore(BaseGraphStore):
 
     def _init_resilience(self, timeouts: Neo4jTimeouts) -> None:
         self.timeouts = timeouts
-        self.breaker = CircuitBreaker(self._probe, timeouts)
+        self.breaker = CircuitBreaker(self._answers, self._serves, timeouts)
 
     async def _resilient(
         self, work: Callable[[], Awaitable[T]], timeout: float | Literal["default"] | None
@@ -311,16 +311,34 @@ class Neo4jGraphStore(BaseGraphStore):
 
         return await self.breaker.call(attempts, timeout)
 
-    async def _probe(self) -> None:
-        """``RETURN 1`` on a new connection of its own: the pool's may all be held by slow
-        queries, and a pooled one interrupted in its liveness check stays taken (driver 6.4)."""
+    async def _answers(self) -> None:
+        """The server takes a new connection (handshake and login: no query to plan)."""
+        await self._probe(query=False)
+
+    async def _serves(self) -> None:
+        """The database answers ``RETURN 1``."""
+        await self._probe(query=True)
+
+    async def _probe(self, *, query: bool) -> None:
+        """On a driver of its own: the pool's connections may all be held by slow queries,
+        and a pooled one interrupted in its liveness check stays taken (driver 6.4)."""
+        # Connecting may take as long as the probe may (a cold server's first handshake).
+        limit = self.timeouts.call if query else self.timeouts.probe_timeout
+        options = {
+            **driver_options(self.timeouts),
+            "connection_timeout": limit,
+            "connection_acquisition_timeout": limit,
+        }
         driver = AsyncGraphDatabase.driver(
-            self.uri, auth=self._auth, **driver_options(self.timeouts), max_connection_pool_size=1
+            self.uri, auth=self._auth, **options, max_connection_pool_size=1
         )
         try:
-            await driver.execute_query(
-                "RETURN 1", database_=self.database, routing_=RoutingControl.READ
-            )
+            if query:
+                await driver.execute_query(
+                    "RETURN 1", database_=self.database, routing_=RoutingControl.READ
+                )
+            else:
+                await driver.verify_connectivity()
         finally:
             await close_driver(driver, self.timeouts.probe_timeout)
 

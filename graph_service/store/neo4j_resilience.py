@@ -9,14 +9,16 @@ when it hung (a pooled connection to a stopped server has no read timeout). Now:
   ones. The failure makes the breaker probe the server, the probe is refused as well, and the
   circuit opens: every later call is refused at once, with no network round trip.
 - **Hung** (the process stopped, a network that drops packets): a call running longer than
-  ``probe_after`` makes the breaker probe; the probe, ``RETURN 1`` on a connection of its own
-  (not the pool's, which a crowd of slow queries may hold), is not answered within
-  ``probe_timeout``, and the circuit opens: the calls running are ended (their timeouts fire
-  now) and answer 503 like the new ones. A slow query on a healthy server costs one probe.
-- **Back**: while open, the breaker probes every ``probe_interval`` in the background and
-  closes when a probe is answered; such a probe waits as long as a call may (a server just
-  started takes seconds over its first query; a stopped one that resumes answers it at once).
-  ``/readyz`` reports the same state.
+  ``probe_after`` makes the breaker check that the server answers at all: a new connection of
+  its own (not the pool's, which a crowd of slow queries may hold), handshake and login, no
+  query (a server just started takes seconds to plan its first one, and is not hung). No
+  answer within ``probe_timeout``, and the circuit opens: the calls running are ended (their
+  timeouts fire now) and answer 503 like the new ones. A slow query on a healthy server costs
+  one such check a ``probe_interval`` at most.
+- **Back**: while open, the breaker asks the database ``RETURN 1`` every ``probe_interval``
+  in the background and closes when it is answered; such a probe waits as long as a call may
+  (a server just started takes seconds over its first query; a stopped one that resumes
+  answers it at once). ``/readyz`` reports the same state.
 
 ``call`` (``neo4j_call_timeout_seconds``) bounds any one call on top of this (a query stuck
 behind a lock on a healthy server). A call ended by a timeout may still have committed on the
@@ -72,8 +74,8 @@ class Neo4jTimeouts:
     acquisition: float = 2.0
     retry: float = 2.0
     call: float = 30.0
-    probe_after: float = 1.0
-    probe_timeout: float = 1.0
+    probe_after: float = 0.5
+    probe_timeout: float = 2.0
     probe_interval: float = 1.0
 
 
@@ -136,24 +138,27 @@ async def retry_transient(
 
 class CircuitBreaker:
     """Closed: calls pass. A call that fails for want of the server, or runs longer than
-    ``probe_after``, makes the breaker ``probe``; a probe that fails or takes longer than
-    ``probe_timeout`` opens it. Open: calls fail at once with ``StoreUnavailableError`` and
-    calls in flight are ended; a background task probes every ``probe_interval`` and closes
-    the breaker when a probe succeeds. See the module docstring.
+    ``probe_after``, makes the breaker ask whether the server ``answers`` at all (a new
+    connection: no query, so a cold or busy server passes); no answer within ``probe_timeout``
+    opens it. Open: calls fail at once with ``StoreUnavailableError`` and calls in flight are
+    ended; a background task checks every ``probe_interval`` whether the server ``serves``
+    (a query) and closes the breaker when it does. See the module docstring.
 
     ``clock`` only dates the state for messages; timing is the event loop's.
     """
 
     def __init__(
         self,
-        probe: Callable[[], Awaitable[object]],
+        answers: Callable[[], Awaitable[object]],
+        serves: Callable[[], Awaitable[object]],
         timeouts: Neo4jTimeouts,
         *,
         is_outage: Callable[[BaseException], bool] = is_outage,
         name: str = "Neo4j",
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._probe = probe
+        self._answers = answers
+        self._serves = serves
         self.timeouts = timeouts
         self._is_outage = is_outage
         self.name = name
@@ -239,11 +244,13 @@ class CircuitBreaker:
         if self._prober is None or self._prober.done() or self._prober.get_loop() is not loop:
             self._prober = loop.create_task(self._probe_until_answered())
 
-    async def _probe_once(self, seconds: float) -> str | None:
-        """``None`` if the server answered within ``seconds``, else why not."""
+    async def _probe_once(
+        self, probe: Callable[[], Awaitable[object]], seconds: float
+    ) -> str | None:
+        """``None`` if ``probe`` succeeded within ``seconds``, else why not."""
         try:
             async with asyncio.timeout(seconds):
-                await self._probe()
+                await probe()
         except TimeoutError:
             return f"no answer within {seconds} s"
         except Exception as exc:  # any failure of the probe is the server's
@@ -252,7 +259,7 @@ class CircuitBreaker:
         return None
 
     async def _verify(self) -> None:
-        failure = await self._probe_once(self.timeouts.probe_timeout)
+        failure = await self._probe_once(self._answers, self.timeouts.probe_timeout)
         if failure is None:
             log.info("%s answered the probe: the circuit stays closed", self.name)
             return
@@ -272,9 +279,9 @@ class CircuitBreaker:
     async def _probe_until_answered(self) -> None:
         while self._opened_at is not None:
             await asyncio.sleep(self.timeouts.probe_interval)
-            # As long as a call may take: a server just started answers its first
-            # connection slowly, and a stopped one that resumes answers this probe at once.
-            failure = await self._probe_once(self.timeouts.call)
+            # As long as a call may take: a server just started takes seconds over its first
+            # query, and a stopped one that resumes answers this probe at once.
+            failure = await self._probe_once(self._serves, self.timeouts.call)
             if failure is None:
                 log.warning(
                     "%s answers again after %.1f s: circuit closed",
