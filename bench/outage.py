@@ -179,7 +179,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         server = serve(args, Path(tmp), port)
         try:
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
-                deadline = time.monotonic() + 120
+                deadline = time.monotonic() + 600  # --seed on a busy machine
                 while True:
                     try:
                         if (await client.get("/readyz")).status_code == 200:
