@@ -58,6 +58,62 @@ class Settings(BaseSettings):
     #: ties count for more.
     recommend_tie_weight: Literal["strength", "count"] = "strength"
 
+    # ---- Rate limits (graph_service/api/ratelimit.py). Token buckets: a caller may send
+    # ``burst`` requests at once, then ``per_second`` on average. A key holder (a valid key,
+    # counted by its hash) has a bucket of its own wherever it calls from; everyone else is
+    # counted by client address (an IPv6 address by its /64). Buckets live in each worker
+    # process: with ``serve --workers N`` a caller may get up to N times these figures.
+    # /healthz, /readyz, the explorer's page and files, /docs, /redoc and /openapi.json are
+    # never limited. A refusal is 429 problem+json with Retry-After.
+    #: Off for load benchmarks, or when a proxy in front limits already.
+    rate_limit_enabled: bool = True
+    #: Anonymous callers, per address: the explorer opening a county makes 5-10 requests and
+    #: typing in its search box 1-2 a second; 10/s with bursts of 100 leaves a department's
+    #: office (many people behind one NAT address) room, and stops one address from taking a
+    #: large share of the server (~100s of requests/s).
+    rate_limit_anonymous_per_second: float = Field(default=10.0, gt=0)
+    rate_limit_anonymous_burst: int = Field(default=100, ge=1)
+    #: Key holders, per key: scripts and imports as well as people (a batch of up to
+    #: max_batch_size items is one request).
+    rate_limit_key_per_second: float = Field(default=50.0, gt=0)
+    rate_limit_key_burst: int = Field(default=250, ge=1)
+    #: Addresses or networks (``10.0.0.5``, ``10.0.0.0/24``) of reverse proxies whose
+    #: ``X-Forwarded-For`` (and ``-Proto``) is believed: the client is the right-most address
+    #: in it that is not one of these (for rate limits and the access log). Empty (the
+    #: default): the headers are ignored, so no caller picks its own address.
+    trusted_proxies: list[str] = Field(default_factory=list)
+    #: Buckets kept at most per process (~200 bytes each); a bucket idle long enough to be full
+    #: again is dropped anyway, and past this the least recently used go first.
+    rate_limit_max_buckets: int = Field(default=100_000, ge=100)
+
+    # ---- Neo4j failing fast (graph_service/store/neo4j_resilience.py). When the server is
+    # down a request gets its 503 at once; when it hangs, within about
+    # neo4j_probe_after_seconds + neo4j_probe_timeout_seconds: a call running longer than the
+    # first makes the service open a connection of its own to the server; not answered within
+    # the second, the circuit opens (calls running are ended with 503, new ones refused at
+    # once) until the database answers a query again, asked every
+    # neo4j_probe_interval_seconds.
+    #: TCP connect to the server (the driver's ``connection_timeout``).
+    neo4j_connection_timeout_seconds: float = Field(default=1.0, gt=0)
+    #: Waiting for a pooled connection, connecting included (``connection_acquisition_timeout``).
+    neo4j_acquisition_timeout_seconds: float = Field(default=2.0, gt=0)
+    #: How long transient server errors (deadlocks, lock timeouts) are retried. The driver's
+    #: own retry (``max_transaction_retry_time``) is off: it would retry a refused connection for
+    #: seconds too.
+    neo4j_retry_seconds: float = Field(default=2.0, ge=0)
+    #: The longest one store call may take (reads and writes; migrations are not limited):
+    #: a backstop below the request's time budget. Loading the national register writes
+    #: batches of ~2 s; the seed graph's reads take milliseconds.
+    neo4j_call_timeout_seconds: float = Field(default=30.0, gt=0)
+    #: A call running this long makes the service check the server (a new connection, once a
+    #: probe interval at most, however many calls are slow).
+    neo4j_probe_after_seconds: float = Field(default=0.5, gt=0)
+    #: A check not answered within this opens the circuit. A server just started took up to
+    #: ~1 s over a new connection's handshake and login on a busy 2-core machine.
+    neo4j_probe_timeout_seconds: float = Field(default=2.0, gt=0)
+    #: While the circuit is open, the database is asked this often (in the background).
+    neo4j_probe_interval_seconds: float = Field(default=1.0, gt=0)
+
     @property
     def embedded_path(self) -> Path:
         return self.data_dir / "graph.sqlite3"

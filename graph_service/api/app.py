@@ -14,6 +14,7 @@ from graph_service.api.errors import install_error_handlers
 from graph_service.api.limits import BodySizeLimit
 from graph_service.api.openapi import install_openapi
 from graph_service.api.query import refuse_unknown_query
+from graph_service.api.ratelimit import install_rate_limit
 from graph_service.api.request_id import RequestId
 from graph_service.api.responses import ORJSONResponse, problem
 from graph_service.api.routes import (
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
         app.include_router(router)
     app.include_router(docs.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    install_rate_limit(app, settings)  # outside the body limit: a 429 reads no body
     app.add_middleware(RequestId)
     install_openapi(app)
     return app

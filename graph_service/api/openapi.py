@@ -12,6 +12,7 @@ from typing import Any, Final
 
 from fastapi import FastAPI
 
+from graph_service.api.ratelimit import is_exempt
 from graph_service.api.schemas import ProblemDetails
 
 __all__ = ["GUARDED", "PROBLEM_MEDIA_TYPE", "READ", "WRITE", "install_openapi", "problems"]
@@ -31,6 +32,7 @@ _MEANING: Final[dict[int, str]] = {
     413: "The request body is larger than the limit.",
     422: "Invalid input, or a query parameter the route does not take: every invalid or "
     "unknown field is listed in errors (an unknown one with the route's closest own name).",
+    429: "Too many requests from this API key or address; retry after Retry-After seconds.",
     503: "The store is unavailable; retry after Retry-After seconds.",
 }
 
@@ -56,6 +58,17 @@ def problems(*statuses: int | tuple[int, str]) -> dict[int | str, dict[str, Any]
     return dict(sorted(out.items(), key=lambda item: str(item[0])))
 
 
+def _document_rate_limit(document: dict[str, Any]) -> None:
+    """Every operation the rate limit applies to may answer 429 (``api.ratelimit``)."""
+    too_many = {str(status): entry for status, entry in problems(429).items()}
+    for path, operations in document.get("paths", {}).items():
+        if is_exempt(path):
+            continue
+        for operation in operations.values():
+            responses = {**operation.get("responses", {}), **too_many}
+            operation["responses"] = dict(sorted(responses.items()))
+
+
 def install_openapi(app: FastAPI) -> None:
     """Build the document once, with the ProblemDetails schema the error responses use."""
 
@@ -71,6 +84,7 @@ def install_openapi(app: FastAPI) -> None:
             schemas.update(problem.pop("$defs", {}))
             schemas[ProblemDetails.__name__] = problem
             document["components"]["schemas"] = dict(sorted(schemas.items()))
+            _document_rate_limit(document)
             app.openapi_schema = document
         return app.openapi_schema
 

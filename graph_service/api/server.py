@@ -57,4 +57,8 @@ class ProblemH11Protocol(H11Protocol):
 
 def serve(app: FastAPI, host: str, port: int) -> None:
     """Run ``app`` until interrupted (what ``graph-service serve`` does)."""
-    uvicorn.run(app, host=host, port=port, log_level="info", http=ProblemH11Protocol)
+    # No proxy headers here: uvicorn would believe X-Forwarded-For from 127.0.0.1 by default,
+    # letting any local caller pick its address; the app does it for trusted_proxies only.
+    uvicorn.run(
+        app, host=host, port=port, log_level="info", http=ProblemH11Protocol, proxy_headers=False
+    )

@@ -5,12 +5,12 @@ Layout in the database: every node carries ``:Entity`` and its registry label
 ``names_text``, ``region_code``, ``valid_from``, ``valid_to``) and the full document as JSON
 in ``doc``; every link is a relationship of its registry type with ``id``, dates and ``doc``.
 
-Writes run in one managed transaction per batch (the driver retries transient failures),
+Writes run in one managed transaction per batch (transient failures are retried),
 so a batch is all-or-nothing; what a batch checks and writes, and in which order, is
 ``batch.apply_batch``, as in the embedded store. Reads are routed as reads. When the server
 cannot be reached every call raises ``StoreUnavailableError`` (503 at the edge) and the store
 recovers on its own once the server is back: migrations are (re)applied lazily on the first
-call that succeeds.
+call that succeeds. How it fails fast (timeouts, circuit breaker): ``neo4j_resilience``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import datetime as dt
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import networkx as nx
 import orjson
@@ -57,6 +57,14 @@ from graph_service.store.common import (
     node_fields,
 )
 from graph_service.store.neighbourhood import NeighbourhoodWalk
+from graph_service.store.neo4j_resilience import (
+    DEFAULT,
+    CircuitBreaker,
+    Neo4jTimeouts,
+    close_driver,
+    driver_options,
+    retry_transient,
+)
 from graph_service.store.protocol import valid_on
 
 __all__ = ["Neo4jGraphStore", "escape_lucene"]
@@ -253,23 +261,28 @@ class Neo4jGraphStore(BaseGraphStore):
 
     backend = "neo4j"
 
-    def __init__(self, uri: str, user: str, password: str, database: str = "neo4j") -> None:
+    def __init__(
+        self,
+        uri: str,
+        user: str,
+        password: str,
+        database: str = "neo4j",
+        *,
+        timeouts: Neo4jTimeouts | None = None,
+    ) -> None:
         self.uri = uri
         self.database = database
         self._auth = (user, password)
         self._driver: AsyncDriver | None = None
         self._migrated = False
+        self._init_resilience(timeouts or Neo4jTimeouts())
 
     # ------------------------------------------------------------------ plumbing
 
     async def open(self) -> None:
         if self._driver is None:
             self._driver = AsyncGraphDatabase.driver(
-                self.uri,
-                auth=self._auth,
-                connection_timeout=5,
-                max_transaction_retry_time=5,
-                connection_acquisition_timeout=10,
+                self.uri, auth=self._auth, **driver_options(self.timeouts)
             )
         try:
             await self._ensure_migrated()
@@ -278,18 +291,74 @@ class Neo4jGraphStore(BaseGraphStore):
             log.warning("Neo4j at %s is not reachable yet: %s", self.uri, exc.message)
 
     async def close(self) -> None:
+        await self._close_resilience()
         if self._driver is not None:
             await self._driver.close()
             self._driver = None
+
+    # ------------------------------------------------------------------ failing fast
+    # Driver timeouts, the retry policy and the circuit breaker: neo4j_resilience.py.
+
+    def _init_resilience(self, timeouts: Neo4jTimeouts) -> None:
+        self.timeouts = timeouts
+        self.breaker = CircuitBreaker(self._answers, self._serves, timeouts)
+
+    async def _resilient(
+        self, work: Callable[[], Awaitable[T]], timeout: float | Literal["default"] | None
+    ) -> T:
+        async def attempts() -> T:
+            return await retry_transient(work, self.timeouts.retry)
+
+        return await self.breaker.call(attempts, timeout)
+
+    async def _answers(self) -> None:
+        """The server takes a new connection (handshake and login: no query to plan)."""
+        await self._probe(query=False)
+
+    async def _serves(self) -> None:
+        """The database answers ``RETURN 1``."""
+        await self._probe(query=True)
+
+    async def _probe(self, *, query: bool) -> None:
+        """On a driver of its own: the pool's connections may all be held by slow queries,
+        and a pooled one interrupted in its liveness check stays taken (driver 6.4)."""
+        # Connecting may take as long as the probe may (a cold server's first handshake).
+        limit = self.timeouts.call if query else self.timeouts.probe_timeout
+        options = {
+            **driver_options(self.timeouts),
+            "connection_timeout": limit,
+            "connection_acquisition_timeout": limit,
+        }
+        driver = AsyncGraphDatabase.driver(
+            self.uri, auth=self._auth, **options, max_connection_pool_size=1
+        )
+        try:
+            if query:
+                await driver.execute_query(
+                    "RETURN 1", database_=self.database, routing_=RoutingControl.READ
+                )
+            else:
+                await driver.verify_connectivity()
+        finally:
+            await close_driver(driver, self.timeouts.probe_timeout)
+
+    async def _close_resilience(self) -> None:
+        await self.breaker.close()
+
+    # ------------------------------------------------------------------ plumbing (cont.)
 
     def _driver_or_raise(self) -> AsyncDriver:
         if self._driver is None:
             raise RuntimeError("store is not open")
         return self._driver
 
-    async def _guard(self, work: Callable[[], Awaitable[T]]) -> T:
+    async def _guard(
+        self,
+        work: Callable[[], Awaitable[T]],
+        timeout: float | Literal["default"] | None = DEFAULT,
+    ) -> T:
         try:
-            return await work()
+            return await self._resilient(work, timeout)
         except GraphServiceError:
             raise
         except ConstraintError as exc:
@@ -302,7 +371,7 @@ class Neo4jGraphStore(BaseGraphStore):
 
     async def _ensure_migrated(self) -> None:
         if not self._migrated:
-            await self._guard(self._migrate)
+            await self._guard(self._migrate, timeout=None)  # may build indexes: no time limit
             self._migrated = True
 
     async def _migrate(self) -> None:
@@ -359,7 +428,7 @@ class Neo4jGraphStore(BaseGraphStore):
 
     async def migrate(self) -> list[int]:
         """Apply pending migrations; return every applied version."""
-        await self._guard(self._migrate)
+        await self._guard(self._migrate, timeout=None)  # may build indexes: no time limit
         self._migrated = True
         return [int(v) for v in await self._read("migrations_applied")]
 
