@@ -25,6 +25,7 @@ from graph_service.api.routes import (
     analysis,
     exports,
     graph,
+    jobs,
     links,
     meta,
     nodes,
@@ -183,7 +184,7 @@ def conforms(model: Any, body: Any) -> None:
 
 ROUTES: dict[tuple[str, str], APIRoute] = {
     (method.lower(), route.path): route
-    for module in (analysis, exports, graph, links, meta, nodes, recommendations, regions)
+    for module in (analysis, exports, graph, jobs, links, meta, nodes, recommendations, regions)
     for route in module.router.routes
     if isinstance(route, APIRoute)
     for method in route.methods
