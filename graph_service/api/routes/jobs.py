@@ -16,17 +16,17 @@ result as the route would have (same media type and headers). Who may read which
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, TypeAlias
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, FastAPI, Path, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
-from starlette.types import Message
+from starlette.types import ASGIApp, Message
 
 from graph_service.access import ANONYMOUS
 from graph_service.api.deps import ReaderDep
@@ -93,14 +93,6 @@ def get_jobs(request: Request) -> Jobs:
 JobsDep = Annotated[Jobs, Depends(get_jobs)]
 
 
-def _route(app: FastAPI, operation: str) -> APIRoute:
-    path = f"/v1/{operation}"
-    for route in app.router.routes:
-        if isinstance(route, APIRoute) and route.path == path and "GET" in (route.methods or ()):
-            return route
-    raise InvalidInputError(f"no operation {operation}", field="operation")
-
-
 def _text(value: Scalar) -> str:
     """A parameter as a query string carries it."""
     if isinstance(value, bool):
@@ -117,7 +109,13 @@ def _query(parameters: Mapping[str, Scalar | list[Scalar]]) -> bytes:
     return urlencode(pairs).encode("ascii")
 
 
-def _in_parameters(field: str | None, names: frozenset[str]) -> str | None:
+def _in_parameters(
+    field: str | None, scope: Mapping[str, Any], given: Collection[str]
+) -> str | None:
+    """A field of the route's as a field of the job body: a query parameter, given or
+    declared by the route, is one of ``parameters``."""
+    route = scope.get("route")
+    names = {*given, *(declared_query(route) if isinstance(route, APIRoute) else ())}
     if field is not None and field.split(".")[0] in names:
         return f"parameters.{field}"
     return field
@@ -126,18 +124,14 @@ def _in_parameters(field: str | None, names: frozenset[str]) -> str | None:
 async def _prepare(request: Request, body: JobIn) -> Computation | Response:
     """Run the operation's route for this caller in capture mode: what it would compute,
     or its answer when it answers without computing (a 406, say)."""
-    route = _route(request.app, body.operation)
     scope: dict[str, Any] = {k: request.scope[k] for k in _KEPT if k in request.scope}
-    path = route.path
+    path = f"/v1/{body.operation}"
     scope.update(
         method="GET",
         path=path,
         raw_path=path.encode("ascii"),
         query_string=_query(body.parameters),
         headers=[(k, v) for k, v in request.scope["headers"] if k in _CALLER_HEADERS],
-        path_params={},
-        route=route,
-        endpoint=route.endpoint,
         state=dict(request.scope.get("state") or {}),
     )
     sent: list[Message] = []
@@ -148,22 +142,25 @@ async def _prepare(request: Request, body: JobIn) -> Computation | Response:
     async def send(message: Message) -> None:
         sent.append(message)
 
-    names = frozenset(declared_query(route))
+    router: ASGIApp = request.app.router
     capture = Capture()
     token = CAPTURE.set(capture)
     try:
-        # The route runs without the app's middleware and exception handlers: its errors
-        # reach this request's handlers, naming the job body's fields.
+        # The app's router, without the app's middleware and exception handlers: the
+        # route's errors reach this request's handlers, naming the job body's fields.
         async with AsyncExitStack() as stack:
             scope["fastapi_middleware_astack"] = stack
-            await route.handle(scope, receive, send)
+            await router(scope, receive, send)
     except RequestValidationError as exc:
         errors = [{**e, "loc": ("body", "parameters", *e["loc"][1:])} for e in exc.errors()]
         raise RequestValidationError(errors) from exc
     except GraphServiceError as exc:
-        exc.field = _in_parameters(exc.field, names)
+        given = body.parameters.keys()
+        exc.field = _in_parameters(exc.field, scope, given)
         if isinstance(exc, InvalidInputError):
-            exc.errors = [{**e, "field": _in_parameters(e["field"], names)} for e in exc.errors]
+            exc.errors = [
+                {**e, "field": _in_parameters(e["field"], scope, given)} for e in exc.errors
+            ]
         raise
     finally:
         CAPTURE.reset(token)
