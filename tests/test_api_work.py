@@ -241,8 +241,8 @@ def test_a_job_runs_uncapped_in_the_background_and_its_result_is_the_routes(
 ) -> None:
     counted.delay = 0.5
     parameters = {"scope": "all", "include_structural": True, "exact_max": 200_000}
-    response = api.post("/v1/jobs", json={"operation": "analysis/centrality",
-                                          "parameters": parameters})  # fmt: skip
+    body = {"operation": "analysis/centrality", "parameters": parameters}
+    response = api.post("/v1/jobs", json=body)
     started = ok(response, 202)
     location = response.headers["Location"]
     assert location == f"/v1/jobs/{started['id']}"
@@ -270,8 +270,8 @@ def test_a_job_result_is_the_cached_answer_of_the_same_request(
     api: TestClient, counted: Counted
 ) -> None:
     parameters = {"scope": "all", "include_structural": "true", "top": "4"}
-    started = ok(api.post("/v1/jobs", json={"operation": "analysis/centrality",
-                                            "parameters": parameters}, headers=AUTH), 202)  # fmt: skip
+    body = {"operation": "analysis/centrality", "parameters": parameters}
+    started = ok(api.post("/v1/jobs", json=body, headers=AUTH), 202)
     job = _finished(api, f"/v1/jobs/{started['id']}", AUTH)
     assert job["state"] == "done"
     assert job["public"] is False
