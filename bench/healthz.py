@@ -228,7 +228,9 @@ async def _pools(args: argparse.Namespace) -> dict[str, Any]:
         store = EmbeddedGraphStore(work / "graph.sqlite3")
         await store.open()
         await load_seed(store, ROOT / "seed")
-        graph = await store.export_graph(Scope(link_types=list(LINK_TYPES)))
+        graph = await store.export_graph(
+            Scope(link_types=list(LINK_TYPES), include_structural=True)
+        )
         await store.close()
     finally:
         shutil.rmtree(work, ignore_errors=True)

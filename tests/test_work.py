@@ -6,12 +6,15 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from graph_service import progress
-from graph_service.errors import BusyError
+from graph_service.access import ANONYMOUS, Caller
+from graph_service.errors import BusyError, NotFoundError
+from graph_service.services.jobs import LOST_AFTER, Jobs, JobStore
 from graph_service.services.work import (
     CAPTURE,
     BudgetExceeded,
@@ -253,3 +256,38 @@ async def test_budget_exceeded_says_whether_work_started() -> None:
     assert caught.value.started is False
     await asyncio.sleep(0)
     assert flight.task.cancelled() or flight.task.cancelling()
+
+
+# ---------------------------------------------------------------------------- jobs
+
+
+async def test_a_job_whose_process_stopped_reads_as_failed(tmp_path: Path) -> None:
+    store = JobStore(tmp_path / "jobs.sqlite3")
+    jobs = Jobs(store, Work(WorkPool(1)))
+    record = {
+        "id": "job-lost",
+        "operation": "analysis/centrality",
+        "parameters": "{}",
+        "state": "running",
+        "created_at": "2026-01-01T00:00:00.000000Z",
+        "heartbeat_at": time.time() - LOST_AFTER - 1,
+        "account": "anonymous",
+        "personal": 0,
+        "starter": "address:127.0.0.1",
+    }
+    await store.create(record)
+    await store.create({**record, "id": "job-alive", "heartbeat_at": time.time()})
+    assert await store.active("address:127.0.0.1") == (1, 1)
+    lost = await jobs.get(ANONYMOUS, "job-lost")
+    assert lost["state"] == "failed"
+    assert lost["error"]["code"] == "job_lost"
+    assert (await jobs.get(ANONYMOUS, "job-alive"))["state"] == "running"
+    # A key holder's job is the account's and the admins', not anyone else's.
+    await store.create({**record, "id": "job-mine", "account": "县委组织部", "personal": 1})
+    with pytest.raises(NotFoundError):
+        await jobs.get(ANONYMOUS, "job-mine")
+    with pytest.raises(NotFoundError):
+        await jobs.get(Caller(authenticated=True, name="other", role="planner"), "job-mine")
+    assert await jobs.get(Caller(authenticated=True, name="县委组织部"), "job-mine")
+    assert await jobs.get(Caller(authenticated=True, name="root", role="admin"), "job-mine")
+    await jobs.close()

@@ -152,7 +152,10 @@ async def _prepare(request: Request, body: JobIn) -> Computation | Response:
             scope["fastapi_middleware_astack"] = stack
             await router(scope, receive, send)
     except RequestValidationError as exc:
-        errors = [{**e, "loc": ("body", "parameters", *e["loc"][1:])} for e in exc.errors()]
+        errors = [
+            {**e, "loc": ("body", "parameters", *e["loc"][1:])} if e["loc"][0] == "query" else e
+            for e in exc.errors()
+        ]
         raise RequestValidationError(errors) from exc
     except GraphServiceError as exc:
         given = body.parameters.keys()
