@@ -4,7 +4,8 @@ centralities, and the thread-vs-process measurement behind the worker pool.
     .venv/bin/python bench/healthz.py server [--checkout DIR] [--label NAME] [--runs 3]
     .venv/bin/python bench/healthz.py pools [--runs 3]
 
-``server``: starts ``graph-service serve`` from ``--checkout`` (default: this one; give an
+``server``: starts ``graph-service serve`` (with any ``--setting name=value``) from
+``--checkout`` (default: this one; give an
 unpacked older commit to measure "before", e.g. ``git archive e3fae35 | tar -x -C /tmp/base``)
 on the seed graph, then per run: four concurrent
 ``GET /v1/analysis/centrality?scope=all&include_structural=true&exact_max=200000`` with an
@@ -15,10 +16,12 @@ are done; then the same with four anonymous requests at the cap below admin
 the analyses' times. The server's time budget is raised to 120 s so that every analysis
 finishes (the point is the server's responsiveness, not the budget).
 
-``pools``: in one process, the seed graph's whole scope; four centrality sets run on a pool
-of two threads, then on a pool of two processes (the graph pickled to them, as a process
-pool must), while the event loop measures its own delay (an ``asyncio.sleep(0.01)`` that
-oversleeps by the delay). Reports the loop delays, the total time and the pickling cost.
+``pools``: in one process, the seed graph's whole scope with its structural links; four
+exact centrality sets run on a pool of two threads (with Python's default switch interval
+of 5 ms, then 1 ms), then on a pool of two processes (the graph pickled to them, as a
+process pool must), while the event loop measures its own delay (an ``asyncio.sleep(0.01)``
+that oversleeps by the delay). Reports the loop delays, the total time and the pickling
+cost.
 
 Results go to ``bench/results/healthz-<label>.json`` (``server``) and
 ``bench/results/healthz-pools.json``; ``BENCHMARKS.md`` quotes them.
@@ -78,7 +81,9 @@ def _free_port() -> int:
 # ------------------------------------------------------------------------------ server
 
 
-def _start(checkout: Path, data: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+def _start(
+    checkout: Path, data: Path, port: int, log: Path, settings: list[str]
+) -> subprocess.Popen[bytes]:
     sys.path.insert(0, str(ROOT))
     from graph_service.settings import hash_api_key
 
@@ -90,6 +95,9 @@ def _start(checkout: Path, data: Path, port: int, log: Path) -> subprocess.Popen
         GRAPH_SERVICE_API_KEY_HASHES=json.dumps([f"bench={hash_api_key(ADMIN_KEY)}"]),
         GRAPH_SERVICE_REQUEST_BUDGET_SECONDS="120",
     )
+    for setting in settings:
+        name, _, value = setting.partition("=")
+        env[f"GRAPH_SERVICE_{name.upper()}"] = value
     code = (
         "import sys; from graph_service.cli import main; "
         f"sys.argv = ['graph-service', 'serve', '--seed', '--port', '{port}']; main()"
@@ -142,7 +150,8 @@ async def _one_run(
 async def _server(args: argparse.Namespace) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="healthz-bench-"))
     port = _free_port()
-    process = _start(Path(args.checkout).resolve(), work / "data", port, work / "server.log")
+    checkout = Path(args.checkout).resolve()
+    process = _start(checkout, work / "data", port, work / "server.log", args.setting)
     # One connection per client: the probe never waits behind an analysis on a connection.
     limits = httpx.Limits(max_connections=16, max_keepalive_connections=16)
     scenarios: dict[str, Any] = {}
@@ -248,12 +257,14 @@ async def _pools(args: argparse.Namespace) -> dict[str, Any]:
         "pickle_bytes": len(payload),
     }
     context = multiprocessing.get_context("forkserver")
-    for name in ("threads", "processes"):
+    default_interval = sys.getswitchinterval()
+    for name in ("threads", "threads_switch_1ms", "processes"):
         delays: list[float] = []
         totals: list[float] = []
+        sys.setswitchinterval(0.001 if name == "threads_switch_1ms" else default_interval)
         for run in range(args.runs):
             executor: Executor
-            if name == "threads":
+            if name.startswith("threads"):
                 executor = ThreadPoolExecutor(2)
                 jobs = [(_centrality, simple, 4 * run + i) for i in range(4)]
             else:
@@ -269,6 +280,7 @@ async def _pools(args: argparse.Namespace) -> dict[str, Any]:
             "loop_delay": percentiles(delays),
             "four_analyses_s": round(statistics.median(totals), 2),
         }
+    sys.setswitchinterval(default_interval)
     return found
 
 
@@ -278,6 +290,13 @@ def main() -> None:
     parser.add_argument("--checkout", default=str(ROOT), help="The code to serve (server).")
     parser.add_argument("--label", default="head", help="Names the result file (server).")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="A setting of the server (work_thread_nice=0 is GRAPH_SERVICE_WORK_THREAD_NICE=0).",
+    )
     args = parser.parse_args()
     load_before = os.getloadavg()
     if args.mode == "server":
@@ -290,6 +309,7 @@ def main() -> None:
         "mode": args.mode,
         "label": args.label,
         "runs": args.runs,
+        "settings": args.setting,
         "cpus": os.cpu_count(),
         "load_average_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
         **result,

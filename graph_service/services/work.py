@@ -18,20 +18,25 @@ other client, ``/healthz`` included, waited. Now:
   computation that has started goes on and its result lands in the cache, so the retry is
   answered at once. One that never got a worker is dropped when nobody waits for it.
 
-Threads, not processes — measured (``bench/healthz.py``, BENCHMARKS.md "Responsive server"):
+Threads, not processes — measured (``bench/healthz.py pools``, BENCHMARKS.md "Responsive
+server"; a shared 2-core machine, load 8–10):
 
 * The graphs and what is derived from them (CSR matrices, a county's recommender index,
   ~100 MB) live in this process and are shared by every request. A process pool must send
-  the graph with each call: pickling the seed graph's whole scope (5,936 nodes) takes
-  20–30 ms and unpickling 90 ms, all of it holding the GIL in the server process, and a
-  province is 20 times larger; or it must keep a copy per worker process (memory × workers)
-  and route each scope to its worker.
-* With threads the loop still gets the GIL every switch interval (5 ms): while four exact
-  centralities of that scope ran on two threads, the loop's delays had a median of 0.3 ms
-  and a 99th percentile of 12–18 ms, the same as with a process pool of two (16 ms), whose
-  only gain, running analyses on two cores at once, is lost to the pickling on a 2-core
-  machine (four analyses: 12.1 s on threads, 13.6 s on processes). The heavy steps are
-  numpy and scipy sparse products, which hold the GIL for at most a few milliseconds each.
+  the graph with each call: pickling the seed graph's whole scope (5,946 nodes) takes 29 ms
+  and unpickling 98 ms, holding the GIL, and a province is 20 times larger; or it must keep
+  a copy per worker process (memory × workers) and route each scope to its worker.
+* Four exact centralities of that scope on two threads: the event loop's delays p50
+  1.1 ms, p99 53 ms, 26 s in all; on two processes: p50 3.0 ms, p99 62 ms, 44 s (the
+  pickling, and no spare core to run them side by side). A 1 ms switch interval instead of
+  5 ms did not help (p99 62 ms, 34 s). The heavy steps are numpy and scipy sparse
+  products; the loop gets the GIL back every switch interval.
+* Worker threads at a lower OS priority (nice) halved the median healthz latency but
+  lengthened the tail: a starved worker holding the GIL stalls the loop. Not kept.
+
+Over HTTP (``bench/healthz.py server``, same machine): ``/healthz`` during four concurrent
+exact centralities of the seed graph answered in 9.0 s at the median (24 s at worst) before,
+17 ms (p99 116 ms) after.
 """
 
 from __future__ import annotations
