@@ -79,14 +79,14 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> Counted:
 
 
 def _client(settings: Settings, **overrides: Any) -> TestClient:
-    return TestClient(
-        create_app(settings.model_copy(update=overrides)), raise_server_exceptions=False
-    )
+    # A generous budget unless a test sets one: a loaded machine must not turn answers busy.
+    update = {"request_budget_seconds": 60.0, **overrides}
+    return TestClient(create_app(settings.model_copy(update=update)), raise_server_exceptions=False)
 
 
 @pytest.fixture
 def api(empty_settings: Settings) -> Iterator[TestClient]:
-    with _client(empty_settings, request_budget_seconds=30.0) as c:
+    with _client(empty_settings) as c:
         r = c.post("/v1/batch", json=_graph(), headers=AUTH)
         assert r.status_code == 200, r.text
         yield c
@@ -215,9 +215,12 @@ def test_past_the_budget_the_answer_is_503_with_retry_after_and_lands_in_the_cac
             "parameters": {"scope": "all", "include_structural": "true", "top": "5"},
         }
         assert body["details"]["computing"] is True
-        time.sleep(1.2)
         counted.delay = 0
-        ok(api.get(CENTRALITY, params={**HEAVY, "top": 5}))
+        deadline = time.monotonic() + 60
+        while (again := api.get(CENTRALITY, params={**HEAVY, "top": 5})).status_code == 503:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        ok(again)
         assert counted.calls == 1  # the late computation was not wasted
         # The hint is a job body as it stands.
         started = ok(api.post("/v1/jobs", json=job), 202)
