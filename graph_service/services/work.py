@@ -18,25 +18,22 @@ other client, ``/healthz`` included, waited. Now:
   computation that has started goes on and its result lands in the cache, so the retry is
   answered at once. One that never got a worker is dropped when nobody waits for it.
 
-Threads, not processes — measured (``bench/healthz.py pools``, BENCHMARKS.md "Responsive
-server"; a shared 2-core machine, load 8–10):
+Threads, not processes — measured (``bench/healthz.py``, BENCHMARKS.md "Responsive server"):
 
-* The graphs and what is derived from them (CSR matrices, a county's recommender index,
-  ~100 MB) live in this process and are shared by every request. A process pool must send
-  the graph with each call: pickling the seed graph's whole scope (5,946 nodes) takes 29 ms
-  and unpickling 98 ms, holding the GIL, and a province is 20 times larger; or it must keep
-  a copy per worker process (memory × workers) and route each scope to its worker.
-* Four exact centralities of that scope on two threads: the event loop's delays p50
-  1.1 ms, p99 53 ms, 26 s in all; on two processes: p50 3.0 ms, p99 62 ms, 44 s (the
-  pickling, and no spare core to run them side by side). A 1 ms switch interval instead of
-  5 ms did not help (p99 62 ms, 34 s). The heavy steps are numpy and scipy sparse
-  products; the loop gets the GIL back every switch interval.
-* Worker threads at a lower OS priority (nice) halved the median healthz latency but
-  lengthened the tail: a starved worker holding the GIL stalls the loop. Not kept.
-
-Over HTTP (``bench/healthz.py server``, same machine): ``/healthz`` during four concurrent
-exact centralities of the seed graph answered in 9.0 s at the median (24 s at worst) before,
-17 ms (p99 116 ms) after.
+* The work's working set lives in this process and is shared by every request: the scope
+  graphs and what is derived from them (CSR matrices, a county's recommender index,
+  ~100 MB), built once per store version. A process pool must pickle them to a worker on
+  every call (the seed graph's whole scope, 5,946 nodes: 1.5 MB, 17–29 ms to pickle and
+  46–98 ms to unpickle; a province is 20 times larger; an index far more), or keep a copy
+  per worker process (memory × workers) and route each scope to its worker.
+* Threads meet the goal: over HTTP, ``/healthz`` during four concurrent exact centralities
+  of that scope answered at p50 4 ms, p99 15 ms (before: 2.9 s at the median, 6.2 s at
+  worst; load 3.4–4.9 on a shared 2-core machine). The loop gets the GIL back every switch
+  interval; the heavy steps are numpy and scipy sparse products.
+* For one analysis of a graph this small, processes kept the event loop cleaner (delays max
+  7 ms against 129 ms) at the same speed on a quiet machine, and were slower on a loaded one
+  (44 s against 26 s for four). Neither a 1 ms switch interval nor worker threads at a lower
+  OS priority (a starved worker holding the GIL stalls the loop) was worth keeping.
 """
 
 from __future__ import annotations
