@@ -113,10 +113,61 @@ class Settings(BaseSettings):
     neo4j_probe_timeout_seconds: float = Field(default=2.0, gt=0)
     #: While the circuit is open, the database is asked this often (in the background).
     neo4j_probe_interval_seconds: float = Field(default=1.0, gt=0)
+    # -------------------------------------------------------------- CPU-bound work and jobs
+    # (graph_service.services.work: why threads, what is cached, how the budget works)
+
+    #: Worker threads for CPU-bound work (analyses, recommendation indexes and answers,
+    #: exports); a request waits for a free one within its time budget.
+    work_threads: int = Field(default=2, ge=1, le=64)
+    #: Seconds a request may wait for its work (a free worker included). Past it the answer
+    #: is 503 busy with Retry-After; the work goes on and its result is cached.
+    request_budget_seconds: float = Field(default=5.0, gt=0, le=600)
+    #: Finished answers kept (per scope, parameters, store version and audience).
+    result_cache_entries: int = Field(default=256, ge=0, le=100_000)
+    #: Scope graphs kept with what is derived from them (a county's is ~100 MB with its
+    #: recommender index).
+    graph_cache_entries: int = Field(default=16, ge=1, le=1_000)
+    #: Jobs one server process runs at once; fewer than ``work_threads`` leaves workers to
+    #: requests that wait within their budget.
+    job_concurrency: int = Field(default=1, ge=1, le=64)
+    #: Jobs queued or running at once, over every server process, and per caller (an
+    #: account, or an address for anonymous callers): more is 503 busy.
+    job_max_active: int = Field(default=16, ge=1, le=10_000)
+    job_max_active_per_caller: int = Field(default=2, ge=1, le=10_000)
+    #: Hours a finished job and its result are kept.
+    job_retention_hours: float = Field(default=24.0, gt=0)
+
+    # -------------------------------------------------------------- caps below admin
+    # What one request of a caller without an admin key may ask for (an admin key or a job
+    # lifts them; graph_service.api.caps applies them). The routes' own bounds still hold.
+
+    #: Largest graph whose betweenness, closeness and harmonic centrality are exact
+    #: (``exact_max``: O(nm) up to it; a 4,950-node county takes ~3 s).
+    cap_exact_max: int = Field(default=5_000, ge=10)
+    #: Sampled sources of betweenness (``k``: O(km)).
+    cap_sample_k: int = Field(default=1_000, ge=2)
+    #: Nodes of one analysed or exported scope (``scope``: ``all`` or a region, with
+    #: ``include_structural`` or not, costs in proportion).
+    cap_scope_nodes: int = Field(default=50_000, ge=1)
+    #: Rows one list of an answer holds (``limit`` of coverage and communities).
+    cap_listed: int = Field(default=10_000, ge=0)
+    #: Villages one helper takes in an assignment (``k``: the min-cost flow's size).
+    cap_assignment_k: int = Field(default=50, ge=0)
+    #: Candidate partners per village in an assignment (``top_candidates``).
+    cap_assignment_candidates: int = Field(default=200, ge=1)
+    #: Villages or helpers named in one assignment (``villages``, ``helpers``).
+    cap_assignment_actors: int = Field(default=5_000, ge=1)
+    #: Pairs one what-if run applies (``proposed``).
+    cap_proposed_pairs: int = Field(default=500, ge=1)
 
     @property
     def embedded_path(self) -> Path:
         return self.data_dir / "graph.sqlite3"
+
+    @property
+    def jobs_path(self) -> Path:
+        """Jobs and their results, shared by every server process on this data directory."""
+        return self.data_dir / "jobs.sqlite3"
 
     @property
     def store_backend(self) -> str:

@@ -39,6 +39,7 @@ VALUES: dict[str, Any] = {
     "code": COUNTY,
     "document_id": "000_ebbe741d95becf05.txt",
     "judgement_id": "judgement:20250101T000000000000Z:00000000",
+    "job_id": "job-00000000000000000000000000000000",
     "q": "仓康实",
     "scope": f"node:{BODY}",
     "source": BODY,

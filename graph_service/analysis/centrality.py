@@ -60,6 +60,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy as sp
 
+from graph_service import progress
 from graph_service.domain import CENTRALITY_MEASURES
 
 __all__ = [
@@ -543,6 +544,7 @@ def _hop_sweep(csr: CSRGraph, sources: IntArray, with_betweenness: bool) -> _Pat
             total += d * counts
             inverse += counts / d
         if between is None:
+            progress.report(start + b, len(sources))
             continue
         delta = np.zeros(b * n)
         for d in range(len(levels) - 1, 1, -1):
@@ -555,6 +557,8 @@ def _hop_sweep(csr: CSRGraph, sources: IntArray, with_betweenness: bool) -> _Pat
             prod_flat = prod_flat[parent]
             delta[prod_flat] += sigma[prod_flat] * product.data[parent]
         between += delta.reshape(b, n).sum(axis=0)
+        # The sweep is most of a centrality set's time: its batches measure the progress.
+        progress.report(start + b, len(sources))
     return _PathSums(sources, reach, total, inverse, between)
 
 

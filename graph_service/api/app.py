@@ -25,18 +25,19 @@ from graph_service.api.routes import (
     exports,
     graph,
     history,
+    jobs,
     links,
     meta,
     nodes,
     recommendations,
     regions,
 )
+from graph_service.api.work import install_work
 from graph_service.keys import adopt_keys_file
 from graph_service.services.analysis import AnalysisService
 from graph_service.services.documents import SourceDocuments
 from graph_service.services.graph import GraphService
 from graph_service.services.recommendations import RecommendationService
-from graph_service.services.view import GraphViews
 from graph_service.settings import Settings, get_settings
 from graph_service.store.factory import create_store
 from graph_service.store.protocol import GraphStore
@@ -72,13 +73,15 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
         log.info("graph-service %s on the %s store", __version__, the_store.backend)
         app.state.service = GraphService(the_store, SourceDocuments(settings.seed_dir))
         # Every read goes through a caller's view; one graph cache behind all of them, so
-        # analyses, exports and recommendations export a county once per audience.
-        app.state.views = GraphViews(the_store)
+        # analyses, exports and recommendations export a county once per audience. CPU-bound
+        # work runs in a bounded worker pool (app.state.work, .views, .jobs).
+        stop_work = install_work(app, settings, the_store)
         app.state.analysis = AnalysisService(settings.seed_dir / "rules" / "joint_body_rules.json")
         app.state.recommendations = RecommendationService(the_store, settings.recommend_tie_weight)
         try:
             yield
         finally:
+            await stop_work()
             if store is None:
                 await the_store.close()
 
@@ -108,7 +111,7 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
         )
 
     routers = (meta.router, nodes.router, links.router, graph.router, regions.router)
-    extra = (analysis.router, recommendations.router, exports.router, explorer.router)
+    extra = (analysis.router, recommendations.router, exports.router, jobs.router, explorer.router)
     for router in (*routers, *extra, accounts.router, history.router):
         app.include_router(router)
     app.include_router(docs.router)

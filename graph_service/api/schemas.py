@@ -42,6 +42,8 @@ __all__ = [
     "Health",
     "HistoryEntry",
     "HistoryPage",
+    "Job",
+    "JobResult",
     "Judgement",
     "JudgementCreated",
     "JudgementPage",
@@ -1198,3 +1200,60 @@ class NodeRestored(_Restored):
 
 class LinkRestored(_Restored):
     link: Link
+
+
+# ---------------------------------------------------------------------------------------
+# Jobs (graph_service/services/jobs.py)
+# ---------------------------------------------------------------------------------------
+
+
+class JobError(_Out):
+    """Why a job failed: the problem its route would have answered."""
+
+    code: str = Field(description="The problem code (not_found, invalid_input, job_lost …).")
+    detail: str
+    field: str | None = Field(description="The parameter at fault, if one is.")
+
+
+class Job(_Out):
+    """A job: long work in the background, polled until done, then fetched."""
+
+    id: str = Field(examples=["job-6f1c0a9d3b2e4f5a8c7d6e5f4a3b2c1d"])
+    operation: str = Field(description="The route it runs: GET /v1/<operation>.")
+    parameters: dict[str, Any] = Field(description="The route's query parameters, as given.")
+    state: Literal["queued", "running", "done", "failed"]
+    progress: float | None = Field(
+        ge=0,
+        le=1,
+        description="Share of the work done, where the work reports it (betweenness "
+        "sweeps do); 1 when done; null when unknown.",
+    )
+    created_at: str = Field(description="UTC, ISO 8601.")
+    started_at: str | None
+    finished_at: str | None
+    account: str = Field(description="Who started it: an account, or anonymous.")
+    public: bool = Field(
+        description="Started without a key: computed on the public view, readable by anyone "
+        "with its id. Otherwise only its account and admins read it."
+    )
+    error: JobError | None
+    result_url: str | None = Field(description="Where the result is, once done.")
+
+
+if TYPE_CHECKING:
+    JobResult: TypeAlias = BaseModel
+else:
+    #: What a job's result is: the answer of the route it ran.
+    JobResult = TypeAliasType(
+        "JobResult",
+        Centrality
+        | Communities
+        | Brokers
+        | Fragility
+        | LinkStrength
+        | ExtremeLinks
+        | AnalysisCoverage
+        | RuleCheck
+        | Change
+        | JsonExport,
+    )

@@ -2,7 +2,10 @@
 
 The analysis functions live in ``graph_service.analysis`` and know nothing of stores; this
 service resolves a scope to a graph (``ScopedGraphs``, cached per store version), keeps the
-CSR matrix PageRank needs per graph, and turns results into JSON-ready data.
+CSR matrix PageRank needs per graph, and turns results into JSON-ready data. Every
+CPU-bound step (the analysis and its conversion to plain data) runs in the worker pool
+(``view.graphs.pool``, ``graph_service.services.work``); the event loop only awaits it and
+names the nodes of the answer.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +62,11 @@ def to_jsonable(value: Any) -> Any:
     return value
 
 
+def _computed(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)`` as JSON-ready data: both steps are CPU work, for the pool."""
+    return to_jsonable(fn(*args, **kwargs))
+
+
 def parse_scope(
     text: str,
     depth: int = 2,
@@ -99,10 +107,8 @@ class AnalysisService:
         self, view: GraphView, scope: AnalysisScope
     ) -> tuple[nx.MultiDiGraph, nx.Graph, Any]:
         graph, key = await view.graph(scope)
-        derived = view.graphs.derived.setdefault(key, {})
-        if "simple" not in derived:
-            derived["simple"] = collapse(graph)
-        return graph, derived["simple"], key
+        simple = await view.graphs.derive(key, "simple", collapse, graph)
+        return graph, simple, key
 
     def _scope_info(self, scope: AnalysisScope, graph: nx.MultiDiGraph) -> dict[str, Any]:
         return {
@@ -122,19 +128,18 @@ class AnalysisService:
         exact_max: int,
     ) -> dict[str, Any]:
         graph, simple, key = await self._simple(view, scope)
-        derived = view.graphs.derived[key]
-        if "csr" not in derived:
-            derived["csr"] = centrality.CSRGraph.from_graph(simple)
-        report = centrality.centrality_set(
+        csr = await view.graphs.derive(key, "csr", centrality.CSRGraph.from_graph, simple)
+        data: dict[str, Any] = await view.graphs.pool.run(
+            _computed,
+            centrality.centrality_set,
             simple,
             measures=tuple(measures),
             top=top,
             exact_max=exact_max,
             k=k,
             seed=seed,
-            csr=derived["csr"],
+            csr=csr,
         )
-        data: dict[str, Any] = to_jsonable(report)
         rows = [row for m in data["measures"].values() for row in m["rows"]]
         refs = await view.refs((row["node"] for row in rows), simple)
         for row in rows:
@@ -155,7 +160,6 @@ class AnalysisService:
         limit: int = 50,
     ) -> dict[str, Any]:
         graph, simple, _ = await self._simple(view, scope)
-        result = communities.louvain(simple, resolution=resolution, seed=seed)
         # Membership reads MEMBER_OF and ORGANIZATION_OF (a village is a member through its
         # branch) whatever links the communities were detected on.
         types = (*scope.link_types, *MEMBERSHIP_LINK_TYPES) if scope.link_types else ()
@@ -163,26 +167,19 @@ class AnalysisService:
             scope, link_types=tuple(dict.fromkeys(types)), include_structural=True
         )
         members_graph, _ = await view.graph(members_scope)
-        bodies = {
-            body: members
-            for body, members in communities.joint_bodies(members_graph).items()
-            if body in simple
-        }
-        comparison: dict[str, Any] = to_jsonable(communities.compare_with_bodies(result, bodies))
+        found = await view.graphs.pool.run(
+            _detect_communities, simple, members_graph, resolution, seed
+        )
+        result, comparison, ordered, label_counts = found
         # Members are listed up to ``limit`` a community; sizes and label counts are complete.
         limited = Limit(limit, "limit", MAX_LISTED_MEMBERS)
-        ordered = [sorted(members, key=str) for members in result.communities]
         shown = [m for members in ordered for m in members[:limit]]
         spreads = [*comparison["bodies"], *comparison["split_bodies"]]
         refs = await view.refs([*map(str, shown), *(b["body"] for b in spreads)], simple)
         for spread in spreads:
             spread["name"] = refs.get(spread["body"], {}).get("name")
         rows = []
-        for index, members in enumerate(ordered):
-            labels: dict[str, int] = {}
-            for node in members:
-                label = str(simple.nodes[node].get("label"))
-                labels[label] = labels.get(label, 0) + 1
+        for index, (members, labels) in enumerate(zip(ordered, label_counts, strict=True)):
             named = [refs[str(m)] for m in members[:limit] if str(m) in refs]
             rows.append(
                 {
@@ -202,14 +199,7 @@ class AnalysisService:
 
     async def brokers(self, view: GraphView, scope: AnalysisScope, top: int) -> dict[str, Any]:
         graph, simple, _ = await self._simple(view, scope)
-        scores = brokers.brokerage(simple)
-        # Isolated nodes have no constraint (NaN): they broker nothing, and NaN cannot sort.
-        finite = [
-            (node, value)
-            for node, value in scores.items()
-            if value.constraint is not None and math.isfinite(value.constraint)
-        ]
-        finite.sort(key=lambda item: (item[1].constraint, str(item[0])))
+        finite = await view.graphs.pool.run(_ranked_brokers, simple)
         refs = await view.refs((str(node) for node, _ in finite[:top]), simple)
         rows = [
             {
@@ -228,7 +218,7 @@ class AnalysisService:
 
     async def fragility(self, view: GraphView, scope: AnalysisScope) -> dict[str, Any]:
         graph, simple, _ = await self._simple(view, scope)
-        found = brokers.fragility(simple)
+        found = await view.graphs.pool.run(brokers.fragility, simple)
         ids = [
             *(str(n) for pair in found.bridges for n in pair),
             *map(str, found.articulation_points),
@@ -265,11 +255,17 @@ class AnalysisService:
         graph, _ = await view.graph(scope)
         if target not in graph:
             other = AnalysisScope("neighbourhood", target, depth, (), False, as_of)
-            graph = nx.compose(graph, (await view.graph(other))[0])
-        result = strength_model.link_strength(
-            graph, source, target, weights=self._weights(weights), as_of=as_of
+            graph = await view.graphs.pool.run(nx.compose, graph, (await view.graph(other))[0])
+        model_weights = self._weights(weights)
+        data: dict[str, Any] = await view.graphs.pool.run(
+            _computed,
+            strength_model.link_strength,
+            graph,
+            source,
+            target,
+            weights=model_weights,
+            as_of=as_of,
         )
-        data: dict[str, Any] = to_jsonable(result)
         return _with_end_names(data, graph)
 
     @staticmethod
@@ -286,12 +282,16 @@ class AnalysisService:
     ) -> dict[str, Any]:
         graph, _ = await view.graph(scope)
         pick = strength_model.strongest_links if strongest else strength_model.weakest_links
-        # Every linked pair is scored to rank them, so the total costs nothing more.
-        ranked = pick(graph, top=None, as_of=scope.as_of)
-        rows = [_with_end_names(to_jsonable(row), graph) for row in ranked[:top]]
+
+        def ranked() -> tuple[list[dict[str, Any]], int]:
+            # Every linked pair is scored to rank them, so the total costs nothing more.
+            found = pick(graph, top=None, as_of=scope.as_of)
+            return [_with_end_names(to_jsonable(row), graph) for row in found[:top]], len(found)
+
+        rows, total = await view.graphs.pool.run(ranked)
         return {
             "scope": self._scope_info(scope, graph),
-            "links": listing(rows, Limit(top, "top", MAX_TOP), len(ranked)),
+            "links": listing(rows, Limit(top, "top", MAX_TOP), total),
         }
 
     async def coverage(
@@ -305,10 +305,14 @@ class AnalysisService:
     ) -> dict[str, Any]:
         scope = AnalysisScope("region", region_code, 2, (), True, as_of)
         graph, _ = await view.graph(scope)
-        report = coverage.coverage_report(
-            graph, region_code, as_of=as_of, strong_threshold=strong_threshold
+        data: dict[str, Any] = await view.graphs.pool.run(
+            _computed,
+            coverage.coverage_report,
+            graph,
+            region_code,
+            as_of=as_of,
+            strong_threshold=strong_threshold,
         )
-        data: dict[str, Any] = to_jsonable(report)
         # A county has hundreds of villages, a province tens of thousands: per-village rows
         # only on request, and lists cut at ``limit`` with their full length stated.
         limited = Limit(limit, "limit", MAX_LISTED)
@@ -339,8 +343,12 @@ class AnalysisService:
 
     async def rule_check(self, view: GraphView, scope: AnalysisScope) -> dict[str, Any]:
         graph, _ = await view.graph(scope)
-        loaded = rules.load_rules(self.rules_path)
-        data: dict[str, Any] = to_jsonable(rules.check_rules(graph, loaded, as_of=scope.as_of))
+
+        def checked() -> Any:
+            loaded = rules.load_rules(self.rules_path)
+            return to_jsonable(rules.check_rules(graph, loaded, as_of=scope.as_of))
+
+        data: dict[str, Any] = await view.graphs.pool.run(checked)
         outcomes = [o for body in data["bodies"] for o in body["outcomes"]]
         refs = await view.refs((m for o in outcomes for m in o["members"]), graph)
         for outcome in outcomes:
@@ -364,7 +372,9 @@ class AnalysisService:
             csr = centrality.CSRGraph.from_graph(simple)
             return centrality.pagerank(csr)
 
-        report = change.compare_dates(
+        data: dict[str, Any] = await view.graphs.pool.run(
+            _computed,
+            change.compare_dates,
             graph,
             date_a,
             date_b,
@@ -373,7 +383,6 @@ class AnalysisService:
             # Every mover, to count them; the answer lists the first ``top``.
             top=graph.number_of_nodes(),
         )
-        data: dict[str, Any] = to_jsonable(report)
         links = [*data["new_links"], *data["lost_links"]]
         movers = [*data["risers"][:top], *data["fallers"][:top]]
         villages = data["coverage"] or {"newly_covered": [], "newly_uncovered": []}
@@ -396,6 +405,41 @@ class AnalysisService:
         for key in ("risers", "fallers"):
             data[key] = listing(data[key], Limit(top, "top", MAX_TOP))
         return {"scope": self._scope_info(undated, graph), **data}
+
+
+def _detect_communities(
+    simple: nx.Graph, members_graph: nx.MultiDiGraph, resolution: float, seed: int
+) -> tuple[Any, dict[str, Any], list[list[Any]], list[dict[str, int]]]:
+    """Louvain communities set against the joint bodies: the result, the comparison as
+    plain data, each community's members in order and its count of nodes per label."""
+    result = communities.louvain(simple, resolution=resolution, seed=seed)
+    bodies = {
+        body: members
+        for body, members in communities.joint_bodies(members_graph).items()
+        if body in simple
+    }
+    comparison: dict[str, Any] = to_jsonable(communities.compare_with_bodies(result, bodies))
+    ordered = [sorted(members, key=str) for members in result.communities]
+    label_counts = []
+    for members in ordered:
+        labels: dict[str, int] = {}
+        for node in members:
+            label = str(simple.nodes[node].get("label"))
+            labels[label] = labels.get(label, 0) + 1
+        label_counts.append(labels)
+    return result, comparison, ordered, label_counts
+
+
+def _ranked_brokers(simple: nx.Graph) -> list[tuple[Any, Any]]:
+    """Nodes by Burt's constraint, lowest (the best brokers) first, ties by id. Isolated
+    nodes have no constraint (NaN): they broker nothing, and NaN cannot sort."""
+    finite = [
+        (node, value)
+        for node, value in brokers.brokerage(simple).items()
+        if value.constraint is not None and math.isfinite(value.constraint)
+    ]
+    finite.sort(key=lambda item: (item[1].constraint, str(item[0])))
+    return finite
 
 
 #: Coverage rows' lists of villages a joint body (or anything) leaves out.

@@ -3,27 +3,33 @@
 An analysis runs over a scope: a region (division code), a joint body (the body and its
 members), a neighbourhood (a node and its k-hop surroundings) or the whole graph, restricted
 to some link types and to what was valid on ``as_of``. Exported graphs are cached per
-(scope, link types, date) and store version, so repeated analyses of one county do not
-export it again, and a write invalidates them.
+(scope, link types, date), store version and audience, so repeated analyses of one county do
+not export it again, and a write invalidates them (``services.work.VersionedCache``, the one
+cache policy). Concurrent requests for one scope export it once; what is derived from a
+graph (its simple graph, CSR matrix, recommender index) is computed once in the worker pool
+and kept with it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, ParamSpec, TypeVar
 
 import networkx as nx
 
 from graph_service.domain import MEMBERSHIP_LINK_TYPES
 from graph_service.errors import InvalidInputError, NotFoundError
 from graph_service.schema import JOINT_BODY_KINDS, LINK_TYPES, STRUCTURAL_LINK_TYPES
+from graph_service.services.work import Flights, VersionedCache, WorkPool
 from graph_service.store.protocol import GraphStore, NeighbourhoodQuery, Scope
 from graph_service.visibility import Visibility
 
 __all__ = ["AnalysisScope", "ScopedGraphs"]
+
+T = TypeVar("T")
+P = ParamSpec("P")
 
 ScopeKind = Literal["region", "body", "neighbourhood", "all"]
 
@@ -55,16 +61,23 @@ class AnalysisScope:
 
 
 class ScopedGraphs:
-    """Exports scopes from a store, with a small LRU cache keyed by store version."""
+    """Exports scopes from a store, with a small LRU cache keyed by store version.
 
-    def __init__(self, store: GraphStore, size: int = 16) -> None:
+    ``pool`` runs the CPU-bound steps (redacting a graph for the public, and everything
+    :meth:`derive` computes); the services reach it as ``view.graphs.pool``.
+    """
+
+    def __init__(self, store: GraphStore, size: int = 16, pool: WorkPool | None = None) -> None:
         self.store = store
         self.size = size
-        self._cache: OrderedDict[tuple[Any, ...], tuple[nx.MultiDiGraph, dict[str, Any]]] = (
-            OrderedDict()
-        )
+        self.pool = pool or WorkPool()
         #: Derived artefacts (CSR matrices …) per graph key; dropped with their graph.
-        self.derived: dict[tuple[Any, ...], dict[str, Any]] = {}
+        self.derived: dict[Hashable, dict[str, Any]] = {}
+        self._cache: VersionedCache[nx.MultiDiGraph] = VersionedCache(size, self._forget)
+        self._deriving: Flights[Any] = Flights()
+
+    def _forget(self, key: Hashable) -> None:
+        self.derived.pop(key, None)
 
     async def key(self, scope: AnalysisScope, policy: Visibility) -> tuple[Any, ...]:
         return (scope, await self.store.version(), policy.audience)
@@ -78,29 +91,54 @@ class ScopedGraphs:
         the policy from the caller.
         """
         key = await self.key(scope, policy)
-        hit = self._cache.get(key)
-        if hit is not None:
-            self._cache.move_to_end(key)
-            return hit[0], key
-        # Graphs of an older store version are never asked for again: free them now rather
-        # than when the LRU gets round to them (a county graph and its index are ~100 MB).
-        for old in [k for k in self._cache if k[1] != key[1]]:
-            del self._cache[old]
-            self.derived.pop(old, None)
-        graph = policy.graph(await self._export(scope, policy))
-        self._cache[key] = (graph, {})
-        self.derived[key] = {}
-        while len(self._cache) > self.size:
-            old, _ = self._cache.popitem(last=False)
-            self.derived.pop(old, None)
+
+        async def export() -> nx.MultiDiGraph:
+            exported = await self._export(scope, policy)
+            return await self.pool.run(policy.graph, exported)
+
+        # Graphs of an older store version are freed when the first graph of a newer one
+        # is kept (a county graph and its index are ~100 MB).
+        graph = await self._cache.get_or_compute(key, key[1], export)
         return graph, key
 
-    def counts(self, key: tuple[Any, ...]) -> tuple[int, int]:
+    async def cached(self, scope: AnalysisScope, policy: Visibility) -> nx.MultiDiGraph | None:
+        """The scope's graph if it is cached for this audience and the current version."""
+        return self._cache.get(await self.key(scope, policy))
+
+    async def derive(
+        self,
+        key: tuple[Any, ...],
+        name: str,
+        fn: Callable[P, T],
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """``fn(*args, **kwargs)``, computed once per graph ``key`` in the pool (concurrent
+        askers wait for the same computation) and kept with the graph as ``name``."""
+        found = self.derived.get(key, {})
+        if name in found:
+            value: T = found[name]
+            return value
+
+        async def compute() -> T:
+            result = await self.pool.run(fn, *args, **kwargs)
+            if key in self._cache:  # not for a graph evicted meanwhile
+                self.derived.setdefault(key, {})[name] = result
+            return result
+
+        flight_key: Hashable = (key, name)
+        derived: T = await self._deriving.join(flight_key, compute).wait()
+        return derived
+
+    def counts(self, key: tuple[Any, ...], graph: nx.MultiDiGraph | None = None) -> tuple[int, int]:
         """Nodes and links of a cached graph, counted once (counting a multigraph's links
         walks every adjacency)."""
-        derived = self.derived.setdefault(key, {})
+        derived = self.derived.setdefault(key, {}) if key in self._cache else {}
         if "size" not in derived:
-            graph = self._cache[key][0]
+            graph = graph if graph is not None else self._cache.get(key)
+            if graph is None:
+                raise KeyError(key)
             derived["size"] = (graph.number_of_nodes(), graph.number_of_edges())
         size: tuple[int, int] = derived["size"]
         return size

@@ -6,7 +6,9 @@ service resolves the scope (a county, where pairings are decided), keeps the
 :class:`~graph_service.analysis.recommend.RecommenderIndex` beside the cached graph of that
 scope and store version, feeds the planners' current rejections back into every proposal,
 and records judgements. The service proposes; only an ``accept`` judgement writes a link, in
-the same transaction as the judgement itself.
+the same transaction as the judgement itself. Index builds, rankings, plans and what-if runs
+are CPU-bound: they run in the worker pool (``view.graphs.pool``), an index once per scope
+and store version however many ask for it at the same time.
 """
 
 from __future__ import annotations
@@ -119,13 +121,15 @@ class RecommendationService:
             graph, key = await view.graph(scope)
         except NotFoundError as exc:
             raise NotFoundError(exc.message, field=field) from exc
-        derived = view.graphs.derived.setdefault(key, {})
-        if "recommender" not in derived:
-            derived["recommender"] = recommend.RecommenderIndex.build(
-                graph, as_of=as_of, tie_weight=self.tie_weight
-            )
-        index: recommend.RecommenderIndex = derived["recommender"]
-        return index, self._scope_info(view, scope, key)
+        index = await view.graphs.derive(
+            key,
+            "recommender",
+            recommend.RecommenderIndex.build,
+            graph,
+            as_of=as_of,
+            tie_weight=self.tie_weight,
+        )
+        return index, self._scope_info(view, scope, key, graph)
 
     @staticmethod
     async def _node(
@@ -150,8 +154,10 @@ class RecommendationService:
         return str(code[:6])
 
     @staticmethod
-    def _scope_info(view: GraphView, scope: AnalysisScope, key: tuple[Any, ...]) -> dict[str, Any]:
-        nodes, links = view.graphs.counts(key)
+    def _scope_info(
+        view: GraphView, scope: AnalysisScope, key: tuple[Any, ...], graph: nx.MultiDiGraph
+    ) -> dict[str, Any]:
+        nodes, links = view.graphs.counts(key, graph)
         return {**scope.describe(), "nodes": nodes, "links": links}
 
     async def _current(self, query: JudgementQuery) -> list[JudgementDoc]:
@@ -202,7 +208,8 @@ class RecommendationService:
             if j["decision"] == "unsure"
         }
         try:
-            result = recommend.recommend_partners(
+            result = await view.graphs.pool.run(
+                recommend.recommend_partners,
                 index,
                 actor,
                 top=top,
@@ -215,7 +222,7 @@ class RecommendationService:
             )
         except ValueError as exc:
             raise InvalidInputError(_message(exc), field="target") from exc
-        data: dict[str, Any] = to_jsonable(result)
+        data: dict[str, Any] = await view.graphs.pool.run(to_jsonable, result)
         refs = await view.refs(row["partner_id"] for row in data["candidates"])
         for row in data["candidates"]:
             row["region_name"] = refs.get(row["partner_id"], {}).get("region_name")
@@ -255,7 +262,8 @@ class RecommendationService:
             (j["target"], j["partner"])
             for j in await self._current(JudgementQuery(decisions=["reject"], current=True))
         ]
-        plan = assignment.plan_region(
+        plan = await view.graphs.pool.run(
+            assignment.plan_region,
             index,
             villages,
             helpers,
@@ -367,10 +375,7 @@ class RecommendationService:
             graph, key = await view.graph(scope)
         except NotFoundError as exc:
             raise NotFoundError(exc.message, field="region") from exc
-        derived = view.graphs.derived.setdefault(key, {})
-        if "actors" not in derived:
-            derived["actors"] = recommend.actor_map(graph)
-        unit_of: dict[str, str] = derived["actors"]
+        unit_of = await view.graphs.derive(key, "actors", recommend.actor_map, graph)
         for i, pair in enumerate(request.proposed):
             for end in ("helper", "village"):
                 node = getattr(pair, end)
@@ -395,7 +400,8 @@ class RecommendationService:
                 raise InvalidInputError(
                     "a village cannot pair with itself", field=f"proposed.{i}.helper"
                 )
-        report = assignment.what_if(
+        report = await view.graphs.pool.run(
+            assignment.what_if,
             graph,
             [(p.helper, p.village) for p in request.proposed],
             region_code=region,
@@ -404,7 +410,7 @@ class RecommendationService:
             top=graph.number_of_nodes(),
             program=request.program,
         )
-        data: dict[str, Any] = to_jsonable(report)
+        data: dict[str, Any] = await view.graphs.pool.run(to_jsonable, report)
         shifts = [*data["risers"][: request.top], *data["proposal_shifts"]]
         refs = await view.refs(
             [
@@ -421,7 +427,7 @@ class RecommendationService:
         for shift in shifts:
             shift["region_name"] = refs.get(shift["node_id"], {}).get("region_name")
         data["risers"] = listing(data["risers"], Limit(request.top, "top", MAX_CANDIDATES))
-        info = self._scope_info(view, scope, key)
+        info = self._scope_info(view, scope, key, graph)
         return {"scope": info, "written": False, **data}
 
     @staticmethod

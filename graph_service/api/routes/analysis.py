@@ -1,5 +1,10 @@
 """Network analyses over a scope: centrality, link strength, communities, brokers,
-fragility, coverage and gaps, rule checks, change between two dates."""
+fragility, coverage and gaps, rule checks, change between two dates.
+
+Each answer is computed in the worker pool, cached and bounded by the request's time budget
+(``graph_service.api.work``); the parameters that scale the cost are capped below admin
+(``graph_service.api.caps``). Every route here can also run as a job (``POST /v1/jobs``).
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,13 @@ import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
+from starlette.responses import Response
 
-from graph_service.api.deps import ViewDep
+from graph_service.api.caps import check_caps, check_scope_size
+from graph_service.api.deps import SettingsDep, ViewDep
 from graph_service.api.openapi import READ, problems
 from graph_service.api.params import NODE_REFERENCE, AsOf, LinkType
 from graph_service.api.record_time import RecordedViewDep
-from graph_service.api.responses import ORJSONResponse
 from graph_service.api.schemas import (
     AnalysisCoverage,
     Brokers,
@@ -24,6 +30,7 @@ from graph_service.api.schemas import (
     LinkStrength,
     RuleCheck,
 )
+from graph_service.api.work import AnswersDep
 from graph_service.domain import (
     CENTRALITY_MEASURES,
     MAX_LISTED,
@@ -56,8 +63,18 @@ ScopeText = Annotated[
     ),
 ]
 Top = Annotated[int, Query(ge=1, le=MAX_TOP, description="Rows to return at most.")]
+#: The statuses of every analysis: its own, 503 when the answer is not ready within the
+#: request's time budget, and (with the caps below admin) 422.
+COMPUTED: tuple[int | tuple[int, str], ...] = (
+    *READ,
+    (
+        503,
+        "The store is unavailable, or the answer was not ready within the time budget: "
+        "retry after Retry-After seconds, or start a job (details.job).",
+    ),
+)
 #: Every scoped analysis: a scope naming an unknown region, joint body or node is a 404.
-SCOPED = problems(*READ, (404, "The scope names no region, joint body or node (on as_of)."))
+SCOPED = problems(*COMPUTED, (404, "The scope names no region, joint body or node (on as_of)."))
 #: A component weight of link strength (docs/link-strength.md); the model's when omitted.
 _Weight = Annotated[
     float | None,
@@ -67,6 +84,7 @@ _Weight = Annotated[
 
 async def scope_dep(
     view: ViewDep,
+    settings: SettingsDep,
     scope: ScopeText = "all",
     depth: Annotated[int, Query(ge=1, le=3, description="Hops, for node: scopes.")] = 2,
     link_type: Annotated[
@@ -79,7 +97,9 @@ async def scope_dep(
     as_of: AsOf = None,
 ) -> AnalysisScope:
     parsed = parse_scope(scope, depth, link_type or (), include_structural, as_of)
-    return await resolve_scope(view, parsed)
+    resolved = await resolve_scope(view, parsed)
+    await check_scope_size(view, settings, resolved)
+    return resolved
 
 
 ScopeDep = Annotated[AnalysisScope, Depends(scope_dep)]
@@ -92,9 +112,12 @@ ScopeDep = Annotated[AnalysisScope, Depends(scope_dep)]
     responses=SCOPED,
 )
 async def centrality(
+    request: Request,
     scope: ScopeDep,
     analysis: AnalysisDep,
     view: ViewDep,
+    answers: AnswersDep,
+    settings: SettingsDep,
     measure: Annotated[list[str] | None, Query(description=", ".join(MEASURES))] = None,
     top: Top = 20,
     k: Annotated[
@@ -105,14 +128,17 @@ async def centrality(
         int,
         Query(ge=10, le=200_000, description="Larger graphs sample betweenness (k sources)."),
     ] = 5000,
-) -> ORJSONResponse:
+) -> Response:
     measures = measure or list(MEASURES)
     unknown = [m for m in measures if m not in MEASURES]
     if unknown:
         from graph_service.errors import InvalidInputError
 
         raise InvalidInputError(f"unknown measure {unknown[0]}", field="measure")
-    return ORJSONResponse(await analysis.centrality(view, scope, measures, top, k, seed, exact_max))
+    check_caps(request, view.caller, settings, exact_max=exact_max, k=k)
+    return await answers(
+        lambda: analysis.centrality(view, scope, measures, top, k, seed, exact_max)
+    )
 
 
 @router.get(
@@ -122,9 +148,12 @@ async def centrality(
     responses=SCOPED,
 )
 async def communities(
+    request: Request,
     scope: ScopeDep,
     analysis: AnalysisDep,
     view: ViewDep,
+    answers: AnswersDep,
+    settings: SettingsDep,
     seed: Annotated[int, Query(ge=0, description="Seed of the Louvain method.")] = 0,
     resolution: Annotated[
         float, Query(gt=0, le=10, description="Louvain resolution: above 1, smaller communities.")
@@ -133,8 +162,9 @@ async def communities(
         int,
         Query(ge=0, le=MAX_LISTED_MEMBERS, description="Members listed per community at most."),
     ] = 50,
-) -> ORJSONResponse:
-    return ORJSONResponse(await analysis.communities(view, scope, seed, resolution, limit))
+) -> Response:
+    check_caps(request, view.caller, settings, limit=limit)
+    return await answers(lambda: analysis.communities(view, scope, seed, resolution, limit))
 
 
 @router.get(
@@ -144,9 +174,9 @@ async def communities(
     responses=SCOPED,
 )
 async def brokers(
-    scope: ScopeDep, analysis: AnalysisDep, view: ViewDep, top: Top = 20
-) -> ORJSONResponse:
-    return ORJSONResponse(await analysis.brokers(view, scope, top))
+    scope: ScopeDep, analysis: AnalysisDep, view: ViewDep, answers: AnswersDep, top: Top = 20
+) -> Response:
+    return await answers(lambda: analysis.brokers(view, scope, top))
 
 
 @router.get(
@@ -155,21 +185,24 @@ async def brokers(
     response_model=Fragility,
     responses=SCOPED,
 )
-async def fragility(scope: ScopeDep, analysis: AnalysisDep, view: ViewDep) -> ORJSONResponse:
-    return ORJSONResponse(await analysis.fragility(view, scope))
+async def fragility(
+    scope: ScopeDep, analysis: AnalysisDep, view: ViewDep, answers: AnswersDep
+) -> Response:
+    return await answers(lambda: analysis.fragility(view, scope))
 
 
 @router.get(
     "/link-strength",
     summary="Explainable strength of a link or any pair of nodes",
     response_model=LinkStrength,
-    responses=problems(*READ, (404, "No source or target node.")),
+    responses=problems(*COMPUTED, (404, "No source or target node.")),
 )
 async def link_strength(
     source: Annotated[str, Query(min_length=1, max_length=128, description=NODE_REFERENCE)],
     target: Annotated[str, Query(min_length=1, max_length=128, description=NODE_REFERENCE)],
     analysis: AnalysisDep,
     view: ViewDep,
+    answers: AnswersDep,
     as_of: AsOf = None,
     w_duration: _Weight = None,
     w_intensity: _Weight = None,
@@ -179,7 +212,7 @@ async def link_strength(
     w_multiplexity: _Weight = None,
     w_overlap: _Weight = None,
     w_administrative: _Weight = None,
-) -> ORJSONResponse:
+) -> Response:
     given = {
         "duration": w_duration,
         "intensity": w_intensity,
@@ -191,8 +224,8 @@ async def link_strength(
         "administrative": w_administrative,
     }
     weights = {k: v for k, v in given.items() if v is not None}
-    return ORJSONResponse(
-        await analysis.link_strength(view, source, target, as_of, weights or None)
+    return await answers(
+        lambda: analysis.link_strength(view, source, target, as_of, weights or None)
     )
 
 
@@ -203,9 +236,9 @@ async def link_strength(
     responses=SCOPED,
 )
 async def strongest(
-    scope: ScopeDep, analysis: AnalysisDep, view: ViewDep, top: Top = 20
-) -> ORJSONResponse:
-    return ORJSONResponse(await analysis.extreme_links(view, scope, top, strongest=True))
+    scope: ScopeDep, analysis: AnalysisDep, view: ViewDep, answers: AnswersDep, top: Top = 20
+) -> Response:
+    return await answers(lambda: analysis.extreme_links(view, scope, top, strongest=True))
 
 
 @router.get(
@@ -215,18 +248,19 @@ async def strongest(
     responses=SCOPED,
 )
 async def weakest(
-    scope: ScopeDep, analysis: AnalysisDep, view: ViewDep, top: Top = 20
-) -> ORJSONResponse:
-    return ORJSONResponse(await analysis.extreme_links(view, scope, top, strongest=False))
+    scope: ScopeDep, analysis: AnalysisDep, view: ViewDep, answers: AnswersDep, top: Top = 20
+) -> Response:
+    return await answers(lambda: analysis.extreme_links(view, scope, top, strongest=False))
 
 
 @router.get(
     "/coverage",
     summary="Coverage and gaps: joint bodies, pairings, weak villages",
     response_model=AnalysisCoverage,
-    responses=problems(*READ, (404, "No region with this code.")),
+    responses=problems(*COMPUTED, (404, "No region with this code.")),
 )
 async def coverage(
+    request: Request,
     region: Annotated[
         str,
         Query(
@@ -236,6 +270,8 @@ async def coverage(
     ],
     analysis: AnalysisDep,
     view: RecordedViewDep,
+    answers: AnswersDep,
+    settings: SettingsDep,
     as_of: AsOf = None,
     strong_threshold: Annotated[
         float, Query(ge=0, le=1, description="Link strength a strong partner reaches.")
@@ -250,9 +286,12 @@ async def coverage(
             "a joint body or without any); each list states its total.",
         ),
     ] = 200,
-) -> ORJSONResponse:
-    return ORJSONResponse(
-        await analysis.coverage(view, region, as_of, strong_threshold, details, limit)
+) -> Response:
+    check_caps(request, view.caller, settings, limit=limit)
+    scope = AnalysisScope("region", region, 2, (), True, as_of)
+    await check_scope_size(view, settings, scope, field="region")
+    return await answers(
+        lambda: analysis.coverage(view, region, as_of, strong_threshold, details, limit)
     )
 
 
@@ -262,8 +301,10 @@ async def coverage(
     response_model=RuleCheck,
     responses=SCOPED,
 )
-async def rule_check(scope: ScopeDep, analysis: AnalysisDep, view: ViewDep) -> ORJSONResponse:
-    return ORJSONResponse(await analysis.rule_check(view, scope))
+async def rule_check(
+    scope: ScopeDep, analysis: AnalysisDep, view: ViewDep, answers: AnswersDep
+) -> Response:
+    return await answers(lambda: analysis.rule_check(view, scope))
 
 
 @router.get(
@@ -276,6 +317,7 @@ async def change(
     scope: ScopeDep,
     analysis: AnalysisDep,
     view: ViewDep,
+    answers: AnswersDep,
     date_from: Annotated[dt.date, Query(alias="from", description="The earlier day (YYYY-MM-DD).")],
     date_to: Annotated[
         dt.date, Query(alias="to", description="The later day (YYYY-MM-DD), not before from.")
@@ -283,5 +325,5 @@ async def change(
     top: Annotated[
         int, Query(ge=1, le=MAX_TOP, description="PageRank risers and fallers listed at most.")
     ] = 10,
-) -> ORJSONResponse:
-    return ORJSONResponse(await analysis.change(view, scope, date_from, date_to, top))
+) -> Response:
+    return await answers(lambda: analysis.change(view, scope, date_from, date_to, top))

@@ -13,27 +13,31 @@
 
 The scope's graph comes from the caller's view (``GraphView.graph``): what the caller may not
 see (people, their links, personal fields) is not in it before metrics and layout are
-computed, so scores do not leak it either.
+computed, so scores do not leak it either. The export is computed in the worker pool,
+cached and bounded by the request's time budget (``graph_service.api.work``); it can run as
+a job (``POST /v1/jobs``), and a scope above the caller's cap is refused
+(``graph_service.api.caps``).
 """
 
 from __future__ import annotations
 
 import re
-from functools import partial
 from typing import Annotated, Any
 
-import anyio.to_thread
 from fastapi import APIRouter, Header, Query, Request
 from starlette.responses import Response
 
-from graph_service.api.deps import ViewDep
+from graph_service.api.caps import check_scope_size
+from graph_service.api.deps import SettingsDep, ViewDep
 from graph_service.api.openapi import READ, problems
 from graph_service.api.params import AsOf, LinkType
-from graph_service.api.responses import ORJSONResponse, problem
+from graph_service.api.responses import problem
 from graph_service.api.schemas import JsonExport
+from graph_service.api.work import AnswersDep
 from graph_service.errors import InvalidInputError
 from graph_service.services.analysis import parse_scope
 from graph_service.services.references import resolve_scope
+from graph_service.services.work import Payload, json_payload
 from graph_service.visual.formats import FORMATS, MAX_EXPORT_NODES, METRICS, export
 
 __all__ = ["ACCEPTED", "MEDIA_TYPES", "negotiate", "router"]
@@ -110,12 +114,19 @@ def negotiate(accept: str | None) -> str | None:
             (404, "The scope names no region, joint body or node (on as_of)."),
             406,
             (413, "The scope has more than max_nodes nodes."),
+            (
+                503,
+                "The store is unavailable, or the export was not ready within the time "
+                "budget: retry after Retry-After seconds, or start a job (details.job).",
+            ),
         ),
     },
 )
 async def export_scope(
     request: Request,
     view: ViewDep,
+    answers: AnswersDep,
+    settings: SettingsDep,
     scope: Annotated[
         str,
         Query(
@@ -180,16 +191,18 @@ async def export_scope(
     analysis_scope = await resolve_scope(
         view, parse_scope(scope, depth, link_type or (), include_structural, as_of)
     )
-    graph, _ = await view.graph(analysis_scope)
-    meta: dict[str, Any] = {
-        "title": f"党建联建网络 · {scope}",
-        "scope": analysis_scope.describe(),
-        "format": fmt,
-        "redacted": not view.caller.sees_personal,
-    }
-    # Metrics, layout and serialisation are CPU work: off the event loop.
-    result = await anyio.to_thread.run_sync(
-        partial(
+    await check_scope_size(view, settings, analysis_scope)
+
+    async def exported() -> Payload:
+        graph, _ = await view.graph(analysis_scope)
+        meta: dict[str, Any] = {
+            "title": f"党建联建网络 · {scope}",
+            "scope": analysis_scope.describe(),
+            "format": fmt,
+            "redacted": not view.caller.sees_personal,
+        }
+        # Metrics, layout and serialisation are CPU work: in the pool.
+        result = await view.graphs.pool.run(
             export,
             graph,
             fmt,
@@ -201,17 +214,20 @@ async def export_scope(
             max_nodes=max_nodes,
             meta=meta,
         )
-    )
-    headers = {
-        "Vary": "Accept",
-        "X-Export-Nodes": str(graph.number_of_nodes()),
-        "X-Export-Links": str(graph.number_of_edges()),
-    }
-    if download or isinstance(result, bytes):
-        # From the resolved scope: a name given for the node has no place in a file name.
-        described = ":".join(filter(None, (scope.partition(":")[0], analysis_scope.value)))
-        slug = re.sub(r"[^A-Za-z0-9._-]+", "_", described).strip("_") or "graph"
-        headers["Content-Disposition"] = f'attachment; filename="graph-{slug}.{_EXTENSIONS[fmt]}"'
-    if isinstance(result, bytes):
-        return Response(result, media_type=MEDIA_TYPES[fmt], headers=headers)
-    return ORJSONResponse(result, headers=headers)
+        headers = {
+            "Vary": "Accept",
+            "X-Export-Nodes": str(graph.number_of_nodes()),
+            "X-Export-Links": str(graph.number_of_edges()),
+        }
+        if download or isinstance(result, bytes):
+            # From the resolved scope: a name given for the node has no place in a file name.
+            described = ":".join(filter(None, (scope.partition(":")[0], analysis_scope.value)))
+            slug = re.sub(r"[^A-Za-z0-9._-]+", "_", described).strip("_") or "graph"
+            disposition = f'attachment; filename="graph-{slug}.{_EXTENSIONS[fmt]}"'
+            headers["Content-Disposition"] = disposition
+        if isinstance(result, bytes):
+            return Payload(result, MEDIA_TYPES[fmt], tuple(headers.items()))
+        return await view.graphs.pool.run(json_payload, result, headers)
+
+    # The format may come from the Accept header: it is part of what the answer depends on.
+    return await answers(exported, vary=fmt)

@@ -1,5 +1,10 @@
 """Pairing recommendations: ranked partners with reasons, region-wide assignment, what-if,
-and planners' judgements (the only way a recommendation becomes a link)."""
+and planners' judgements (the only way a recommendation becomes a link).
+
+Partners, assignments and what-if runs are computed in the worker pool, cached and bounded
+by the request's time budget (``graph_service.api.work``); an assignment's and a what-if's
+sizes are capped below admin (``graph_service.api.caps``).
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,10 @@ import datetime as dt
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
+from starlette.responses import Response
 
-from graph_service.api.deps import PlannerViewDep, RequestIdDep, ViewDep
+from graph_service.api.caps import check_caps
+from graph_service.api.deps import PlannerViewDep, RequestIdDep, SettingsDep, ViewDep
 from graph_service.api.openapi import READ, WRITE, problems
 from graph_service.api.params import AsOf, Cursor, NodeLabel, PageLimit
 from graph_service.api.responses import ORJSONResponse
@@ -20,6 +27,7 @@ from graph_service.api.schemas import (
     Partners,
     WhatIf,
 )
+from graph_service.api.work import AnswersDep
 from graph_service.domain import MAX_CANDIDATES
 from graph_service.models import AssignmentIn, JudgementIn, WhatIfIn
 from graph_service.services.recommendations import RecommendationService, judgement_time
@@ -34,13 +42,19 @@ def get_recommendations(request: Request) -> RecommendationService:
 
 
 RecommendationsDep = Annotated[RecommendationService, Depends(get_recommendations)]
+#: 503 of a computed answer: the store is down, or the answer was not ready in time.
+BUSY = (
+    503,
+    "The store is unavailable, or the answer was not ready within the time budget: retry "
+    "after Retry-After seconds.",
+)
 
 
 @router.get(
     "/partners",
     summary="Ranked partners for a village or a helper, with reasons",
     response_model=Partners,
-    responses=problems(*READ, (404, "No target node (on as_of).")),
+    responses=problems(*READ, (404, "No target node (on as_of)."), BUSY),
 )
 async def partners(
     target: Annotated[
@@ -54,6 +68,7 @@ async def partners(
     ],
     service: RecommendationsDep,
     view: ViewDep,
+    answers: AnswersDep,
     top: Annotated[
         int, Query(ge=1, le=MAX_CANDIDATES, description="Candidates to return at most.")
     ] = 10,
@@ -80,9 +95,9 @@ async def partners(
         bool, Query(description="Keep helpers (or villages) without a free place.")
     ] = False,
     as_of: AsOf = None,
-) -> ORJSONResponse:
-    return ORJSONResponse(
-        await service.partners(
+) -> Response:
+    return await answers(
+        lambda: service.partners(
             view,
             target,
             top,
@@ -92,7 +107,9 @@ async def partners(
             as_of,
             relation,
             include_full,
-        )
+        ),
+        # Judgements (rejections, unsure marks) change the answer, not the store version.
+        cached=False,
     )
 
 
@@ -101,13 +118,31 @@ async def partners(
     summary="Assign helpers to weak villages across a region under capacities (min-cost flow)",
     response_model=Assignment,
     responses=problems(
-        *WRITE, (404, "No region with this code, or a village or helper not in it.")
+        *WRITE, (404, "No region with this code, or a village or helper not in it."), BUSY
     ),
 )
 async def assignment(
-    body: AssignmentIn, service: RecommendationsDep, view: ViewDep
-) -> ORJSONResponse:
-    return ORJSONResponse(await service.assignment(view, body))
+    request: Request,
+    body: AssignmentIn,
+    service: RecommendationsDep,
+    view: ViewDep,
+    answers: AnswersDep,
+    settings: SettingsDep,
+) -> Response:
+    check_caps(
+        request,
+        view.caller,
+        settings,
+        k=body.k,
+        top_candidates=body.top_candidates,
+        villages=body.villages,
+        helpers=body.helpers,
+    )
+    return await answers(
+        lambda: service.assignment(view, body),
+        vary=body.model_dump_json(),
+        cached=False,  # rejected pairs are never assigned: judgements change the plan
+    )
 
 
 @router.post(
@@ -117,12 +152,19 @@ async def assignment(
     responses=problems(
         *WRITE,
         (404, "No region with this code, or a proposed node not in it (on as_of)."),
+        BUSY,
     ),
 )
 async def what_if(
-    body: WhatIfIn, service: RecommendationsDep, view: PlannerViewDep
-) -> ORJSONResponse:
-    return ORJSONResponse(await service.what_if(view, body))
+    request: Request,
+    body: WhatIfIn,
+    service: RecommendationsDep,
+    view: PlannerViewDep,
+    answers: AnswersDep,
+    settings: SettingsDep,
+) -> Response:
+    check_caps(request, view.caller, settings, proposed=body.proposed)
+    return await answers(lambda: service.what_if(view, body), vary=body.model_dump_json())
 
 
 @router.post(
