@@ -25,6 +25,7 @@ import gc
 import itertools
 import sqlite3
 import threading
+import time
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -120,6 +121,22 @@ Doc = TypeVar("Doc", NodeDoc, LinkDoc)
 
 def _marks(count: int) -> str:
     return ",".join("?" * count)
+
+
+def _enter_wal(conn: sqlite3.Connection, timeout: float = 30.0) -> None:
+    """Put the file in WAL mode. On a new file, a process doing the same at that moment
+    holds the lock the switch needs, and SQLite refuses at once instead of waiting (the busy
+    timeout does not cover it): several workers starting on a new data directory. So wait
+    here, as the busy timeout would."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def _dumps(doc: dict[str, Any]) -> bytes:
@@ -268,7 +285,7 @@ class EmbeddedGraphStore(BaseGraphStore):
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA journal_mode=WAL")
+        _enter_wal(conn)
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA busy_timeout=30000")

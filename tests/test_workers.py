@@ -1,0 +1,323 @@
+"""Several workers on one embedded store (``graph-service serve --workers N``).
+
+A real server with two worker processes on a fresh data directory; the client holds a few
+keep-alive connections and knows, from the operating system, which worker accepted each one,
+so that it can read through every worker on purpose (a new connection lands on whichever
+worker accepts it first). Then:
+
+* a write through one worker is seen by every read through every worker from the moment it
+  is acknowledged (the issue asks for "within a second": every read of the second after the
+  acknowledgement must see it, not only the last);
+* a revoked key fails on every worker, likewise. Today a key is revoked with ``graph-service
+  keys revoke``, which edits the keys file each worker rereads when it changes; when keys move
+  into the store, :func:`_create_key` and :func:`_revoke_key` are the two places to change;
+* the seed graph is loaded once, by the parent, before any worker starts; and processes that
+  open one new SQLite file at the same moment all succeed (SQLite refuses the switch to WAL
+  without waiting: ``embedded._enter_wal``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import http.client
+import json
+import multiprocessing
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Barrier
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+from test_live_server import VENV_BIN, _env, _free_port, _wait_ready
+
+from graph_service.settings import hash_api_key
+
+WORKERS = 2
+#: The issue's bound on how long a write (or a revocation) may take to reach every worker.
+VISIBLE_WITHIN_S = 1.0
+ADMIN_KEY = "workers-test-admin-key"
+#: What uvicorn logs when a worker's app has started (the store open, its graph in memory).
+STARTED = "Application startup complete"
+
+
+@dataclass
+class Connection:
+    """A keep-alive connection and the pid of the worker that accepted it."""
+
+    http: http.client.HTTPConnection
+    worker: int
+
+    def request(
+        self, method: str, path: str, body: Any = None, key: str | None = None
+    ) -> tuple[int, Any]:
+        headers = {"content-type": "application/json"} if body is not None else {}
+        if key is not None:
+            headers["X-API-Key"] = key
+        payload = json.dumps(body).encode() if body is not None else None
+        self.http.request(method, path, body=payload, headers=headers)
+        response = self.http.getresponse()
+        data = response.read()
+        return response.status, json.loads(data) if data else None
+
+
+@dataclass
+class Workers:
+    port: int
+    work: Path
+    env: dict[str, str]
+    pids: list[int]
+    log: Path
+
+
+@pytest.fixture(scope="module")
+def workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workers]:
+    """``graph-service serve --seed --workers 2`` on a free port over a fresh data directory,
+    with one admin key from settings (what may bootstrap the first admin)."""
+    work = tmp_path_factory.mktemp("workers")
+    env = _env(work / "data")
+    env["GRAPH_SERVICE_API_KEY_HASHES"] = json.dumps([f"admin={hash_api_key(ADMIN_KEY)}"])
+    port = _free_port()
+    log_path = work / "server.log"
+    command = ["serve", "--seed", "--workers", str(WORKERS), "--port", str(port)]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [str(VENV_BIN / "graph-service"), *command],
+            cwd=work,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            _wait_ready(f"http://127.0.0.1:{port}", process, log_path)
+            _wait_every_worker_started(log_path)
+            yield Workers(port, work, env, _worker_pids(process.pid), log_path)
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=15)
+
+
+def _wait_every_worker_started(log_path: Path) -> None:
+    """One worker answers /readyz while another may still be starting."""
+    deadline = time.monotonic() + 120
+    while log_path.read_text(errors="replace").count(STARTED) < WORKERS:
+        assert time.monotonic() < deadline, log_path.read_text(errors="replace")[-3000:]
+        time.sleep(0.1)
+
+
+def _worker_pids(parent: int) -> list[int]:
+    """The serving processes under uvicorn's supervisor (not multiprocessing's tracker)."""
+    deadline = time.monotonic() + 30
+    while True:
+        pids = [
+            child.pid
+            for child in psutil.Process(parent).children()
+            if "spawn_main" in " ".join(child.cmdline())
+        ]
+        if len(pids) == WORKERS or time.monotonic() > deadline:
+            assert len(pids) == WORKERS, f"expected {WORKERS} workers, found {pids}"
+            return pids
+        time.sleep(0.1)
+
+
+def _accepted_by(client_port: int, pids: list[int]) -> int | None:
+    """Which worker holds the server end of the connection from ``client_port``."""
+    for pid in pids:
+        for conn in psutil.Process(pid).net_connections(kind="tcp"):
+            if conn.raddr and conn.raddr.port == client_port:
+                return pid
+    return None
+
+
+@contextlib.contextmanager
+def _connections_to_every_worker(server: Workers, each: int = 2) -> Iterator[list[Connection]]:
+    """Open connections until every worker holds at least ``each`` of them."""
+    opened: list[Connection] = []
+    try:
+        for _ in range(200):
+            if all(sum(c.worker == pid for c in opened) >= each for pid in server.pids):
+                break
+            conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+            conn.request("GET", "/healthz")  # accepted and answered: the server end exists
+            conn.getresponse().read()
+            assert conn.sock is not None
+            worker = _accepted_by(conn.sock.getsockname()[1], server.pids)
+            assert worker is not None, "no worker holds the connection"
+            opened.append(Connection(conn, worker))
+        else:
+            pytest.fail(f"200 connections did not reach every worker: {opened}")
+        yield opened
+    finally:
+        for c in opened:
+            c.http.close()
+
+
+def _every_read_sees(
+    connections: list[Connection], path: str, expect: Any, key: str | None = None
+) -> int:
+    """Read ``path`` through every connection, round after round, for ``VISIBLE_WITHIN_S``
+    seconds; every answer must be what ``expect`` (a callable of status and body) accepts.
+    Returns how many reads were made."""
+    reads = 0
+    deadline = time.monotonic() + VISIBLE_WITHIN_S
+    while time.monotonic() < deadline:
+        for conn in connections:
+            status, body = conn.request("GET", path, key=key)
+            reads += 1
+            assert expect(status, body), (
+                f"read {reads} through worker {conn.worker}: {status} {body}"
+            )
+    return reads
+
+
+def _node(node_id: str, name: str) -> dict[str, Any]:
+    return {"id": node_id, "label": "Enterprise", "kind": "合作社", "name": name}
+
+
+def test_the_workers_are_separate_processes(workers: Workers) -> None:
+    assert len(set(workers.pids)) == WORKERS
+    log = workers.log.read_text(encoding="utf-8", errors="replace")
+    assert log.count(STARTED) == WORKERS
+
+
+def test_the_seed_graph_is_loaded_once_before_the_workers_start(workers: Workers) -> None:
+    log = workers.log.read_text(encoding="utf-8", errors="replace")
+    assert log.count("seed graph loaded") == 1
+    assert log.index("seed graph loaded") < log.index("Started server process")
+
+
+def test_a_write_on_one_worker_is_read_on_every_worker(workers: Workers) -> None:
+    node_id = f"ent:workers-{uuid.uuid4().hex[:8]}"
+    with _connections_to_every_worker(workers) as connections:
+        first, other = (
+            connections[0],
+            next(c for c in connections if c.worker != connections[0].worker),
+        )
+
+        status, _ = first.request("POST", "/v1/nodes", _node(node_id, "多进程合作社"), ADMIN_KEY)
+        assert status == 201
+        reads = _every_read_sees(
+            connections,
+            f"/v1/nodes/{node_id}",
+            lambda status, body: status == 200 and body["name"] == "多进程合作社",
+        )
+        assert reads >= len(connections)
+
+        # A change through the other worker, then a delete through the first.
+        status, _ = other.request(
+            "PUT", f"/v1/nodes/{node_id}", _node(node_id, "改名合作社"), ADMIN_KEY
+        )
+        assert status == 200
+        _every_read_sees(
+            connections,
+            f"/v1/nodes/{node_id}",
+            lambda status, body: status == 200 and body["name"] == "改名合作社",
+        )
+        status, _ = first.request("DELETE", f"/v1/nodes/{node_id}", key=ADMIN_KEY)
+        assert status == 204
+        _every_read_sees(connections, f"/v1/nodes/{node_id}", lambda status, _: status == 404)
+
+
+def test_a_search_on_every_worker_finds_a_node_written_on_one(workers: Workers) -> None:
+    """The search index of every worker takes the write too (not only the node table)."""
+    node_id = f"ent:workers-{uuid.uuid4().hex[:8]}"
+    name = f"检索{uuid.uuid4().hex[:6]}合作社"
+    with _connections_to_every_worker(workers) as connections:
+        status, _ = connections[0].request("POST", "/v1/nodes", _node(node_id, name), ADMIN_KEY)
+        assert status == 201
+        _every_read_sees(
+            connections,
+            "/v1/search?q=" + "".join(f"%{b:02X}" for b in name.encode()),
+            lambda status, body: status == 200 and body["items"][0]["node"]["id"] == node_id,
+        )
+
+
+def _create_key(server: Workers, name: str) -> str:
+    """A new key for ``name``, made as an operator makes one."""
+    done = subprocess.run(
+        [str(VENV_BIN / "graph-service"), "keys", "create", "--name", name],
+        env=server.env,
+        cwd=server.work,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.strip()
+
+
+def _revoke_key(server: Workers, name: str) -> None:
+    subprocess.run(
+        [str(VENV_BIN / "graph-service"), "keys", "revoke", name],
+        env=server.env,
+        cwd=server.work,
+        capture_output=True,
+        check=True,
+    )
+
+
+def test_a_revoked_key_fails_on_every_worker(workers: Workers) -> None:
+    name = f"county-{uuid.uuid4().hex[:6]}"
+    key = _create_key(workers, name)
+    with _connections_to_every_worker(workers) as connections:
+        _every_read_sees(connections, "/v1/stats", lambda status, _: status == 200, key=key)
+        _revoke_key(workers, name)
+        _every_read_sees(
+            connections,
+            "/v1/stats",
+            lambda status, body: status == 401 and body["field"] == "X-API-Key",
+            key=key,
+        )
+
+
+# ------------------------------------------------------------------------- start-up
+
+
+def _open_at_once(paths: list[str], barrier: Barrier, failures: Queue[str]) -> None:
+    """Open each new store file at the same moment as the other processes (run in each)."""
+    from graph_service.store.embedded import EmbeddedGraphStore
+
+    for path in paths:
+        barrier.wait()
+        store = EmbeddedGraphStore(path)
+        try:
+            store.open_sync()
+        except Exception as exc:  # the test reports whatever it is
+            failures.put(repr(exc))
+        finally:
+            asyncio.run(store.close())
+    failures.put("done")
+
+
+def test_processes_opening_one_new_store_file_at_once_all_succeed(tmp_path: Path) -> None:
+    """Before ``_enter_wal``, about one round in four failed with 'database is locked'."""
+    processes, rounds = 4, 12
+    paths = [str(tmp_path / f"graph-{i}.sqlite3") for i in range(rounds)]
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(processes, timeout=60)
+    failures: Queue[str] = context.Queue()
+    started = [
+        context.Process(target=_open_at_once, args=(paths, barrier, failures))
+        for _ in range(processes)
+    ]
+    for process in started:
+        process.start()
+    reported, done = [], 0
+    while done < processes:
+        message = failures.get(timeout=120)
+        done += message == "done"
+        if message != "done":
+            reported.append(message)
+    for process in started:
+        process.join(timeout=30)
+    assert reported == []
+    assert all(process.exitcode == 0 for process in started)
