@@ -405,6 +405,10 @@ def run_once(
         busy = sum(machine_after) - machine_after.idle - (sum(machine_before) - machine_before.idle)
         rss_after = server.rss_mb()
         samples = json.loads(samples_path.read_text())
+        if args.keep_logs:
+            label = f"w{workers}-u{users}{'-x' if expensive else ''}"
+            shutil.copy(server.log_path, args.keep_logs / f"server-{label}.log")
+            shutil.copy(samples_path, args.keep_logs / f"samples-{label}.json")
         result = {
             "workers": workers,
             "users": users,
@@ -465,9 +469,12 @@ def main() -> None:
     parser.add_argument("--client-cpus", help="taskset CPU list for locust")
     parser.add_argument("--seed", type=int, default=14)
     parser.add_argument("--mix", help="Replace the mix (locustfile.MIX), e.g. search=50,node=50")
+    parser.add_argument("--keep-logs", type=Path, help="Keep server logs and samples here.")
     parser.add_argument("--py-spy", type=Path, help="Profile every worker into this folder.")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "load.json")
     args = parser.parse_args()
+    if args.keep_logs:
+        args.keep_logs.mkdir(parents=True, exist_ok=True)
 
     rng = random.Random(args.seed)
     work = Path(tempfile.mkdtemp(prefix="load-"))

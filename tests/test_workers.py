@@ -23,6 +23,7 @@ import contextlib
 import http.client
 import json
 import multiprocessing
+import sqlite3
 import subprocess
 import time
 import uuid
@@ -37,7 +38,10 @@ import psutil
 import pytest
 from test_live_server import VENV_BIN, _env, _free_port, _wait_ready
 
+from graph_service.models import NodeDoc
 from graph_service.settings import hash_api_key
+from graph_service.store.embedded import EmbeddedGraphStore
+from graph_service.store.protocol import Scope, WriteBatch
 
 WORKERS = 2
 #: The issue's bound on how long a write (or a revocation) may take to reach every worker.
@@ -284,8 +288,6 @@ def test_a_revoked_key_fails_on_every_worker(workers: Workers) -> None:
 
 def _open_at_once(paths: list[str], barrier: Barrier, failures: Queue[str]) -> None:
     """Open each new store file at the same moment as the other processes (run in each)."""
-    from graph_service.store.embedded import EmbeddedGraphStore
-
     for path in paths:
         barrier.wait()
         store = EmbeddedGraphStore(path)
@@ -321,3 +323,56 @@ def test_processes_opening_one_new_store_file_at_once_all_succeed(tmp_path: Path
         process.join(timeout=30)
     assert reported == []
     assert all(process.exitcode == 0 for process in started)
+
+
+# ------------------------------------------------------------------------- one snapshot
+
+
+def _enterprise(node_id: str) -> NodeDoc:
+    return {
+        "id": node_id,
+        "label": "Enterprise",
+        "kind": "合作社",
+        "name": node_id,
+        "region_code": "371426",
+    }
+
+
+def test_a_region_read_agrees_with_memory_while_another_process_commits(
+    tmp_path: Path,
+) -> None:
+    """A region's export and coverage list its nodes in SQL and read them from memory. A
+    commit by another connection between the reader's catch-up and that query (another
+    worker writing at that moment: the load benchmark hit it as 500s) must not make the
+    query name a node memory lacks."""
+    path = tmp_path / "graph.sqlite3"
+    reader, writer = EmbeddedGraphStore(path), EmbeddedGraphStore(path)
+    reader.open_sync()
+    writer.open_sync()
+    try:
+        county: NodeDoc = {
+            "id": "region:371426",
+            "label": "Region",
+            "kind": "县",
+            "name": "平原县",
+            "region_code": "371426",
+        }
+        writer.write_sync(WriteBatch(nodes=[county, _enterprise("ent:first")]))
+        catch_up = reader._catch_up
+        late = iter(["ent:late-1", "ent:late-2"])
+
+        def catch_up_then_another_commit(conn: sqlite3.Connection) -> None:
+            catch_up(conn)
+            with contextlib.suppress(StopIteration):
+                writer.write_sync(WriteBatch(nodes=[_enterprise(next(late))]))
+
+        reader._catch_up = catch_up_then_another_commit  # type: ignore[method-assign]
+        graph = asyncio.run(reader.export_graph(Scope(region_code="371426")))
+        assert "ent:first" in graph
+        assert "ent:late-1" not in graph  # committed after the snapshot: the next read's
+        asyncio.run(reader.coverage("371426"))
+        graph = asyncio.run(reader.export_graph(Scope(region_code="371426")))
+        assert {"ent:late-1", "ent:late-2"} <= set(graph)
+    finally:
+        asyncio.run(reader.close())
+        asyncio.run(writer.close())

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import contextlib
 import datetime as dt
 import gc
 import itertools
@@ -378,6 +379,25 @@ class EmbeddedGraphStore(BaseGraphStore):
             self._catch_up(reader)
         finally:
             reader.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def _snapshot_read(self) -> Iterator[None]:
+        """The mem lock, and memory caught up to the snapshot of a read transaction the reader
+        stays in until the block ends: SQL run in the block (``_ids_under``) sees exactly what
+        memory holds. Without it, another process may commit between the catch-up and the
+        query, and the query name a node memory does not have yet."""
+        with self._mem_lock:
+            reader = self._conn_reader()
+            reader.execute("BEGIN")
+            try:
+                # Inside the transaction this starts the snapshot and gives its version.
+                version = reader.execute("PRAGMA data_version").fetchone()[0]
+                if version != self._data_version:
+                    self._data_version = version
+                    self._catch_up(reader)
+                yield
+            finally:
+                reader.execute("COMMIT")
 
     def _catch_up(self, conn: sqlite3.Connection) -> None:
         rows = conn.execute(
@@ -820,8 +840,7 @@ class EmbeddedGraphStore(BaseGraphStore):
         return False
 
     async def _village_coverage(self, region_code: str, as_of: dt.date | None) -> VillageCoverage:
-        with self._mem_lock:
-            self._refresh()
+        with self._snapshot_read():
             village_codes = {
                 v: self._nodes[v]["region_code"]
                 for v in self._ids_under(region_code, "Village")
@@ -841,8 +860,7 @@ class EmbeddedGraphStore(BaseGraphStore):
     # ------------------------------------------------------------------ export
 
     async def export_graph(self, scope: protocol.Scope) -> nx.MultiDiGraph:
-        with self._mem_lock:
-            self._refresh()
+        with self._snapshot_read():
             if scope.node_ids is not None:
                 members = {i for i in scope.node_ids if i in self._nodes}
             elif scope.region_code is not None:
