@@ -348,7 +348,9 @@ def run_once(
     args: argparse.Namespace,
 ) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix=f"load-w{workers}-u{users}-"))
-    server = Server(template, work, workers, args.server_cpus, {})
+    server = Server(
+        template, work, workers, args.server_cpus, dict(e.split("=", 1) for e in args.env)
+    )
     try:
         server.wait_ready()
         warm(server, plan)
@@ -414,6 +416,7 @@ def run_once(
             "users": users,
             "expensive_client": expensive,
             "mix": args.mix or "default",
+            "server_env": args.env,
             "duration_s": args.duration,
             "wall_s": round(elapsed, 1),
             **summarise(samples, args.duration),
@@ -441,21 +444,23 @@ def row(result: dict[str, Any]) -> str:
     rss_before = sum(result["rss_mb_before"].values())
     rss_after = sum(result["rss_mb_after"].values())
     expensive = result["by_request"].get("expensive analysis")
+    cpu_ms = 1000 * cpu["server"] / max(1, result["requests"])
     clients = f"{result['users']}{' + 1 expensive' if result['expensive_client'] else ''}"
     return (
         f"| {result['workers']} | {clients} "
         f"| {result['rps']} | {lat['p50']} | {lat['p95']} | {lat['p99']} | {lat['max']} "
         f"| {result['errors']} | {hz.get('p50')} / {hz.get('p99')} / {hz.get('max')} "
         f"| {rss_before:.0f} → {rss_after:.0f} "
-        f"| {cpu['server']} / {cpu['client']} / {cpu['other']} "
+        f"| {cpu['server']} / {cpu['client']} / {cpu['other']} | {cpu_ms:.1f} "
         f"| {expensive['n'] if expensive else ''} |"
     )
 
 
 HEADER = (
     "| workers | clients | req/s | p50 ms | p95 | p99 | max | errors | /healthz p50 / p99 / max ms "
-    "| RSS MB before → after | CPU s server / client / other | expensive answered |\n"
-    "|---|---|---|---|---|---|---|---|---|---|---|---|"
+    "| RSS MB before → after | CPU s server / client / other | server CPU ms per request "
+    "| expensive answered |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 )
 
 
@@ -469,6 +474,9 @@ def main() -> None:
     parser.add_argument("--client-cpus", help="taskset CPU list for locust")
     parser.add_argument("--seed", type=int, default=14)
     parser.add_argument("--mix", help="Replace the mix (locustfile.MIX), e.g. search=50,node=50")
+    parser.add_argument(
+        "--env", action="append", default=[], help="KEY=VALUE for the server (repeatable)."
+    )
     parser.add_argument("--keep-logs", type=Path, help="Keep server logs and samples here.")
     parser.add_argument("--py-spy", type=Path, help="Profile every worker into this folder.")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "load.json")

@@ -58,6 +58,13 @@ class Settings(BaseSettings):
     #: ties count for more.
     recommend_tie_weight: Literal["strength", "count"] = "strength"
 
+    #: Seconds a scope's exported graph, and what is derived from it (recommender indexes,
+    #: analysis inputs), may be used after a write changed the store version: 0 rebuilds
+    #: after every write (exact). Writes every few milliseconds make every request rebuild
+    #: (docs/workers.md, BENCHMARKS.md "Load"); a bound of a second keeps recommendations
+    #: and analyses as current as the issue asks of workers (a write is seen within 1 s).
+    scope_graph_max_stale_s: float = Field(default=0.0, ge=0, le=60)
+
     @property
     def embedded_path(self) -> Path:
         return self.data_dir / "graph.sqlite3"

@@ -28,6 +28,7 @@ from graph_service.api.routes import (
     regions,
 )
 from graph_service.services.analysis import AnalysisService
+from graph_service.services.analysis_scope import ScopedGraphs
 from graph_service.services.graph import GraphService
 from graph_service.services.recommendations import RecommendationService
 from graph_service.services.view import GraphViews
@@ -63,7 +64,9 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
         app.state.service = GraphService(the_store)
         # Every read goes through a caller's view; one graph cache behind all of them, so
         # analyses, exports and recommendations export a county once per audience.
-        app.state.views = GraphViews(the_store)
+        app.state.views = GraphViews(
+            the_store, ScopedGraphs(the_store, max_stale_s=settings.scope_graph_max_stale_s)
+        )
         app.state.analysis = AnalysisService(settings.seed_dir / "rules" / "joint_body_rules.json")
         app.state.recommendations = RecommendationService(the_store, settings.recommend_tie_weight)
         try:

@@ -10,6 +10,7 @@ export it again, and a write invalidates them.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -55,19 +56,39 @@ class AnalysisScope:
 
 
 class ScopedGraphs:
-    """Exports scopes from a store, with a small LRU cache keyed by store version."""
+    """Exports scopes from a store, with a small LRU cache keyed by store version.
 
-    def __init__(self, store: GraphStore, size: int = 16) -> None:
+    ``max_stale_s`` (settings ``scope_graph_max_stale_s``; 0, exact, unless configured): a
+    scope's graph built less than that many seconds ago is used for a newer store version
+    as well. Every write changes the version, so without it each write makes the next
+    request of every scope export it again and rebuild what is derived from it (a county's
+    recommender index: 0.1-0.5 s of CPU); with writes every few milliseconds, that is every
+    request. With it, analyses and recommendations follow writes within ``max_stale_s``.
+    """
+
+    def __init__(self, store: GraphStore, size: int = 16, max_stale_s: float = 0.0) -> None:
         self.store = store
         self.size = size
+        self.max_stale_s = max_stale_s
         self._cache: OrderedDict[tuple[Any, ...], tuple[nx.MultiDiGraph, dict[str, Any]]] = (
             OrderedDict()
         )
         #: Derived artefacts (CSR matrices …) per graph key; dropped with their graph.
         self.derived: dict[tuple[Any, ...], dict[str, Any]] = {}
+        #: (scope, audience) → the key of its latest graph and when it was built.
+        self._latest: dict[tuple[Any, ...], tuple[tuple[Any, ...], float]] = {}
 
     async def key(self, scope: AnalysisScope, policy: Visibility) -> tuple[Any, ...]:
-        return (scope, await self.store.version(), policy.audience)
+        key = (scope, await self.store.version(), policy.audience)
+        if self.max_stale_s > 0 and key not in self._cache:
+            latest = self._latest.get((scope, policy.audience))
+            if (
+                latest is not None
+                and latest[0] in self._cache
+                and time.monotonic() - latest[1] < self.max_stale_s
+            ):
+                return latest[0]
+        return key
 
     async def graph(
         self, scope: AnalysisScope, policy: Visibility
@@ -82,17 +103,22 @@ class ScopedGraphs:
         if hit is not None:
             self._cache.move_to_end(key)
             return hit[0], key
-        # Graphs of an older store version are never asked for again: free them now rather
-        # than when the LRU gets round to them (a county graph and its index are ~100 MB).
-        for old in [k for k in self._cache if k[1] != key[1]]:
+        # Graphs of an older store version are never asked for again (past ``max_stale_s``):
+        # free them now rather than when the LRU gets round to them (a county graph and its
+        # index are ~100 MB).
+        now = time.monotonic()
+        fresh = {k for k, built in self._latest.values() if now - built < self.max_stale_s}
+        for old in [k for k in self._cache if k[1] != key[1] and k not in fresh]:
             del self._cache[old]
             self.derived.pop(old, None)
         graph = policy.graph(await self._export(scope, policy))
         self._cache[key] = (graph, {})
         self.derived[key] = {}
+        self._latest[(scope, policy.audience)] = (key, now)
         while len(self._cache) > self.size:
             old, _ = self._cache.popitem(last=False)
             self.derived.pop(old, None)
+        self._latest = {s: v for s, v in self._latest.items() if v[0] in self._cache}
         return graph, key
 
     def counts(self, key: tuple[Any, ...]) -> tuple[int, int]:

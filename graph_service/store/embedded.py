@@ -77,6 +77,9 @@ CREATE INDEX IF NOT EXISTS nodes_label_kind ON nodes (label, kind, id);
 -- Lists of one label page in id order without sorting (region ids embed their codes).
 CREATE INDEX IF NOT EXISTS nodes_label_id ON nodes (label, id);
 CREATE INDEX IF NOT EXISTS nodes_region ON nodes (region_code);
+-- The nodes of one label under a region (coverage, region exports) without reading the rows:
+-- without it SQLite walked every node of the label (5,374 villages for a county's 436).
+CREATE INDEX IF NOT EXISTS nodes_label_region ON nodes (label, region_code);
 CREATE TABLE IF NOT EXISTS links (
     id TEXT PRIMARY KEY,
     type TEXT NOT NULL,
