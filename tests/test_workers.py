@@ -376,3 +376,28 @@ def test_a_region_read_agrees_with_memory_while_another_process_commits(
     finally:
         asyncio.run(reader.close())
         asyncio.run(writer.close())
+
+
+def test_a_write_committed_right_after_this_process_wrote_is_not_lost(tmp_path: Path) -> None:
+    """Between this process's commit and the moment it takes its own batch into memory,
+    another process commits: that write must still reach this process's memory (taking the
+    log's end as this batch's position skipped it for good)."""
+    path = tmp_path / "graph.sqlite3"
+    this, other = EmbeddedGraphStore(path), EmbeddedGraphStore(path)
+    this.open_sync()
+    other.open_sync()
+    try:
+        apply_committed = this._apply_committed
+
+        def another_commit_first(batch: Any) -> None:
+            other.write_sync(WriteBatch(nodes=[_enterprise("ent:other")]))
+            apply_committed(batch)
+
+        this._apply_committed = another_commit_first  # type: ignore[method-assign]
+        this.write_sync(WriteBatch(nodes=[_enterprise("ent:this")]))
+        found = asyncio.run(this.get_nodes(["ent:this", "ent:other"]))
+        assert set(found) == {"ent:this", "ent:other"}
+        assert asyncio.run(this.version()) == asyncio.run(other.version())
+    finally:
+        asyncio.run(this.close())
+        asyncio.run(other.close())
