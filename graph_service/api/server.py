@@ -18,7 +18,7 @@ in a transaction, but N at once only wait on each other).
 from __future__ import annotations
 
 import asyncio
-import gc
+import multiprocessing
 
 import h11
 import orjson
@@ -71,19 +71,27 @@ class ProblemH11Protocol(H11Protocol):
         self.transport.close()
 
 
-def prepare_store(settings: Settings) -> None:
-    """Open and close the configured store once: the embedded store creates its file (in WAL
-    mode) and schema, Neo4j applies its migrations, so that workers starting together find
-    them made."""
-
-    async def open_and_close() -> None:
+def _open_and_close(settings: Settings) -> None:
+    async def work() -> None:
         store = create_store(settings)
         await store.open()
         await store.close()
 
-    asyncio.run(open_and_close())
-    # The parent only supervises from here on: give back what the open held.
-    gc.collect()
+    asyncio.run(work())
+
+
+def prepare_store(settings: Settings) -> None:
+    """Open and close the configured store once: the embedded store creates its file (in WAL
+    mode) and schema, Neo4j applies its migrations, so that workers starting together find
+    them made. In a child process: opening the embedded store loads the whole graph, which
+    the supervisor, holding no graph afterwards, would otherwise keep in its heap."""
+    child = multiprocessing.get_context("spawn").Process(
+        target=_open_and_close, args=(settings,), name="graph-service prepare"
+    )
+    child.start()
+    child.join()
+    if child.exitcode != 0:
+        raise RuntimeError(f"opening the store failed (exit code {child.exitcode}): see above")
 
 
 def serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
