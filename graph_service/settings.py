@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     cache_dir: Path = Field(default=ROOT / ".cache", description="Downloaded packages.")
     host: str = "127.0.0.1"
     port: int = 8000
+    #: Processes serving the port (``graph-service serve --workers``; docs/workers.md): at
+    #: most the machine's cores.
+    workers: int = Field(default=1, ge=1, le=64)
 
     neo4j_uri: str | None = Field(default=None, validation_alias="NEO4J_URI")
     neo4j_user: str = Field(default="neo4j", validation_alias="NEO4J_USER")

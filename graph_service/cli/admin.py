@@ -39,8 +39,9 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port.")] = None,
     seed: Annotated[bool, typer.Option(help="Load the seed graph first (idempotent).")] = False,
     workers: Annotated[
-        int, typer.Option(min=1, max=64, help="Processes serving one port (docs/workers.md).")
-    ] = 1,
+        int | None,
+        typer.Option(min=1, max=64, help="Processes serving the port (docs/workers.md)."),
+    ] = None,
 ) -> None:
     """Run the HTTP API (docs at /docs)."""
     from graph_service.api.server import serve as serve_app
@@ -48,6 +49,7 @@ def serve(
     settings = runtime.get_settings()
     if seed:
         load_seed_command()
+    workers = workers or settings.workers
     console.print(f"serving on the {settings.store_backend} store with {workers} worker(s)")
     serve_app(settings, host or settings.host, port or settings.port, workers)
 
