@@ -2,8 +2,9 @@
 
     .venv/bin/pip install -e '.[bench]'          # locust, psutil, py-spy
     .venv/bin/python bench/load.py [--users 50 200] [--workers 1 2] [--duration 60]
-        [--expensive both|no|only] [--out bench/results/load.json]
-        [--server-cpus 0,1 --client-cpus 1]
+        [--expensive both|no|only] [--out bench/results/load.json] [--nice -10]
+        [--env GRAPH_SERVICE_X=Y …] [--mix search=50,node=50] [--keep-logs DIR]
+        [--py-spy DIR] [--server-cpus 0,1 --client-cpus 1]
 
 For each number of workers and of clients (and, with ``--expensive both``, without and
 then with one more client looping on the costliest anonymous analysis):
@@ -150,7 +151,13 @@ class Server:
     """``graph-service serve --workers N`` on a copy of the template, rate limits off."""
 
     def __init__(
-        self, template: Path, work: Path, workers: int, cpus: str | None, extra_env: dict[str, str]
+        self,
+        template: Path,
+        work: Path,
+        workers: int,
+        cpus: str | None,
+        extra_env: dict[str, str],
+        nice: int = 0,
     ) -> None:
         self.work = work
         self.data = work / "data"
@@ -174,6 +181,8 @@ class Server:
         ]
         if cpus:
             command = ["taskset", "-c", cpus, *command]
+        if nice:
+            command = ["nice", "-n", str(nice), *command]
         self.log_path = work / "server.log"
         self._log = self.log_path.open("wb")
         self.process = subprocess.Popen(
@@ -349,7 +358,12 @@ def run_once(
 ) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix=f"load-w{workers}-u{users}-"))
     server = Server(
-        template, work, workers, args.server_cpus, dict(e.split("=", 1) for e in args.env)
+        template,
+        work,
+        workers,
+        args.server_cpus,
+        dict(e.split("=", 1) for e in args.env),
+        args.nice,
     )
     try:
         server.wait_ready()
@@ -386,6 +400,8 @@ def run_once(
         ]
         if args.client_cpus:
             command = ["taskset", "-c", args.client_cpus, *command]
+        if args.nice:
+            command = ["nice", "-n", str(args.nice), *command]
         probe = HealthProbe(server.base)
         children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         machine_before = psutil.cpu_times()
@@ -417,6 +433,7 @@ def run_once(
             "expensive_client": expensive,
             "mix": args.mix or "default",
             "server_env": args.env,
+            "nice": args.nice,
             "duration_s": args.duration,
             "wall_s": round(elapsed, 1),
             **summarise(samples, args.duration),
@@ -473,6 +490,13 @@ def main() -> None:
     parser.add_argument("--server-cpus", help="taskset CPU list for the server")
     parser.add_argument("--client-cpus", help="taskset CPU list for locust")
     parser.add_argument("--seed", type=int, default=14)
+    parser.add_argument(
+        "--nice",
+        type=int,
+        default=0,
+        help="Run server and client at this niceness (-10: ahead of other work on a shared "
+        "machine; needs root).",
+    )
     parser.add_argument("--mix", help="Replace the mix (locustfile.MIX), e.g. search=50,node=50")
     parser.add_argument(
         "--env", action="append", default=[], help="KEY=VALUE for the server (repeatable)."
