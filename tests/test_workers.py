@@ -39,9 +39,11 @@ import pytest
 from test_live_server import VENV_BIN, _env, _free_port, _wait_ready
 
 from graph_service.models import NodeDoc
+from graph_service.services.analysis_scope import AnalysisScope, ScopedGraphs
 from graph_service.settings import hash_api_key
 from graph_service.store.embedded import EmbeddedGraphStore
 from graph_service.store.protocol import Scope, WriteBatch
+from graph_service.visibility import Visibility
 
 WORKERS = 2
 #: The issue's bound on how long a write (or a revocation) may take to reach every worker.
@@ -401,3 +403,37 @@ def test_a_write_committed_right_after_this_process_wrote_is_not_lost(tmp_path: 
     finally:
         asyncio.run(this.close())
         asyncio.run(other.close())
+
+
+# ------------------------------------------------------------------------- bounded staleness
+
+
+@pytest.mark.parametrize("max_stale_s", [0.0, 60.0])
+def test_scope_graphs_follow_writes_within_the_configured_bound(
+    tmp_path: Path, max_stale_s: float
+) -> None:
+    """0 (the default): a write makes the next request export the scope again. A bound:
+    the graph built before the write serves until it is that old."""
+    store = EmbeddedGraphStore(tmp_path / "graph.sqlite3")
+    store.open_sync()
+    try:
+        store.write_sync(WriteBatch(nodes=[_enterprise("ent:before")]))
+        graphs = ScopedGraphs(store, max_stale_s=max_stale_s)
+        scope = AnalysisScope("all")
+        full = Visibility(full=True)
+        _first, first_key = asyncio.run(graphs.graph(scope, full))
+        store.write_sync(WriteBatch(nodes=[_enterprise("ent:after")]))
+        second, second_key = asyncio.run(graphs.graph(scope, full))
+        if max_stale_s:
+            assert second_key == first_key
+            assert "ent:after" not in second
+            graphs._latest = {
+                k: (key, built - max_stale_s) for k, (key, built) in graphs._latest.items()
+            }
+            third, _ = asyncio.run(graphs.graph(scope, full))
+            assert "ent:after" in third
+        else:
+            assert second_key != first_key
+            assert "ent:after" in second
+    finally:
+        asyncio.run(store.close())
