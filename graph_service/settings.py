@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     cache_dir: Path = Field(default=ROOT / ".cache", description="Downloaded packages.")
     host: str = "127.0.0.1"
     port: int = 8000
+    #: Processes serving the port (``graph-service serve --workers``; docs/workers.md): at
+    #: most the machine's cores.
+    workers: int = Field(default=1, ge=1, le=64)
 
     neo4j_uri: str | None = Field(default=None, validation_alias="NEO4J_URI")
     neo4j_user: str = Field(default="neo4j", validation_alias="NEO4J_USER")
@@ -159,6 +162,12 @@ class Settings(BaseSettings):
     cap_assignment_actors: int = Field(default=5_000, ge=1)
     #: Pairs one what-if run applies (``proposed``).
     cap_proposed_pairs: int = Field(default=500, ge=1)
+    #: Seconds a scope's exported graph, and what is derived from it (recommender indexes,
+    #: analysis inputs), may be used after a write changed the store version: 0 rebuilds
+    #: after every write (exact). Writes every few milliseconds make every request rebuild
+    #: (docs/workers.md, BENCHMARKS.md "Load"); a bound of a second keeps recommendations
+    #: and analyses as current as the issue asks of workers (a write is seen within 1 s).
+    scope_graph_max_stale_s: float = Field(default=0.0, ge=0, le=60)
 
     @property
     def embedded_path(self) -> Path:

@@ -61,7 +61,10 @@ def install_work(
     app.state.work = work = Work(
         pool, settings.result_cache_entries, settings.request_budget_seconds
     )
-    app.state.views = GraphViews(store, ScopedGraphs(store, settings.graph_cache_entries, pool))
+    graphs = ScopedGraphs(
+        store, settings.graph_cache_entries, pool, max_stale_s=settings.scope_graph_max_stale_s
+    )
+    app.state.views = GraphViews(store, graphs)
     limits = JobLimits(
         settings.job_concurrency,
         settings.job_max_active,

@@ -28,16 +28,20 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Bind address.")] = None,
     port: Annotated[int | None, typer.Option(help="Port.")] = None,
     seed: Annotated[bool, typer.Option(help="Load the seed graph first (idempotent).")] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, max=64, help="Processes serving the port (docs/workers.md)."),
+    ] = None,
 ) -> None:
     """Run the HTTP API (docs at /docs)."""
-    from graph_service.api.app import create_app
     from graph_service.api.server import serve as serve_app
 
     settings = runtime.get_settings()
     if seed:
         load_seed_command()
-    console.print(f"serving on the {settings.store_backend} store")
-    serve_app(create_app(settings), host=host or settings.host, port=port or settings.port)
+    workers = workers or settings.workers
+    console.print(f"serving on the {settings.store_backend} store with {workers} worker(s)")
+    serve_app(settings, host or settings.host, port or settings.port, workers)
 
 
 def migrate() -> None:

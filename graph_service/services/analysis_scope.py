@@ -13,6 +13,7 @@ and kept with it.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, ParamSpec, TypeVar
@@ -65,22 +66,64 @@ class ScopedGraphs:
 
     ``pool`` runs the CPU-bound steps (redacting a graph for the public, and everything
     :meth:`derive` computes); the services reach it as ``view.graphs.pool``.
+
+    ``max_stale_s`` (settings ``scope_graph_max_stale_s``; 0, exact, unless configured): a
+    scope's graph built less than that many seconds ago is used for a newer store version
+    as well. Every write changes the version, so without it each write makes the next
+    request of every scope export it again and rebuild what is derived from it (a county's
+    recommender index: 0.1-0.5 s of CPU); with writes every few milliseconds, that is every
+    request. With it, analyses and recommendations follow writes within ``max_stale_s``.
     """
 
-    def __init__(self, store: GraphStore, size: int = 16, pool: WorkPool | None = None) -> None:
+    def __init__(
+        self,
+        store: GraphStore,
+        size: int = 16,
+        pool: WorkPool | None = None,
+        max_stale_s: float = 0.0,
+    ) -> None:
         self.store = store
         self.size = size
         self.pool = pool or WorkPool()
+        self.max_stale_s = max_stale_s
         #: Derived artefacts (CSR matrices …) per graph key; dropped with their graph.
         self.derived: dict[Hashable, dict[str, Any]] = {}
-        self._cache: VersionedCache[nx.MultiDiGraph] = VersionedCache(size, self._forget)
+        #: (scope, audience) → the key of its latest graph and when it was built.
+        self._latest: dict[tuple[Any, ...], tuple[tuple[Any, ...], float]] = {}
+        self._cache: VersionedCache[nx.MultiDiGraph] = VersionedCache(
+            size, self._forget, retain=self._fresh
+        )
         self._deriving: Flights[Any] = Flights()
+
+    def _fresh(self, key: Hashable) -> bool:
+        """Whether a graph of an older version is still usable (within ``max_stale_s``)."""
+        if self.max_stale_s <= 0 or not isinstance(key, tuple):
+            return False
+        latest = self._latest.get((key[0], key[2]))
+        return (
+            latest is not None
+            and latest[0] == key
+            and time.monotonic() - latest[1] < self.max_stale_s
+        )
 
     def _forget(self, key: Hashable) -> None:
         self.derived.pop(key, None)
+        if isinstance(key, tuple):
+            latest = self._latest.get((key[0], key[2]))
+            if latest is not None and latest[0] == key:
+                del self._latest[(key[0], key[2])]
 
     async def key(self, scope: AnalysisScope, policy: Visibility) -> tuple[Any, ...]:
-        return (scope, await self.store.version(), policy.audience)
+        key = (scope, await self.store.version(), policy.audience)
+        if self.max_stale_s > 0 and key not in self._cache:
+            latest = self._latest.get((scope, policy.audience))
+            if (
+                latest is not None
+                and latest[0] in self._cache
+                and time.monotonic() - latest[1] < self.max_stale_s
+            ):
+                return latest[0]
+        return key
 
     async def graph(
         self, scope: AnalysisScope, policy: Visibility
@@ -94,10 +137,12 @@ class ScopedGraphs:
 
         async def export() -> nx.MultiDiGraph:
             exported = await self._export(scope, policy)
-            return await self.pool.run(policy.graph, exported)
+            graph = await self.pool.run(policy.graph, exported)
+            self._latest[(scope, policy.audience)] = (key, time.monotonic())
+            return graph
 
         # Graphs of an older store version are freed when the first graph of a newer one
-        # is kept (a county graph and its index are ~100 MB).
+        # is kept (a county graph and its index are ~100 MB), unless still fresh enough.
         graph = await self._cache.get_or_compute(key, key[1], export)
         return graph, key
 

@@ -231,12 +231,19 @@ class VersionedCache(Generic[T]):
     request reads the current version first), and a result computed on a version already
     superseded is not kept. ``on_evict`` hears of each key dropped (to free what was
     derived from it). Misses are computed once however many ask at the same time
-    (:meth:`flight`). Values are never ``None``.
+    (:meth:`flight`). Values are never ``None``. ``retain`` may keep an entry of an older
+    version (the scope graphs' staleness bound); the size bound still applies to it.
     """
 
-    def __init__(self, size: int, on_evict: Callable[[Hashable], None] | None = None) -> None:
+    def __init__(
+        self,
+        size: int,
+        on_evict: Callable[[Hashable], None] | None = None,
+        retain: Callable[[Hashable], bool] | None = None,
+    ) -> None:
         self.size = size
         self._on_evict = on_evict
+        self._retain = retain
         self._entries: OrderedDict[Hashable, tuple[int, T]] = OrderedDict()
         self._latest = 0
         self.flights: Flights[T] = Flights()
@@ -263,7 +270,8 @@ class VersionedCache(Generic[T]):
         if version > self._latest:
             self._latest = version
             for old in [k for k, (v, _) in self._entries.items() if v < version]:
-                self._evict(old)
+                if self._retain is None or not self._retain(old):
+                    self._evict(old)
         self._entries[key] = (version, value)
         self._entries.move_to_end(key)
         while len(self._entries) > self.size:
