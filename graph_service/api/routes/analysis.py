@@ -28,6 +28,7 @@ from graph_service.domain import (
     MAX_LISTED,
     MAX_LISTED_MEMBERS,
     MAX_TOP,
+    MIN_BETWEENNESS_SAMPLE,
     REGION_CODE_PATTERN,
     STRONG_LINK_THRESHOLD,
 )
@@ -97,7 +98,8 @@ async def centrality(
     measure: Annotated[list[str] | None, Query(description=", ".join(MEASURES))] = None,
     top: Top = 20,
     k: Annotated[
-        int | None, Query(ge=1, le=100_000, description="Betweenness sample size.")
+        int | None,
+        Query(ge=MIN_BETWEENNESS_SAMPLE, le=100_000, description="Betweenness sample size."),
     ] = None,
     seed: Annotated[int, Query(ge=0, description="Seed of sampled betweenness.")] = 0,
     exact_max: Annotated[
