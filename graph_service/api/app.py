@@ -13,7 +13,7 @@ from graph_service import __version__
 from graph_service.api.errors import install_error_handlers
 from graph_service.api.limits import BodySizeLimit
 from graph_service.api.openapi import install_openapi
-from graph_service.api.query import refuse_unknown_query
+from graph_service.api.query import refuse_control_characters, refuse_unknown_query
 from graph_service.api.responses import ORJSONResponse, problem
 from graph_service.api.routes import (
     analysis,
@@ -80,8 +80,9 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
         default_response_class=ORJSONResponse,
         docs_url=None,  # routes/docs.py: the same pages, with vendored files
         redoc_url=None,
-        # Before every route: a query parameter it does not take is a 422, not ignored.
-        dependencies=[Depends(refuse_unknown_query)],
+        # Before every route: a query parameter it does not take is a 422, not ignored; so is
+        # a parameter holding a control character.
+        dependencies=[Depends(refuse_unknown_query), Depends(refuse_control_characters)],
     )
     app.state.settings = settings
     install_error_handlers(app)

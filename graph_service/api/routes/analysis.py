@@ -3,7 +3,6 @@ fragility, coverage and gaps, rule checks, change between two dates."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -32,6 +31,7 @@ from graph_service.domain import (
     REGION_CODE_PATTERN,
     STRONG_LINK_THRESHOLD,
 )
+from graph_service.models import IsoDate
 from graph_service.services.analysis import AnalysisService, parse_scope
 from graph_service.services.analysis_scope import AnalysisScope
 from graph_service.services.references import resolve_scope
@@ -277,9 +277,9 @@ async def change(
     scope: ScopeDep,
     analysis: AnalysisDep,
     view: ViewDep,
-    date_from: Annotated[dt.date, Query(alias="from", description="The earlier day (YYYY-MM-DD).")],
+    date_from: Annotated[IsoDate, Query(alias="from", description="The earlier day (YYYY-MM-DD).")],
     date_to: Annotated[
-        dt.date, Query(alias="to", description="The later day (YYYY-MM-DD), not before from.")
+        IsoDate, Query(alias="to", description="The later day (YYYY-MM-DD), not before from.")
     ],
     top: Annotated[
         int, Query(ge=1, le=MAX_TOP, description="PageRank risers and fallers listed at most.")

@@ -3,7 +3,6 @@ and planners' judgements (the only way a recommendation becomes a link)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -21,7 +20,7 @@ from graph_service.api.schemas import (
     WhatIf,
 )
 from graph_service.domain import MAX_CANDIDATES
-from graph_service.models import AssignmentIn, JudgementIn, WhatIfIn
+from graph_service.models import AssignmentIn, IsoDateTime, JudgementIn, WhatIfIn
 from graph_service.services.recommendations import RecommendationService, judgement_time
 from graph_service.store.protocol import JudgementQuery
 
@@ -169,8 +168,8 @@ async def judgements(
     decided_by: Annotated[
         str | None, Query(min_length=1, max_length=100, description="Only this planner's.")
     ] = None,
-    since: Annotated[dt.datetime | None, Query(description="Decided at or after.")] = None,
-    until: Annotated[dt.datetime | None, Query(description="Decided at or before.")] = None,
+    since: Annotated[IsoDateTime | None, Query(description="Decided at or after.")] = None,
+    until: Annotated[IsoDateTime | None, Query(description="Decided at or before.")] = None,
     current: Annotated[
         bool, Query(description="Only the judgement in force per pair (the latest).")
     ] = False,
