@@ -10,6 +10,7 @@ from fastapi import Depends, FastAPI, Request
 from starlette.responses import Response
 
 from graph_service import __version__
+from graph_service.api.encoding import Utf8Only
 from graph_service.api.errors import install_error_handlers
 from graph_service.api.limits import BodySizeLimit
 from graph_service.api.openapi import install_openapi
@@ -104,5 +105,6 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
         app.include_router(router)
     app.include_router(docs.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(Utf8Only)
     install_openapi(app)
     return app
