@@ -180,6 +180,13 @@ def test_invalid_utf8_in_the_url_is_a_400_naming_where(
     assert "UTF-8" in body["detail"]
 
 
+def test_the_document_declares_the_400_of_invalid_utf8(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    for path in ("/v1/search", "/v1/nodes/{node_id}", "/v1/analysis/centrality", "/v1/stats"):
+        assert "400" in paths[path]["get"]["responses"], path
+    assert "400" in paths["/v1/nodes"]["post"]["responses"]
+
+
 @pytest.mark.parametrize(
     "raw",
     [

@@ -62,7 +62,7 @@ async def readyz(request: Request, service: ServiceDep) -> ORJSONResponse:
     "/v1/schema",
     summary="The schema registry: labels, kinds, link types, attributes",
     response_model=SchemaDocument,
-    responses=problems(422),
+    responses=problems(400, 422),
 )
 async def schema() -> ORJSONResponse:
     return ORJSONResponse(schema_document())
@@ -103,7 +103,7 @@ def _documents(seed_dir: Path) -> dict[str, dict[str, Any]]:
     "/v1/documents",
     summary="Source documents the seed graph quotes",
     response_model=DocumentList,
-    responses=problems(401, 422),
+    responses=problems(400, 401, 422),
 )
 async def documents(settings: SettingsDep, view: ViewDep) -> ORJSONResponse:
     policy = await view.policy()
@@ -114,7 +114,7 @@ async def documents(settings: SettingsDep, view: ViewDep) -> ORJSONResponse:
     "/v1/documents/{document_id}",
     summary="One source document with its text",
     response_model=DocumentText,
-    responses=problems(401, (404, "No document with this id."), 422),
+    responses=problems(400, 401, (404, "No document with this id."), 422),
 )
 async def document(
     document_id: Annotated[str, PathParameter(description="A document id from /v1/documents.")],
