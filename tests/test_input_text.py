@@ -13,7 +13,6 @@ field, each finding a regression test.
 
 from __future__ import annotations
 
-import asyncio
 import math
 import re
 from collections.abc import Iterator
@@ -243,7 +242,8 @@ def test_a_body_split_inside_a_character_is_read_whole(empty_settings: Settings)
         "server": ("testserver", 80),
     }
     with TestClient(create_app(empty_settings)) as c:
-        asyncio.run(c.app(scope, receive, send))  # type: ignore[arg-type]
+        # On the client's own event loop, where the app's store lives.
+        c.portal.call(c.app, scope, receive, send)  # type: ignore[union-attr,arg-type]
         assert sent[0]["status"] == 201, sent
         assert c.get("/v1/nodes/org:t1").json()["name"] == "甲乙村党支部"
 
@@ -441,3 +441,17 @@ def test_the_control_character_rule_is_spelled_in_one_module() -> None:
         if path.name != "text.py" and "\\x00-\\x" in path.read_text(encoding="utf-8")
     )
     assert spelled == []
+
+
+def test_a_judgement_on_a_target_nothing_is_proposed_for_is_refused(
+    seed_client: TestClient,
+) -> None:
+    """Was a 500 (an assertion), found by the campaign's stateful phase: a party committee
+    that is no joint body as the target. Refused, nothing is written."""
+    body = {
+        "target": "org:jingning-wuye-hangye-dangwei",
+        "partner": "ent:longquan-donghua-shuini",
+        "decision": "unsure",
+    }
+    r = seed_client.post("/v1/recommendations/judgements", json=body, headers=AUTH)
+    assert "cannot be a target" in problem(r, 422, "invalid_input", "target")["detail"]
