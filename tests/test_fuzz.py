@@ -18,18 +18,17 @@ from __future__ import annotations
 import asyncio
 import tomllib
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import schemathesis
-from conftest import AUTH, ROOT, SEED_DIR, make_settings
+from conftest import _NEO4J_STATE, AUTH, BACKENDS, ROOT, SEED_DIR, make_settings, open_store
 from schemathesis import Case
 from served import serving
 
 from graph_service.api.app import create_app
 from graph_service.services.loading import seed_graph
-from graph_service.store.embedded import EmbeddedGraphStore
+from graph_service.settings import Settings
 from graph_service.store.protocol import WriteBatch
 
 pytestmark = [pytest.mark.fuzz, pytest.mark.slow]
@@ -76,22 +75,27 @@ def curated_core() -> WriteBatch:
     return WriteBatch(nodes=nodes, links=links)
 
 
-async def _load(path: Path, batch: WriteBatch) -> None:
-    store = EmbeddedGraphStore(path)
+async def _load(settings: Settings, batch: WriteBatch) -> None:
+    store = open_store(settings)
     await store.open()
     try:
+        if settings.neo4j_uri:
+            await store.wipe()  # type: ignore[attr-defined]
         await store.write(batch)
     finally:
         await store.close()
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The service on 127.0.0.1 over a throwaway copy of the curated core; yields its base
-    URL."""
-    settings = make_settings("embedded", tmp_path_factory.mktemp("fuzz") / "data")
-    settings.data_dir.mkdir(parents=True)
-    asyncio.run(_load(settings.embedded_path, curated_core()))
+@pytest.fixture(scope="module", params=BACKENDS)
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """The service on 127.0.0.1 over a throwaway curated core, on each store (Neo4j's test
+    database is wiped first and left marked as changed); yields its base URL."""
+    settings = make_settings(request.param, tmp_path_factory.mktemp("fuzz") / "data")
+    if settings.neo4j_uri:
+        _NEO4J_STATE["content"] = "dirty"
+    asyncio.run(_load(settings, curated_core()))
     with serving(create_app(settings)) as base_url:
         yield base_url
 
