@@ -30,6 +30,7 @@ __all__ = [
     "MAX_TOP",
     "MEASURE_LABELS_ZH",
     "MEMBERSHIP_LINK_TYPES",
+    "MIN_BETWEENNESS_SAMPLE",
     "PAIRING_LINK_TYPES",
     "PLAN_STEP_EXAMPLES",
     "REGION_CODE_LENGTHS",
@@ -170,6 +171,9 @@ MAX_RECORDED_CHANGES: Final[int] = 500_000
 # Analyses
 # ---------------------------------------------------------------------------------------
 
+#: Fewest sampled sources of an estimated betweenness: one source ranks nothing (its own
+#: shortest-path tree), and the estimate divides by k - 1.
+MIN_BETWEENNESS_SAMPLE: Final[int] = 2
 #: Centrality measures the service computes, in the order reports list them.
 CENTRALITY_MEASURES: Final[tuple[str, ...]] = (
     "degree",

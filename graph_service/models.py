@@ -11,20 +11,26 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias, Union
+import re
+from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, TypeAlias, Union
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
     StringConstraints,
     TypeAdapter,
     ValidationError,
     create_model,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
+from graph_service import text
 from graph_service.domain import MAX_CANDIDATES, REGION_LEVELS, VILLAGE_CODE_LENGTH
 from graph_service.schema import (
     LINK_TYPES,
@@ -36,6 +42,7 @@ from graph_service.schema import (
 )
 
 __all__ = [
+    "FREE_TEXT",
     "ID_PATTERN",
     "JUDGEMENT_DECISIONS",
     "LINK_ADAPTER",
@@ -43,7 +50,10 @@ __all__ = [
     "MAX_NAME_LENGTH",
     "NODE_ADAPTER",
     "NODE_MODELS",
+    "ONE_LINE",
     "AssignmentIn",
+    "IsoDate",
+    "IsoDateTime",
     "JudgementIn",
     "LinkDoc",
     "LinkIn",
@@ -70,25 +80,82 @@ MAX_SAFE_INTEGER = 2**53 - 1
 NodeDoc: TypeAlias = dict[str, Any]
 LinkDoc: TypeAlias = dict[str, Any]
 
+
+class _NoControlCharacters:
+    """In an ``Annotated[str, …]``: refuses what :mod:`graph_service.text` refuses, with a
+    message saying which character, and documents the rule as the string's pattern."""
+
+    def __init__(self, *, free_text: bool) -> None:
+        self.free_text = free_text
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        return core_schema.no_info_after_validator_function(self._check, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        json_schema["pattern"] = text.FREE_TEXT_PATTERN if self.free_text else text.LINE_PATTERN
+        return json_schema
+
+    def _check(self, value: str) -> str:
+        found = text.first_control_character(value, free_text=self.free_text)
+        if found is not None:
+            raise PydanticCustomError(
+                "control_character", text.refusal(found, free_text=self.free_text)
+            )
+        return value
+
+
+#: Every string of a body is one line of text or free text (``Annotated[str, …, ONE_LINE]``);
+#: ids, codes and metric names have patterns of their own that refuse control characters too.
+ONE_LINE: Final = _NoControlCharacters(free_text=False)
+#: Quotes, notes and attributes declared free text: tab and line breaks allowed.
+FREE_TEXT: Final = _NoControlCharacters(free_text=True)
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_date(value: Any) -> Any:
+    # pydantic would read 0 or "0" as 1970-01-01 (seconds since the epoch): a date is written
+    # as one, YYYY-MM-DD.
+    if isinstance(value, dt.date) or (isinstance(value, str) and _ISO_DATE.fullmatch(value)):
+        return value
+    raise PydanticCustomError("date_format", "a date is written YYYY-MM-DD")
+
+
+def _iso_datetime(value: Any) -> Any:
+    # As for dates: a number is not a moment here.
+    if isinstance(value, dt.datetime) or (isinstance(value, str) and _ISO_DATE.match(value)):
+        return value
+    raise PydanticCustomError(
+        "datetime_format", "a moment is written YYYY-MM-DDTHH:MM:SS (ISO 8601), its zone after"
+    )
+
+
+#: A day, written YYYY-MM-DD (bodies and query parameters).
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
+#: A moment, written in ISO 8601 (YYYY-MM-DDTHH:MM:SS and a zone, or a day).
+IsoDateTime = Annotated[dt.datetime, BeforeValidator(_iso_datetime)]
+
 EntityId = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 Name = Annotated[
-    str,
-    StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$"
-    ),
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), ONE_LINE
 ]
 RegionCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{2,12}$")]
 #: A node as a person names it in a request: its id, a division code or a name only one node
 #: has (``services.references`` resolves it to the id).
 NodeRef = Annotated[
     str,
-    StringConstraints(
-        strip_whitespace=True,
-        min_length=1,
-        max_length=MAX_NAME_LENGTH,
-        pattern=r"^[^\x00-\x1f\x7f]+$",
-    ),
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME_LENGTH),
+    ONE_LINE,
 ]
+#: A document's file name, a recorder's name, a figure's label and unit.
+ShortText = Annotated[str, StringConstraints(max_length=200), ONE_LINE]
+#: A quote from a document: its line breaks are kept.
+Quote = Annotated[str, StringConstraints(max_length=4000), FREE_TEXT]
 
 
 class _Strict(BaseModel):
@@ -104,28 +171,29 @@ class Source(_Strict):
     """Where a fact comes from: a document and the quoted sentence(s)."""
 
     kind: Literal[SOURCE_KINDS] = "article"  # type: ignore[valid-type]
-    document: Annotated[str, StringConstraints(max_length=200)] | None = None
-    quote: Annotated[str, StringConstraints(max_length=4000)] | None = None
-    by: Annotated[str, StringConstraints(max_length=200)] | None = Field(
+    document: ShortText | None = None
+    quote: Quote | None = None
+    by: ShortText | None = Field(
         default=None, description="Who recorded it (planner, API key name, importer)."
     )
-    recorded_at: dt.datetime | None = None
+    recorded_at: IsoDateTime | None = None
 
 
 class StatedFigure(_Strict):
     """A figure a source states (62 联合体, 100% coverage), kept apart from graph counts."""
 
     metric: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
-    label: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    label: Annotated[str, StringConstraints(min_length=1, max_length=200), ONE_LINE]
     value: Annotated[float, Field(ge=-MAX_SAFE_INTEGER, le=MAX_SAFE_INTEGER)]
-    unit: Annotated[str, StringConstraints(max_length=20)] | None = None
-    as_of: dt.date | None = None
-    quote: Annotated[str, StringConstraints(max_length=4000)] | None = None
-    document: Annotated[str, StringConstraints(max_length=200)] | None = None
+    unit: Annotated[str, StringConstraints(max_length=20), ONE_LINE] | None = None
+    as_of: IsoDate | None = None
+    quote: Quote | None = None
+    document: ShortText | None = None
 
 
 def _attribute_field(attr: AttributeSpec) -> tuple[Any, Any]:
     base = attr.python_type()
+    rule = FREE_TEXT if attr.free_text else ONE_LINE
     constraints: dict[str, Any] = {"description": f"{attr.label_zh}. {attr.description}".strip()}
     if attr.unit:
         constraints["json_schema_extra"] = {"unit": attr.unit}
@@ -137,9 +205,13 @@ def _attribute_field(attr: AttributeSpec) -> tuple[Any, Any]:
         # Stores keep numbers as 64-bit values (JSON, Neo4j): bound them where exact.
         constraints["le"] = attr.le if attr.le is not None else MAX_SAFE_INTEGER
     elif attr.type == "str":
+        base = Annotated[str, rule]
         constraints["max_length"] = attr.max_length
+    elif attr.type == "date":
+        base = IsoDate
     elif attr.type == "list[str]":
-        base = list[Annotated[str, StringConstraints(min_length=1, max_length=attr.max_length)]]
+        item = Annotated[str, StringConstraints(min_length=1, max_length=attr.max_length), rule]
+        base = list[item]
         constraints["max_length"] = 200
     return (base | None, Field(default=None, **constraints))
 
@@ -160,8 +232,8 @@ class _NodeBase(_Strict):
         description="Official division code: the node's own for Region and Village, the "
         "region it sits in for others.",
     )
-    valid_from: dt.date | None = None
-    valid_to: dt.date | None = Field(default=None, description="Last day valid (inclusive).")
+    valid_from: IsoDate | None = None
+    valid_to: IsoDate | None = Field(default=None, description="Last day valid (inclusive).")
     figures: list[StatedFigure] = Field(default_factory=list, max_length=200)
     sources: list[Source] = Field(default_factory=list, max_length=100)
 
@@ -201,8 +273,8 @@ class _LinkBase(_Strict):
     )
     source: EntityId
     target: EntityId
-    valid_from: dt.date | None = None
-    valid_to: dt.date | None = Field(default=None, description="Last day valid (inclusive).")
+    valid_from: IsoDate | None = None
+    valid_to: IsoDate | None = Field(default=None, description="Last day valid (inclusive).")
     sources: list[Source] = Field(default_factory=list, max_length=100)
 
     @model_validator(mode="after")
@@ -320,10 +392,7 @@ def error_list(exc: ValidationError, prefix: tuple[str | int, ...] = ()) -> list
 #: What a planner can say about a recommended pair.
 JUDGEMENT_DECISIONS: tuple[str, ...] = ("accept", "reject", "unsure")
 PlannerName = Annotated[
-    str,
-    StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$"
-    ),
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), ONE_LINE
 ]
 Distance = Literal["town", "county", "city", "province"]
 
@@ -344,11 +413,13 @@ class JudgementIn(_Strict):
         "CO_BUILDS); a joint body as partner always means joining it (MEMBER_OF).",
     )
     program: NodeRef | None = Field(default=None, description="Program of the pairing.")
-    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
+    note: (
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000), FREE_TEXT] | None
+    ) = None
     decided_by: PlannerName | None = Field(
         default=None, description="The planner who decided; the API key's name if omitted."
     )
-    valid_from: dt.date | None = Field(
+    valid_from: IsoDate | None = Field(
         default=None, description="First day of an accepted link (the decision day if omitted)."
     )
 
@@ -382,7 +453,7 @@ class AssignmentIn(_Strict):
     min_helpers: int = Field(default=1, ge=0, le=20, description="Helpers a village needs.")
     top_candidates: int = Field(default=50, ge=1, le=1000)
     max_distance: Distance | None = None
-    as_of: dt.date | None = None
+    as_of: IsoDate | None = None
 
     @model_validator(mode="after")
     def _check_bounds(self) -> AssignmentIn:
@@ -407,7 +478,7 @@ class WhatIfIn(_Strict):
         )
     )
     program: NodeRef | None = None
-    as_of: dt.date | None = None
+    as_of: IsoDate | None = None
     top: int = Field(
         default=10, ge=0, le=MAX_CANDIDATES, description="PageRank risers to list at most."
     )

@@ -56,6 +56,9 @@ class AttributeSpec:
     #: Personal data (a named contact, a phone number): only callers allowed to see personal
     #: data get it (``graph_service.visibility``).
     personal: bool = False
+    #: Free text in a source's words: tab and line breaks allowed (``graph_service.text``);
+    #: every other string attribute is one line.
+    free_text: bool = False
 
     def python_type(self) -> Any:
         return _PY_TYPES[self.type]
@@ -201,7 +204,14 @@ _LINK_SUBSTANCE: Final[tuple[AttributeSpec, ...]] = (
     _money("income_increase_yuan", "增收额", "Income increase attributed to the link."),
     _count("jobs", "带动就业", unit="人"),
     AttributeSpec("land_area_mu", "float", "涉及土地", unit="亩", ge=0),
-    AttributeSpec("outcome", "str", "成效", "Outcome in the source's words.", max_length=4000),
+    AttributeSpec(
+        "outcome",
+        "str",
+        "成效",
+        "Outcome in the source's words.",
+        max_length=4000,
+        free_text=True,
+    ),
 )
 
 # ---------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import AUTH, make_settings
+from conftest import AUTH, account_headers, make_settings
 from fastapi.testclient import TestClient
 
 from graph_service.analysis import centrality
@@ -174,7 +174,8 @@ def test_assignment_and_what_if_sizes_are_capped_below_admin(api: TestClient) ->
     ok(api.post(url, json={"region": COUNTY, "k": 51}, headers=AUTH))
     pairs = [{"helper": E1, "village": V2}] * 501
     url = "/v1/recommendations/what-if"
-    problem(api.post(url, json={"proposed": pairs}), 422, "proposed")
+    planner = account_headers(api, "规划员", "planner")
+    problem(api.post(url, json={"proposed": pairs}, headers=planner), 422, "proposed")
 
 
 def test_a_scope_above_the_callers_cap_is_refused_before_it_is_exported(

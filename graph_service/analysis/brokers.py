@@ -238,11 +238,12 @@ def brokerage(
                 edge, weights=via * relative[position[alter, third]], minlength=len(data)
             )
     local = (share + indirect) ** 2
-    constraint = np.bincount(rows, weights=local, minlength=n)
-    effective = degree - np.bincount(rows, weights=redundancy, minlength=n)
+    # Floats even on a graph without edges: numpy's bincount of nothing is an int array,
+    # which cannot hold the NaN of an isolated node.
+    constraint = np.bincount(rows, weights=local, minlength=n).astype(np.float64)
+    effective = (degree - np.bincount(rows, weights=redundancy, minlength=n)).astype(np.float64)
     isolated = degree == 0
     constraint[isolated] = math.nan
-    effective = effective.astype(np.float64)
     effective[isolated] = math.nan
     wanted = order if nodes is None else list(nodes)
     index = {node: i for i, node in enumerate(order)}

@@ -61,7 +61,7 @@ import numpy.typing as npt
 import scipy as sp
 
 from graph_service import progress
-from graph_service.domain import CENTRALITY_MEASURES
+from graph_service.domain import CENTRALITY_MEASURES, MIN_BETWEENNESS_SAMPLE
 
 __all__ = [
     "DEFAULT_SAMPLE",
@@ -472,8 +472,8 @@ def _sources(
     G: nx.Graph, exact_max: int, k: int | None, seed: int
 ) -> tuple[list[Hashable] | None, MethodRecord]:
     """``None`` for every node (exact), else the ``k`` nodes networkx would sample."""
-    if k is not None and k < 2:
-        raise ValueError("k must be at least 2")
+    if k is not None and k < MIN_BETWEENNESS_SAMPLE:
+        raise ValueError(f"k must be at least {MIN_BETWEENNESS_SAMPLE}")
     n = len(G)
     if n <= exact_max:
         return None, {"method": "exact", "k": None, "seed": None}
@@ -985,8 +985,8 @@ def centrality_set(
         raise ValueError(f"unknown measures {unknown}; known: {list(MEASURES)}")
     if top < 0:
         raise ValueError("top must be non-negative")
-    if k is not None and k < 2:
-        raise ValueError("k must be at least 2")
+    if k is not None and k < MIN_BETWEENNESS_SAMPLE:
+        raise ValueError(f"k must be at least {MIN_BETWEENNESS_SAMPLE}")
     n = len(G)
     reports: dict[str, MeasureReport] = {}
     if n == 0:

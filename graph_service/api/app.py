@@ -10,10 +10,11 @@ from fastapi import Depends, FastAPI, Request
 from starlette.responses import Response
 
 from graph_service import __version__
+from graph_service.api.encoding import Utf8Only
 from graph_service.api.errors import install_error_handlers
 from graph_service.api.limits import BodySizeLimit
 from graph_service.api.openapi import install_openapi
-from graph_service.api.query import refuse_unknown_query
+from graph_service.api.query import refuse_control_characters, refuse_unknown_query
 from graph_service.api.ratelimit import install_rate_limit
 from graph_service.api.request_id import RequestId
 from graph_service.api.responses import ORJSONResponse, problem
@@ -93,8 +94,9 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
         default_response_class=ORJSONResponse,
         docs_url=None,  # routes/docs.py: the same pages, with vendored files
         redoc_url=None,
-        # Before every route: a query parameter it does not take is a 422, not ignored.
-        dependencies=[Depends(refuse_unknown_query)],
+        # Before every route: a query parameter it does not take is a 422, not ignored; so is
+        # a parameter holding a control character.
+        dependencies=[Depends(refuse_unknown_query), Depends(refuse_control_characters)],
     )
     app.state.settings = settings
     install_error_handlers(app)
@@ -116,6 +118,7 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
         app.include_router(router)
     app.include_router(docs.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(Utf8Only)
     install_rate_limit(app, settings)  # outside the body limit: a 429 reads no body
     app.add_middleware(RequestId)
     install_openapi(app)

@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 from graph_service.api.responses import problem
 from graph_service.errors import (
@@ -115,8 +116,29 @@ def install_error_handlers(app: FastAPI) -> None:
         codes = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
         return problem(
             exc.status_code,
-            codes.get(exc.status_code, "http_error"),
+            # An HTTPException of the service's own (api/encoding.py) carries code, title and
+            # field; starlette's and FastAPI's are named by their status.
+            getattr(exc, "code", None) or codes.get(exc.status_code, "http_error"),
             str(exc.detail),
-            title=str(exc.detail),
+            title=getattr(exc, "title", None) or str(exc.detail),
+            field=getattr(exc, "field", None),
             instance=request.url.path,
+            headers=_allow(request) if exc.status_code == 405 else dict(exc.headers or {}),
         )
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _allow(request: Request) -> dict[str, str]:
+    """The Allow header of a 405 (RFC 9110): every method some route takes at this path.
+    Starlette's names only the first route's methods, and FastAPI has a route per method."""
+    allowed = [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL
+            for route in request.app.router.routes
+        )
+    ]
+    return {"Allow": ", ".join(allowed)}

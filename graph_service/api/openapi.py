@@ -22,7 +22,8 @@ _REF_PREFIX: Final[str] = "#/components/schemas/"
 
 #: What each status means here, unless a route says more precisely.
 _MEANING: Final[dict[int, str]] = {
-    400: "The body could not be read (not UTF-8 text).",
+    400: "Text in the request is not valid UTF-8 (the path or a query parameter once "
+    "percent-decoded, a header the service reads, the body): code invalid_utf8, field where.",
     401: "The API key is missing (writes, and reads when configured), unknown, revoked or expired.",
     403: "The account's role or region scope does not allow this (the problem names the "
     "role or region and the account's scope).",
@@ -37,11 +38,11 @@ _MEANING: Final[dict[int, str]] = {
 }
 
 #: The statuses of any route that reads the store for a caller.
-READ: Final[tuple[int, ...]] = (401, 422, 503)
+READ: Final[tuple[int, ...]] = (400, 401, 422, 503)
 #: The statuses of any route that writes the store from a body.
 WRITE: Final[tuple[int, ...]] = (400, 401, 403, 413, 422, 503)
 #: The statuses of a route only some roles may call.
-GUARDED: Final[tuple[int, ...]] = (401, 403, 422, 503)
+GUARDED: Final[tuple[int, ...]] = (400, 401, 403, 422, 503)
 
 
 def problems(*statuses: int | tuple[int, str]) -> dict[int | str, dict[str, Any]]:

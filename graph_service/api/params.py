@@ -6,13 +6,13 @@ still accepts is declared ``deprecated`` beside the new one and merged by :func:
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import TYPE_CHECKING, Annotated, Literal, TypeAlias, TypeVar
 
 from fastapi import Path, Query
 
 from graph_service import domain
 from graph_service.errors import InvalidInputError
+from graph_service.models import IsoDate
 from graph_service.schema import LINK_TYPES, NODE_LABELS
 
 __all__ = [
@@ -46,7 +46,7 @@ else:
     LinkType = Literal[tuple(LINK_TYPES)]
 
 AsOf = Annotated[
-    dt.date | None,
+    IsoDate | None,
     Query(description="Only nodes and links valid on this date (YYYY-MM-DD)."),
 ]
 Cursor = Annotated[

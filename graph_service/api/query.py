@@ -9,6 +9,10 @@ dependencies', under the names a caller sends (aliases such as ``from``), and an
 other with a 422 problem naming each unknown parameter and the route's closest own name
 for it (the vocabulary of :mod:`graph_service.parameters` first, then spelling).
 
+:func:`refuse_control_characters`, app-wide too, answers a query or path parameter holding a
+control character with a 422 naming it (the rule of :mod:`graph_service.text`: parameters are
+one line).
+
 A route that takes an open set of parameters says so with :func:`open_query`: the
 liveness and readiness probes (monitors add cache-busting parameters) and the pages and
 static files of the explorer and the API documentation (a browser, an OAuth2 provider or
@@ -25,10 +29,18 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from rapidfuzz import fuzz, process
 
+from graph_service import text
 from graph_service.errors import InvalidInputError
 from graph_service.parameters import PARAMETERS
 
-__all__ = ["closest", "declared_query", "is_open", "open_query", "refuse_unknown_query"]
+__all__ = [
+    "closest",
+    "declared_query",
+    "is_open",
+    "open_query",
+    "refuse_control_characters",
+    "refuse_unknown_query",
+]
 
 #: How alike (rapidfuzz's ratio, 0-100) a misspelling must be to a name to suggest it.
 SPELLING_CUTOFF: Final[float] = 75.0
@@ -129,3 +141,25 @@ async def refuse_unknown_query(request: Request) -> None:
             "known": list(current),
         },
     )
+
+
+async def refuse_control_characters(request: Request) -> None:
+    """422 for a path or query parameter holding a control character (app-wide dependency).
+
+    Parameters of routes that take any (:func:`open_query`) are not read, so not checked.
+    """
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    given = list(request.path_params.items())
+    if not is_open(route):
+        given += request.query_params.multi_items()
+    errors = []
+    for name, value in given:
+        found = text.first_control_character(value)
+        if found is not None:
+            errors.append({"field": name, "message": f"{name} {text.refusal(found)}"})
+    if errors:
+        raise InvalidInputError(
+            "; ".join(e["message"] for e in errors), field=errors[0]["field"], errors=errors
+        )

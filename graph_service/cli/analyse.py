@@ -25,6 +25,7 @@ from graph_service.domain import (
     MAX_LISTED,
     MAX_LISTED_MEMBERS,
     MAX_TOP,
+    MIN_BETWEENNESS_SAMPLE,
     STRONG_LINK_THRESHOLD,
 )
 from graph_service.services.analysis import AnalysisService
@@ -60,7 +61,9 @@ def analyse_centrality(
     scope: ScopeOption = "all",
     measure: Annotated[list[str] | None, typer.Option(help="Measures (repeatable).")] = None,
     top: Annotated[int, typer.Option(min=1, max=MAX_TOP)] = 20,
-    k: Annotated[int | None, typer.Option(help="Betweenness sample size.")] = None,
+    k: Annotated[
+        int | None, typer.Option(min=MIN_BETWEENNESS_SAMPLE, help="Betweenness sample size.")
+    ] = None,
     seed: int = 0,
     link_type: LinkTypeOption = None,
     as_of: AsOfOption = None,

@@ -250,6 +250,12 @@ class AnalysisService:
         target = await resolve_node(view, target, "target", as_of)
         await view.node(source, field="source")
         await view.node(target, field="target")
+        if source == target:
+            # Possibly named two ways (an id and a name): a tie joins two nodes.
+            raise InvalidInputError(
+                f"source and target are the same node {source}; a tie joins two nodes",
+                field="target",
+            )
         # The pair's surroundings: enough for overlap and shared bodies.
         scope = AnalysisScope("neighbourhood", source, depth, (), False, as_of)
         graph, _ = await view.graph(scope)

@@ -548,6 +548,14 @@ class RecommendationService:
         target_category = recommend.candidate_category(
             {"label": index.actor_labels.get(target), "kind": index.actor_kinds.get(target)}
         )
+        if target_category is None:
+            # A party committee that is no joint body, a region, a program: nothing the
+            # recommender proposes partners for.
+            raise InvalidInputError(
+                f"{request.target} cannot be a target (a village, an enterprise, an "
+                "institution or a joint body can)",
+                field="target",
+            )
         partner_category = recommend.candidate_category(await self._doc(view, index, partner))
         if partner_category is None:
             raise InvalidInputError(
@@ -555,7 +563,6 @@ class RecommendationService:
                 "institution or a joint body can)",
                 field="partner",
             )
-        assert target_category is not None
         if partner_category not in recommend.looks_for(target_category):
             raise InvalidInputError(
                 f"a {target_category} is paired with "

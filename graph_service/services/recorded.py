@@ -33,6 +33,7 @@ from graph_service.domain import MAX_PAGE, MAX_RECORDED_CHANGES, MEMBERSHIP_LINK
 from graph_service.errors import InvalidInputError, NotFoundError
 from graph_service.models import LinkDoc, NodeDoc
 from graph_service.schema import JOINT_BODY_KINDS, STRUCTURAL_LINK_TYPES
+from graph_service.services.analysis_scope import ScopedGraphs
 from graph_service.services.history import check_recorded_time
 from graph_service.services.view import GraphView, GraphViews
 from graph_service.store.common import child_region_length, coverage_report, require_region
@@ -535,7 +536,9 @@ class RecordedViews(GraphViews):
     """
 
     def __init__(self, views: GraphViews, store: RecordedStore) -> None:
-        super().__init__(store)
+        # Graphs of this moment are cached for this request only; their CPU work runs in the
+        # process's one worker pool.
+        super().__init__(store, ScopedGraphs(store, pool=views.graphs.pool))
         self._today = views
         self._recorded = store
 

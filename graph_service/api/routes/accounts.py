@@ -15,7 +15,7 @@ from graph_service.api.openapi import GUARDED, WRITE, problems
 from graph_service.api.responses import ORJSONResponse
 from graph_service.api.schemas import Account, AccountList, ApiKey, ApiKeyList, NewApiKey
 from graph_service.errors import AuthenticationError
-from graph_service.models import StrictModel
+from graph_service.models import ONE_LINE, StrictModel
 
 router = APIRouter(tags=["accounts"])
 
@@ -33,7 +33,7 @@ Scope = Annotated[
 
 
 class AccountIn(StrictModel):
-    name: Annotated[str, Field(min_length=1, max_length=100, description="账户名称")]
+    name: Annotated[str, Field(min_length=1, max_length=100, description="账户名称"), ONE_LINE]
     role: Role = Field(description=f"One of {', '.join(ROLES)}.")
     scope: Scope = ""
 

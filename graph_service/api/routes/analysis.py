@@ -8,7 +8,6 @@ Each answer is computed in the worker pool, cached and bounded by the request's 
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -36,9 +35,11 @@ from graph_service.domain import (
     MAX_LISTED,
     MAX_LISTED_MEMBERS,
     MAX_TOP,
+    MIN_BETWEENNESS_SAMPLE,
     REGION_CODE_PATTERN,
     STRONG_LINK_THRESHOLD,
 )
+from graph_service.models import IsoDate
 from graph_service.services.analysis import AnalysisService, parse_scope
 from graph_service.services.analysis_scope import AnalysisScope
 from graph_service.services.references import resolve_scope
@@ -121,7 +122,8 @@ async def centrality(
     measure: Annotated[list[str] | None, Query(description=", ".join(MEASURES))] = None,
     top: Top = 20,
     k: Annotated[
-        int | None, Query(ge=1, le=100_000, description="Betweenness sample size.")
+        int | None,
+        Query(ge=MIN_BETWEENNESS_SAMPLE, le=100_000, description="Betweenness sample size."),
     ] = None,
     seed: Annotated[int, Query(ge=0, description="Seed of sampled betweenness.")] = 0,
     exact_max: Annotated[
@@ -318,9 +320,9 @@ async def change(
     analysis: AnalysisDep,
     view: ViewDep,
     answers: AnswersDep,
-    date_from: Annotated[dt.date, Query(alias="from", description="The earlier day (YYYY-MM-DD).")],
+    date_from: Annotated[IsoDate, Query(alias="from", description="The earlier day (YYYY-MM-DD).")],
     date_to: Annotated[
-        dt.date, Query(alias="to", description="The later day (YYYY-MM-DD), not before from.")
+        IsoDate, Query(alias="to", description="The later day (YYYY-MM-DD), not before from.")
     ],
     top: Annotated[
         int, Query(ge=1, le=MAX_TOP, description="PageRank risers and fallers listed at most.")

@@ -36,6 +36,7 @@ from graph_service.api.responses import ORJSONResponse
 from graph_service.api.schemas import Job, JobResult
 from graph_service.api.work import JOB_OPERATIONS
 from graph_service.errors import GraphServiceError, InvalidInputError
+from graph_service.models import ONE_LINE
 from graph_service.services.jobs import Jobs
 from graph_service.services.work import CAPTURE, Capture, Computation
 
@@ -47,7 +48,7 @@ if TYPE_CHECKING:
     Operation: TypeAlias = str
 else:
     Operation = Literal[JOB_OPERATIONS]
-Scalar: TypeAlias = bool | int | float | str
+Scalar: TypeAlias = bool | int | float | Annotated[str, ONE_LINE]
 #: The headers of the job request the route sees: who the caller is, nothing else.
 _CALLER_HEADERS: Final[frozenset[bytes]] = frozenset({b"x-api-key", b"authorization"})
 #: What the route's request keeps of the job request's ASGI scope.

@@ -60,7 +60,7 @@ async def readyz(request: Request, service: ServiceDep) -> ORJSONResponse:
     "/v1/schema",
     summary="The schema registry: labels, kinds, link types, attributes",
     response_model=SchemaDocument,
-    responses=problems(422),
+    responses=problems(400, 422),
 )
 async def schema() -> ORJSONResponse:
     return ORJSONResponse(schema_document())
@@ -91,7 +91,7 @@ async def stats(view: ViewDep) -> ORJSONResponse:
     "/v1/documents",
     summary="Source documents the seed graph quotes",
     response_model=DocumentList,
-    responses=problems(401, 422),
+    responses=problems(400, 401, 422),
 )
 async def documents(settings: SettingsDep, view: ViewDep) -> ORJSONResponse:
     policy = await view.policy()
@@ -103,7 +103,7 @@ async def documents(settings: SettingsDep, view: ViewDep) -> ORJSONResponse:
     "/v1/documents/{document_id}",
     summary="One source document with its text",
     response_model=DocumentText,
-    responses=problems(401, (404, "No document with this id."), 422),
+    responses=problems(400, 401, (404, "No document with this id."), 422),
 )
 async def document(
     document_id: Annotated[str, PathParameter(description="A document id from /v1/documents.")],

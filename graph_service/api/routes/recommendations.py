@@ -8,7 +8,6 @@ sizes are capped below admin (``graph_service.api.caps``).
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -29,7 +28,7 @@ from graph_service.api.schemas import (
 )
 from graph_service.api.work import AnswersDep
 from graph_service.domain import MAX_CANDIDATES
-from graph_service.models import AssignmentIn, JudgementIn, WhatIfIn
+from graph_service.models import AssignmentIn, IsoDateTime, JudgementIn, WhatIfIn
 from graph_service.services.recommendations import RecommendationService, judgement_time
 from graph_service.store.protocol import JudgementQuery
 
@@ -214,8 +213,8 @@ async def judgements(
     decided_by: Annotated[
         str | None, Query(min_length=1, max_length=100, description="Only this planner's.")
     ] = None,
-    since: Annotated[dt.datetime | None, Query(description="Decided at or after.")] = None,
-    until: Annotated[dt.datetime | None, Query(description="Decided at or before.")] = None,
+    since: Annotated[IsoDateTime | None, Query(description="Decided at or after.")] = None,
+    until: Annotated[IsoDateTime | None, Query(description="Decided at or before.")] = None,
     current: Annotated[
         bool, Query(description="Only the judgement in force per pair (the latest).")
     ] = False,
