@@ -461,15 +461,9 @@ class HistoryService:
     async def _version_entry(self, entity: Entity, entity_id: str, version: str) -> HistoryDoc:
         """The entry ``version`` of this entity (its own entries are read newest first)."""
         query = HistoryQuery(entity=entity, entity_id=entity_id, newest_first=True)
-        cursor: str | None = None
-        while True:
-            page = await self.store.list_history(query, cursor, MAX_PAGE)
-            for entry in page.items:
-                if entry["id"] == version:
-                    return entry
-            cursor = page.next_cursor
-            if cursor is None:
-                break
+        found = await self._find(query, version)
+        if found is not None:
+            return found
         other = await self._entry(version)
         if other is not None:
             raise InvalidInputError(
@@ -486,7 +480,10 @@ class HistoryService:
             return None
         year, month, day, hour, minute, second, micro = match.groups()
         at = f"{year}-{month}-{day}T{hour}:{minute}:{second}.{micro}Z"
-        query = HistoryQuery(since=at, until=at)
+        return await self._find(HistoryQuery(since=at, until=at), entry_id)
+
+    async def _find(self, query: HistoryQuery, entry_id: str) -> HistoryDoc | None:
+        """The entry ``entry_id`` among those ``query`` selects, page by page."""
         cursor: str | None = None
         while True:
             page = await self.store.list_history(query, cursor, MAX_PAGE)
