@@ -148,7 +148,9 @@ class Planner(FastHttpUser):
         self.client.get("/healthz", name="healthz (mix)")
 
 
-Planner.tasks = {getattr(Planner, name): weight for name, weight in MIX.items() if weight}
+# A list with each task ``weight`` times, as locust makes of a ``{task: weight}`` dict when the
+# class is made: a dict assigned afterwards is drawn from as if every weight were 1.
+Planner.tasks = [getattr(Planner, name) for name, weight in MIX.items() for _ in range(weight)]
 
 
 class ExpensiveAnalyst(FastHttpUser):
