@@ -122,7 +122,7 @@ class Answers:
         return Response(payload.body, media_type=payload.media_type, headers=dict(payload.headers))
 
 
-def answers(request: Request, view: ViewDep) -> Answers:
+async def answers(request: Request, view: ViewDep) -> Answers:
     return Answers(get_work(request), view, request)
 
 

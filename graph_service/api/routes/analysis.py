@@ -49,7 +49,7 @@ router = APIRouter(prefix="/v1/analysis", tags=["analysis"])
 MEASURES = CENTRALITY_MEASURES
 
 
-def get_analysis(request: Request) -> AnalysisService:
+async def get_analysis(request: Request) -> AnalysisService:
     service: AnalysisService = request.app.state.analysis
     return service
 

@@ -42,7 +42,7 @@ router = APIRouter(prefix="/v1", tags=["history"])
 VERSION_PATTERN = r"^h[0-9A-Za-z]+(-[0-9A-Za-z]+)*$"
 
 
-def get_history(request: Request) -> HistoryService:
+async def get_history(request: Request) -> HistoryService:
     service: GraphService = request.app.state.service
     return HistoryService(service.store)
 

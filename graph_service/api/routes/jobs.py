@@ -86,7 +86,7 @@ class JobIn(BaseModel):
 JobId = Annotated[str, Path(min_length=1, max_length=100, description="A job id (job-…).")]
 
 
-def get_jobs(request: Request) -> Jobs:
+async def get_jobs(request: Request) -> Jobs:
     jobs: Jobs = request.app.state.jobs
     return jobs
 

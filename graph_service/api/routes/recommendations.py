@@ -35,7 +35,7 @@ from graph_service.store.protocol import JudgementQuery
 router = APIRouter(prefix="/v1/recommendations", tags=["recommendations"])
 
 
-def get_recommendations(request: Request) -> RecommendationService:
+async def get_recommendations(request: Request) -> RecommendationService:
     service: RecommendationService = request.app.state.recommendations
     return service
 
