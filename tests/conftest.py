@@ -57,6 +57,9 @@ def make_settings(backend: str, data_dir: Path, **overrides: Any) -> Settings:
         # A test waits for its answer: the 5 s budget of a shared 2-core machine would make
         # slow CI runs flaky. Tests of the budget set their own.
         "request_budget_seconds": 60.0,
+        # Tests read analyses right after their writes: exact, not the served second of
+        # staleness (tests/test_workers.py tests the bound itself).
+        "scope_graph_max_stale_s": 0.0,
     }
     if backend == "neo4j":
         conf = neo4j_conf()

@@ -193,6 +193,43 @@ def test_accept_writes_the_pairing_with_planner_provenance(api: TestClient) -> N
     assert len(judgements(api)["items"]) == 1
 
 
+def test_within_the_staleness_bound_a_judgement_and_an_export_see_every_write(
+    api: TestClient,
+) -> None:
+    """Recommendations may serve the county's index for up to ``scope_graph_max_stale_s``
+    after a write (1 s by default); a judgement is a write and an export a download: both
+    read the graph as it is."""
+    api.app.state.views.graphs.max_stale_s = 60.0  # type: ignore[attr-defined]
+
+    def offered() -> set[str]:  # as the planner sees them (graphs are kept per audience)
+        response = api.get("/v1/recommendations/partners", params={"target": V1}, headers=PLANNER)
+        return {c["partner_id"] for c in ok(response)["candidates"]["items"]}
+
+    assert E2 in offered()
+    pairing = {"type": "PAIRS_WITH", "source": E2, "target": V1}
+    ok(api.post("/v1/links", json=pairing, headers=AUTH), 201)
+    # The index built before the pairing still serves: 乙公司 is offered again ...
+    assert E2 in offered()
+    # ... but accepting it is refused as the pair they are now, and nothing is recorded.
+    refused = problem(
+        api.post(
+            "/v1/recommendations/judgements",
+            json={"target": V1, "partner": E2, "decision": "accept"},
+            headers=PLANNER,
+        ),
+        409,
+        "partner",
+    )
+    assert "partners already" in refused["detail"]
+    assert judgements(api)["items"] == []
+    scope = {"scope": f"region:{COUNTY}", "format": "node-link"}
+    exported = ok(api.get("/v1/export", params=scope))
+    assert any(
+        (link["source"], link["target"], link["type"]) == (E2, V1, "PAIRS_WITH")
+        for link in exported["links"]
+    ), exported["links"]
+
+
 def test_accepting_a_joint_body_joins_it_through_the_village_branch(api: TestClient) -> None:
     link = judge(api, target=V1, partner=BODY, decision="accept")["link"]
     assert (link["type"], link["source"], link["target"]) == ("MEMBER_OF", V1_ORG, BODY)

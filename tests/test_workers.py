@@ -416,8 +416,9 @@ def test_a_write_committed_right_after_this_process_wrote_is_not_lost(tmp_path: 
 def test_scope_graphs_follow_writes_within_the_configured_bound(
     tmp_path: Path, max_stale_s: float
 ) -> None:
-    """0 (the default): a write makes the next request export the scope again. A bound:
-    the graph built before the write serves until it is that old."""
+    """0 (exact): a write makes the next request export the scope again. A bound (1 s by
+    default): the graph built before the write serves until it is that old, except to an
+    ``exact`` read (judgements, exports), which always sees the write."""
     store = EmbeddedGraphStore(tmp_path / "graph.sqlite3")
     store.open_sync()
     try:
@@ -431,6 +432,9 @@ def test_scope_graphs_follow_writes_within_the_configured_bound(
         if max_stale_s:
             assert second_key == first_key
             assert "ent:after" not in second
+            exact, exact_key = asyncio.run(graphs.graph(scope, full, exact=True))
+            assert exact_key != first_key
+            assert "ent:after" in exact
             graphs._latest = {
                 k: (key, built - max_stale_s) for k, (key, built) in graphs._latest.items()
             }

@@ -67,7 +67,7 @@ class ScopedGraphs:
     ``pool`` runs the CPU-bound steps (redacting a graph for the public, and everything
     :meth:`derive` computes); the services reach it as ``view.graphs.pool``.
 
-    ``max_stale_s`` (settings ``scope_graph_max_stale_s``; 0, exact, unless configured): a
+    ``max_stale_s`` (settings ``scope_graph_max_stale_s``, 1 s by default; 0, exact, here): a
     scope's graph built less than that many seconds ago is used for a newer store version
     as well. Every write changes the version, so without it each write makes the next
     request of every scope export it again and rebuild what is derived from it (a county's
@@ -113,9 +113,13 @@ class ScopedGraphs:
             if latest is not None and latest[0] == key:
                 del self._latest[(key[0], key[2])]
 
-    async def key(self, scope: AnalysisScope, policy: Visibility) -> tuple[Any, ...]:
+    async def key(
+        self, scope: AnalysisScope, policy: Visibility, exact: bool = False
+    ) -> tuple[Any, ...]:
+        """The cache key of the scope's graph: of the current store version, or, unless
+        ``exact``, of a graph built less than ``max_stale_s`` ago."""
         key = (scope, await self.store.version(), policy.audience)
-        if self.max_stale_s > 0 and key not in self._cache:
+        if not exact and self.max_stale_s > 0 and key not in self._cache:
             latest = self._latest.get((scope, policy.audience))
             if (
                 latest is not None
@@ -126,14 +130,16 @@ class ScopedGraphs:
         return key
 
     async def graph(
-        self, scope: AnalysisScope, policy: Visibility
+        self, scope: AnalysisScope, policy: Visibility, exact: bool = False
     ) -> tuple[nx.MultiDiGraph, tuple[Any, ...]]:
-        """The scope's graph as ``policy``'s audience sees it, and its cache key.
+        """The scope's graph as ``policy``'s audience sees it, and its cache key; ``exact``:
+        of the current store version, never one within the staleness bound (what a write
+        decides on, and downloads).
 
         Callers outside the services read graphs through ``GraphView.graph``, which picks
         the policy from the caller.
         """
-        key = await self.key(scope, policy)
+        key = await self.key(scope, policy, exact)
 
         async def export() -> nx.MultiDiGraph:
             exported = await self._export(scope, policy)

@@ -114,11 +114,16 @@ class RecommendationService:
     # ------------------------------------------------------------------ scopes
 
     async def _index(
-        self, view: GraphView, region_code: str, as_of: dt.date | None, field: str = "region"
+        self,
+        view: GraphView,
+        region_code: str,
+        as_of: dt.date | None,
+        field: str = "region",
+        exact: bool = False,
     ) -> tuple[recommend.RecommenderIndex, dict[str, Any]]:
         scope = AnalysisScope("region", region_code, 2, (), True, as_of)
         try:
-            graph, key = await view.graph(scope)
+            graph, key = await view.graph(scope, exact)
         except NotFoundError as exc:
             raise NotFoundError(exc.message, field=field) from exc
         index = await view.graphs.derive(
@@ -537,7 +542,9 @@ class RecommendationService:
             program = await self._node(view, request.program, "program")
             if program.get("label") != "Program":
                 raise InvalidInputError(f"{request.program} is not a program", field="program")
-        index, _ = await self._index(view, await self._county_of(view, target_doc, "target"), None)
+        # A judgement is a write: it decides on the graph as it is, not as it was a second ago.
+        county = await self._county_of(view, target_doc, "target")
+        index, _ = await self._index(view, county, None, exact=True)
         try:
             target = index.resolve(request.target)
         except (nx.NodeNotFound, ValueError) as exc:

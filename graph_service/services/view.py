@@ -271,8 +271,11 @@ class GraphView:
 
     # ------------------------------------------------------------------ scopes and regions
 
-    async def graph(self, scope: AnalysisScope) -> tuple[nx.MultiDiGraph, tuple[Any, ...]]:
-        """The scope's graph as this caller may see it, cached per audience and version.
+    async def graph(
+        self, scope: AnalysisScope, exact: bool = False
+    ) -> tuple[nx.MultiDiGraph, tuple[Any, ...]]:
+        """The scope's graph as this caller may see it, cached per audience and version
+        (``exact``: see :meth:`ScopedGraphs.graph`).
 
         A body or node scope centred on a hidden node is a 404, as the node itself is.
         """
@@ -280,7 +283,7 @@ class GraphView:
         if scope.kind in ("body", "neighbourhood") and scope.value is not None:
             field = "body" if scope.kind == "body" else "scope"
             await self.node(scope.value, scope.as_of, field=field)
-        return await self.graphs.graph(scope, policy)
+        return await self.graphs.graph(scope, policy, exact)
 
     async def coverage(self, region_code: str, as_of: dt.date | None = None) -> CoverageReport:
         # Coverage counts villages and joint bodies only: nothing personal to hide.

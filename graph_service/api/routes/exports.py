@@ -194,7 +194,8 @@ async def export_scope(
     await check_scope_size(view, settings, analysis_scope)
 
     async def exported() -> Payload:
-        graph, _ = await view.graph(analysis_scope)
+        # A download holds every write made before it was asked for.
+        graph, _ = await view.graph(analysis_scope, exact=True)
         meta: dict[str, Any] = {
             "title": f"党建联建网络 · {scope}",
             "scope": analysis_scope.describe(),
