@@ -445,3 +445,49 @@ def test_scope_graphs_follow_writes_within_the_configured_bound(
             assert "ent:after" in second
     finally:
         asyncio.run(store.close())
+
+
+def test_writes_during_a_rebuild_join_it_instead_of_starting_more(tmp_path: Path) -> None:
+    """Past the bound, the first request exports the scope again; requests that come while
+    it is under way, after more writes, wait for that export rather than start one each
+    (with writes every few ms, one each kept the pool rebuilding one county)."""
+    store = EmbeddedGraphStore(tmp_path / "graph.sqlite3")
+    store.open_sync()
+    try:
+        store.write_sync(WriteBatch(nodes=[_enterprise("ent:first")]))
+        graphs = ScopedGraphs(store, max_stale_s=0.01)
+        scope = AnalysisScope("all")
+        full = Visibility(full=True)
+        exports = 0
+        real_export = graphs._export
+
+        async def slow_export(scope: AnalysisScope, policy: Visibility) -> Any:
+            nonlocal exports
+            exports += 1
+            await asyncio.sleep(0.2)
+            return await real_export(scope, policy)
+
+        graphs._export = slow_export  # type: ignore[method-assign]
+
+        async def run() -> list[tuple[Any, ...]]:
+            await graphs.graph(scope, full)
+            await asyncio.sleep(0.02)  # past the bound, and a write: the next exports again
+            await store.write(WriteBatch(nodes=[_enterprise("ent:second")]))
+            started = asyncio.create_task(graphs.graph(scope, full))
+            await asyncio.sleep(0.05)  # the export is under way
+            keys = []
+            for i in range(3):
+                await store.write(WriteBatch(nodes=[_enterprise(f"ent:during{i}")]))
+                keys.append((await graphs.graph(scope, full))[1])
+            keys.append((await started)[1])
+            exact, exact_key = await graphs.graph(scope, full, exact=True)
+            assert "ent:during2" in exact
+            keys.append(exact_key)
+            return keys
+
+        keys = asyncio.run(run())
+        assert len(set(keys[:4])) == 1, keys  # the three joined the one under way
+        assert keys[4] != keys[0]  # an exact read builds the current version itself
+        assert exports == 3  # the first, the rebuild past the bound, the exact read
+    finally:
+        asyncio.run(store.close())

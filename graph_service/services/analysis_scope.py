@@ -90,6 +90,8 @@ class ScopedGraphs:
         self.derived: dict[Hashable, dict[str, Any]] = {}
         #: (scope, audience) → the key of its latest graph and when it was built.
         self._latest: dict[tuple[Any, ...], tuple[tuple[Any, ...], float]] = {}
+        #: (scope, audience) → the key of the graph being exported for it, if one is.
+        self._building: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         self._cache: VersionedCache[nx.MultiDiGraph] = VersionedCache(
             size, self._forget, retain=self._fresh
         )
@@ -117,16 +119,25 @@ class ScopedGraphs:
         self, scope: AnalysisScope, policy: Visibility, exact: bool = False
     ) -> tuple[Any, ...]:
         """The cache key of the scope's graph: of the current store version, or, unless
-        ``exact``, of a graph built less than ``max_stale_s`` ago."""
+        ``exact``, of a graph built less than ``max_stale_s`` ago, or of the one being built.
+
+        Joining the build under way matters under a stream of writes: each write makes a
+        new version, and a request that started a build of its own for each would keep the
+        pool busy rebuilding the same scope (the load benchmark's 503s, BENCHMARKS.md).
+        """
         key = (scope, await self.store.version(), policy.audience)
-        if not exact and self.max_stale_s > 0 and key not in self._cache:
-            latest = self._latest.get((scope, policy.audience))
-            if (
-                latest is not None
-                and latest[0] in self._cache
-                and time.monotonic() - latest[1] < self.max_stale_s
-            ):
-                return latest[0]
+        if exact or self.max_stale_s <= 0 or key in self._cache:
+            return key
+        building = self._building.get((scope, policy.audience))
+        if building is not None:
+            return building
+        latest = self._latest.get((scope, policy.audience))
+        if (
+            latest is not None
+            and latest[0] in self._cache
+            and time.monotonic() - latest[1] < self.max_stale_s
+        ):
+            return latest[0]
         return key
 
     async def graph(
@@ -140,12 +151,20 @@ class ScopedGraphs:
         the policy from the caller.
         """
         key = await self.key(scope, policy, exact)
+        slot = (scope, policy.audience)
 
         async def export() -> nx.MultiDiGraph:
-            exported = await self._export(scope, policy)
-            graph = await self.pool.run(policy.graph, exported)
-            self._latest[(scope, policy.audience)] = (key, time.monotonic())
-            return graph
+            try:
+                exported = await self._export(scope, policy)
+                graph = await self.pool.run(policy.graph, exported)
+                self._latest[slot] = (key, time.monotonic())
+                return graph
+            finally:
+                if self._building.get(slot) == key:
+                    del self._building[slot]
+
+        if self.max_stale_s > 0 and key not in self._cache and slot not in self._building:
+            self._building[slot] = key
 
         # Graphs of an older store version are freed when the first graph of a newer one
         # is kept (a county graph and its index are ~100 MB), unless still fresh enough.
