@@ -180,6 +180,38 @@ async def test_past_its_budget_a_started_computation_goes_on_into_the_cache() ->
     pool.shutdown()
 
 
+async def test_work_of_a_flight_an_answer_started_counts_as_the_answers() -> None:
+    """An answer's first step is often its scope graph, exported in a flight of its own
+    (the graph cache's). A worker taken by that flight has started the answer too: past the
+    budget the answer is computing, not dropped, and lands in the cache."""
+    pool = WorkPool(1)
+    work = Work(pool, cache_entries=8, budget=0.05)
+    graphs: VersionedCache[str] = VersionedCache(4)
+    calls = 0
+
+    def export() -> str:
+        time.sleep(0.2)
+        return "graph"
+
+    async def exported() -> str:
+        return await pool.run(export)
+
+    async def compute() -> Any:
+        nonlocal calls
+        graph = await graphs.get_or_compute("scope", 1, exported)
+        calls += 1
+        return {"graph": graph}
+
+    with pytest.raises(BusyError) as caught:
+        await work.answer("what", 1, "public", compute)
+    assert caught.value.details["computing"] is True
+    await asyncio.sleep(0.3)
+    answer = await work.answer("what", 1, "public", compute)
+    assert answer.body == b'{"graph":"graph"}'
+    assert calls == 1
+    pool.shutdown()
+
+
 async def test_a_request_that_never_got_a_worker_computes_nothing() -> None:
     pool = WorkPool(1)
     work = Work(pool, cache_entries=8, budget=0.05)

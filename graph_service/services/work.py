@@ -112,8 +112,9 @@ class WorkPool:
         slots = self._semaphore(loop)
         await slots.acquire()
         flight = _FLIGHT.get()
-        if flight is not None:
+        while flight is not None:  # this step is work done for the flights that await it
             flight.started = True
+            flight = flight.parent
         context = contextvars.copy_context()
         try:
             future = self._pool().submit(context.run, functools.partial(fn, *args, **kwargs))
@@ -166,8 +167,11 @@ class Flight(Generic[T]):
     """
 
     def __init__(self, compute: Callable[[], Awaitable[T]]) -> None:
-        #: Whether a step of it has taken a worker.
+        #: Whether a step of it, or of a flight it started (its scope graph's export), has
+        #: taken a worker.
         self.started = False
+        #: The flight that started this one, if any (an answer's, for its scope graph).
+        self.parent: Flight[Any] | None = _FLIGHT.get()
         #: The share done, when the work reports it (``graph_service.progress``).
         self.progress: float | None = None
         self.waiters = 0
