@@ -123,6 +123,14 @@ def judge(api: TestClient, status: int = 201, **body: Any) -> Any:
     return ok(api.post("/v1/recommendations/judgements", json=body, headers=PLANNER), status)
 
 
+def refused_acceptance(api: TestClient, target: str, partner: str) -> dict[str, Any]:
+    """Accepting a pair that are partners already: 409 naming the partner."""
+    body = {"target": target, "partner": partner, "decision": "accept"}
+    return problem(
+        api.post("/v1/recommendations/judgements", json=body, headers=PLANNER), 409, "partner"
+    )
+
+
 def judgements(api: TestClient, headers: dict[str, str] | None = None, **params: Any) -> Any:
     return ok(api.get("/v1/recommendations/judgements", params=params, headers=headers or {}))
 
@@ -181,15 +189,7 @@ def test_accept_writes_the_pairing_with_planner_provenance(api: TestClient) -> N
     assert ok(api.get("/v1/stats"))["version"] != version
     # Partners now: never proposed again, and accepting again is a conflict that adds nothing.
     assert E2 not in {c["partner_id"] for c in partners(api, V1)["candidates"]["items"]}
-    problem(
-        api.post(
-            "/v1/recommendations/judgements",
-            json={"target": V1, "partner": E2, "decision": "accept"},
-            headers=PLANNER,
-        ),
-        409,
-        "partner",
-    )
+    refused_acceptance(api, V1, E2)
     assert len(judgements(api)["items"]) == 1
 
 
@@ -211,16 +211,7 @@ def test_within_the_staleness_bound_a_judgement_and_an_export_see_every_write(
     # The index built before the pairing still serves: 乙公司 is offered again ...
     assert E2 in offered()
     # ... but accepting it is refused as the pair they are now, and nothing is recorded.
-    refused = problem(
-        api.post(
-            "/v1/recommendations/judgements",
-            json={"target": V1, "partner": E2, "decision": "accept"},
-            headers=PLANNER,
-        ),
-        409,
-        "partner",
-    )
-    assert "partners already" in refused["detail"]
+    assert "partners already" in refused_acceptance(api, V1, E2)["detail"]
     assert judgements(api)["items"] == []
     scope = {"scope": f"region:{COUNTY}", "format": "node-link"}
     exported = ok(api.get("/v1/export", params=scope))
