@@ -132,11 +132,7 @@ class ScopedGraphs:
         if building is not None:
             return building
         latest = self._latest.get((scope, policy.audience))
-        if (
-            latest is not None
-            and latest[0] in self._cache
-            and time.monotonic() - latest[1] < self.max_stale_s
-        ):
+        if latest is not None and latest[0] in self._cache and self._fresh(latest[0]):
             return latest[0]
         return key
 
