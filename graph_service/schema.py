@@ -173,6 +173,13 @@ def _count(name: str, label_zh: str, description: str = "", unit: str = "个") -
     return AttributeSpec(name, "int", label_zh, description, unit=unit, ge=0)
 
 
+#: The unified social credit code (统一社会信用代码, GB 32100-2015) of a registered
+#: organisation: when two records carry the same valid code they are one organisation
+#: (``graph_service.names``).
+_CREDIT_CODE: Final = AttributeSpec(
+    "credit_code", "str", "统一社会信用代码", "18 characters, check digit validated.", max_length=18
+)
+
 #: Who to call about an organization or village (负责人, 联系电话 in a planner's 台账): personal.
 _CONTACT: Final[tuple[AttributeSpec, ...]] = (
     AttributeSpec(
@@ -298,6 +305,7 @@ NODE_LABELS: Final[dict[str, NodeLabelSpec]] = {
                 AttributeSpec("chain_leader", "bool", "链主/龙头企业"),
                 AttributeSpec("land_area_mu", "float", "经营土地", unit="亩", ge=0),
                 AttributeSpec("products", "list[str]", "主要产品"),
+                _CREDIT_CODE,
                 *_FOUR_LISTS,
                 *_CONTACT,
             ),
@@ -316,7 +324,12 @@ NODE_LABELS: Final[dict[str, NodeLabelSpec]] = {
                 "群团组织",
                 "社会组织",
             ),
-            attributes=(_count("staff", "职工数", unit="人"), *_FOUR_LISTS, *_CONTACT),
+            attributes=(
+                _count("staff", "职工数", unit="人"),
+                _CREDIT_CODE,
+                *_FOUR_LISTS,
+                *_CONTACT,
+            ),
         ),
         NodeLabelSpec("Industry", "产业", "An industry or industry chain (产业链)."),
         NodeLabelSpec(

@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     read_requires_key: bool = False
 
     max_body_bytes: int = 5_000_000
+    #: A spreadsheet upload (``POST /v1/imports``): the file and the form around it.
+    max_import_bytes: int = 20_000_000
     max_batch_size: int = 5_000
     max_page_size: int = 1_000
     max_neighbourhood_nodes: int = 5_000

@@ -21,24 +21,31 @@ from graph_service.api.responses import ORJSONResponse, problem
 from graph_service.api.routes import (
     accounts,
     analysis,
+    articles,
     docs,
     explorer,
     exports,
     graph,
     history,
+    imports,
     jobs,
     links,
     meta,
     nodes,
     recommendations,
     regions,
+    review,
 )
 from graph_service.api.work import install_work
 from graph_service.keys import adopt_keys_file
 from graph_service.services.analysis import AnalysisService
+from graph_service.services.articles import ArticleService
 from graph_service.services.documents import SourceDocuments
 from graph_service.services.graph import GraphService
+from graph_service.services.imports import ImportService
 from graph_service.services.recommendations import RecommendationService
+from graph_service.services.resolution import NameResolver
+from graph_service.services.review import ReviewService
 from graph_service.settings import Settings, get_settings
 from graph_service.store.factory import create_store
 from graph_service.store.protocol import GraphStore
@@ -79,6 +86,12 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
         stop_work = install_work(app, settings, the_store)
         app.state.analysis = AnalysisService(settings.seed_dir / "rules" / "joint_body_rules.json")
         app.state.recommendations = RecommendationService(the_store, settings.recommend_tie_weight)
+        # A planner's own data: names resolved against the graph, a review queue, merges,
+        # spreadsheet imports and articles (each registers how its items are applied).
+        app.state.resolver = NameResolver()
+        app.state.review = ReviewService(the_store, app.state.resolver)
+        app.state.imports = ImportService(the_store, app.state.resolver, app.state.review)
+        app.state.articles = ArticleService(the_store, app.state.resolver, app.state.review)
         try:
             yield
         finally:
@@ -114,10 +127,15 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
 
     routers = (meta.router, nodes.router, links.router, graph.router, regions.router)
     extra = (analysis.router, recommendations.router, exports.router, jobs.router, explorer.router)
-    for router in (*routers, *extra, accounts.router, history.router):
+    intake = (review.router, imports.router, articles.router)
+    for router in (*routers, *extra, *intake, accounts.router, history.router):
         app.include_router(router)
     app.include_router(docs.router)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_body_bytes,
+        larger={"/v1/imports": settings.max_import_bytes},
+    )
     app.add_middleware(Utf8Only)
     install_rate_limit(app, settings)  # outside the body limit: a 429 reads no body
     app.add_middleware(RequestId)

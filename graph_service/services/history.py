@@ -560,7 +560,9 @@ def _hides(policy: Visibility, entry: HistoryDoc, hidden: set[str]) -> bool:
         return not all(policy.link_visible(d, hidden) for d in versions)
     if entity == "judgement":
         return any(d.get(end) in hidden for d in versions for end in ("target", "partner"))
-    return False
+    # Records (review items, imports, merges) carry rows and proposals as people typed them,
+    # personal fields among them: only callers who see personal data see their history.
+    return bool(entity == "record")
 
 
 def _public_version(policy: Visibility, entity: str, doc: Mapping[str, Any] | None) -> Any:

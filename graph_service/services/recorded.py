@@ -51,6 +51,7 @@ from graph_service.store.protocol import (
     NodeQuery,
     Page,
     PathQuery,
+    RecordQuery,
     Scope,
     SearchHit,
     StoreStats,
@@ -510,6 +511,9 @@ class RecordedStore:
 
     async def list_history(self, query: HistoryQuery, cursor: str | None, limit: int) -> Page:
         return await self.store.list_history(query, cursor, limit)
+
+    async def list_records(self, query: RecordQuery, cursor: str | None, limit: int) -> Page:
+        return await self.store.list_records(query, cursor, limit)
 
     async def get_accounts(self, names: Sequence[str]) -> dict[str, AccountDoc]:
         return await self.store.get_accounts(names)

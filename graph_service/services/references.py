@@ -2,7 +2,8 @@
 
 A reference is, tried in this order:
 
-1. a node id (``village:370302112206``);
+1. a node id (``village:370302112206``); the id of a node merged into another since
+   (``graph_service.services.review``) names the node it was merged into;
 2. a division code of 2, 4, 6, 9 or 12 digits: the region or village whose own code it is;
 3. a name or alias that exactly one node has, compared as search compares names
    (:func:`graph_service.search_text.fold`: ``臺頭村`` is ``台头村``; full-width forms and
@@ -39,6 +40,7 @@ from graph_service.register import region_id
 from graph_service.schema import NODE_LABELS
 from graph_service.search_text import clean
 from graph_service.services.analysis_scope import AnalysisScope
+from graph_service.services.review import redirects
 from graph_service.services.view import GraphView
 
 __all__ = [
@@ -61,7 +63,8 @@ async def resolve_node(
 ) -> str:
     """The id of the one node ``reference`` names for this caller (see the module docstring).
 
-    A node id is returned as given, without a read: what uses it looks it up anyway and
+    A stored node id is returned as given (a merged one as the node it was merged into):
+    what uses it looks it up anyway and
     answers an unknown or hidden one as it always has. Names are matched among the nodes
     valid on ``as_of`` (any day when ``None``).
 
@@ -74,7 +77,10 @@ async def resolve_node(
     """
     text = clean(reference)
     if _ID.fullmatch(text) and ":" in text:
-        return text
+        if await view.store.get_nodes([text]):
+            return text
+        # Not stored: merged into another node since, perhaps (one more read, only then).
+        return (await redirects(view.store, [text])).get(text, text)
     if _ID.fullmatch(text) and not text.isdigit() and await view.get_nodes([text]):
         return text
     # Division codes and names: exact hits of the caller's own search (codes match only

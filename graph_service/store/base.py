@@ -88,6 +88,12 @@ class BaseGraphStore(ABC):
         request = PageRequest.of(cursor, limit)
         return request.page(await self._history_rows(query, request))
 
+    async def list_records(
+        self, query: protocol.RecordQuery, cursor: str | None, limit: int
+    ) -> protocol.Page:
+        request = PageRequest.of(cursor, limit)
+        return request.page(await self._record_rows(query, request))
+
     # Each: the rows matching ``query`` after ``request.after``, ``request.fetch`` at most.
 
     @abstractmethod
@@ -100,6 +106,10 @@ class BaseGraphStore(ABC):
     async def _judgement_rows(
         self, query: protocol.JudgementQuery, request: PageRequest
     ) -> PageRows: ...
+
+    @abstractmethod
+    async def _record_rows(self, query: protocol.RecordQuery, request: PageRequest) -> PageRows:
+        """Newest first (before ``request.after``, when set) if ``query.newest_first``."""
 
     @abstractmethod
     async def _history_rows(self, query: protocol.HistoryQuery, request: PageRequest) -> PageRows:

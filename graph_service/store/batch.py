@@ -34,6 +34,7 @@ from graph_service.store.protocol import (
     HistoryDoc,
     JudgementDoc,
     KeyDoc,
+    RecordDoc,
     WriteBatch,
     WriteContext,
 )
@@ -100,9 +101,15 @@ class BatchTarget(Protocol):
 
     async def append_history(self, entries: Sequence[HistoryDoc]) -> None: ...
 
+    async def record_ids(self, ids: Sequence[str]) -> Collection[str]:
+        """Those of ``ids`` that are stored records."""
 
-async def apply_batch(target: BatchTarget, batch: WriteBatch) -> dict[str, int]:
-    """Check and apply ``batch`` through ``target``; the counts of a ``WriteResult``.
+    async def append_records(self, records: Sequence[RecordDoc]) -> None: ...
+
+
+async def apply_batch(target: BatchTarget, batch: WriteBatch) -> dict[str, Any]:
+    """Check and apply ``batch`` through ``target``; the counts of a ``WriteResult`` and
+    its ``recorded_at``.
 
     Every change is journalled (:class:`Journal`) and the journal appended to the history
     last, in the same transaction. Raises the domain error of the first entry at fault; the
@@ -125,10 +132,15 @@ async def apply_batch(target: BatchTarget, batch: WriteBatch) -> dict[str, int]:
         await _upsert_accounts(target, batch.accounts, counts, journal)
     if batch.keys:
         await _upsert_keys(target, batch, counts, journal)
+    if batch.records:
+        await _append_records(target, batch.records, counts, journal)
+    outcome: dict[str, Any] = dict(counts)
     if journal.entries:
-        await target.append_history(journal.stamped())
-        counts["history_recorded"] += len(journal.entries)
-    return dict(counts)
+        entries = journal.stamped()
+        await target.append_history(entries)
+        outcome["history_recorded"] = len(entries)
+        outcome["recorded_at"] = entries[0]["at"]
+    return outcome
 
 
 class Journal:
@@ -311,6 +323,25 @@ async def _append_judgements(
         journal.record("judgement", judgement["id"], None, judgement, regions)
     await target.append_judgements(judgements)
     counts["judgements_created"] += len(ids)
+
+
+async def _append_records(
+    target: BatchTarget, records: Sequence[RecordDoc], counts: Counter[str], journal: Journal
+) -> None:
+    ids = [r["id"] for r in records]
+    check_duplicates(ids, "records")
+    stored = await target.record_ids(ids)
+    for index, record_id in enumerate(ids):
+        if record_id in stored:
+            raise ConflictError(
+                f"record {record_id} exists; records are never rewritten",
+                field=f"records.{index}.id",
+            )
+    for record in records:
+        entity_id = f"{record['kind']}:{record['key']}"
+        journal.record("record", entity_id, None, record, [record.get("region")])
+    await target.append_records(records)
+    counts["records_created"] += len(ids)
 
 
 async def _upsert_accounts(

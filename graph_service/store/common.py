@@ -24,6 +24,7 @@ from graph_service.store.protocol import (
     JudgementDoc,
     KeyDoc,
     Page,
+    RecordDoc,
     RegionCoverage,
     SearchHit,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "LINK_FIELDS",
     "NODE_FIELDS",
     "OWN_CODE_LABELS",
+    "RECORD_FIELDS",
     "PageRequest",
     "SearchText",
     "account_fields",
@@ -53,6 +55,7 @@ __all__ = [
     "link_fields",
     "match_score",
     "node_fields",
+    "record_fields",
     "require_region",
     "top_hits",
 ]
@@ -68,6 +71,7 @@ LINK_FIELDS = ("id", "type", "source", "target", "valid_from", "valid_to")
 JUDGEMENT_FIELDS = ("id", "pair", "target", "partner", "decision", "decided_by", "decided_at")
 ACCOUNT_FIELDS = ("name", "role", "scope")
 KEY_FIELDS = ("id", "account", "hash")
+RECORD_FIELDS = ("id", "kind", "key", "at", "status", "region")
 HISTORY_FIELDS = (
     "id",
     "at",
@@ -115,6 +119,18 @@ def judgement_fields(doc: JudgementDoc) -> tuple[Any, ...]:
         doc["decision"],
         doc.get("decided_by"),
         doc["decided_at"],
+    )
+
+
+def record_fields(doc: RecordDoc) -> tuple[Any, ...]:
+    """The :data:`RECORD_FIELDS` of a record."""
+    return (
+        doc["id"],
+        doc["kind"],
+        doc["key"],
+        doc["at"],
+        doc.get("status"),
+        doc.get("region"),
     )
 
 

@@ -49,6 +49,7 @@ from graph_service.store.common import (
     LINK_FIELDS,
     NODE_FIELDS,
     OWN_CODE_LABELS,
+    RECORD_FIELDS,
     PageRequest,
     SearchText,
     account_fields,
@@ -60,6 +61,7 @@ from graph_service.store.common import (
     key_fields,
     link_fields,
     node_fields,
+    record_fields,
 )
 from graph_service.store.integrity import check_batch_ids
 from graph_service.store.neighbourhood import NeighbourhoodWalk
@@ -148,6 +150,21 @@ CREATE TRIGGER IF NOT EXISTS history_no_update BEFORE UPDATE ON history
 BEGIN SELECT RAISE(ABORT, 'the edit history is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS history_no_delete BEFORE DELETE ON history
 BEGIN SELECT RAISE(ABORT, 'the edit history is append-only'); END;
+-- Records beside the graph (review queue, identity judgements, merges, imports, mappings):
+-- append-only versions of a (kind, key); the latest is in force.
+CREATE TABLE IF NOT EXISTS records (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    at TEXT NOT NULL,
+    status TEXT,
+    region TEXT,
+    doc BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS records_key ON records (kind, key, id);
+CREATE INDEX IF NOT EXISTS records_status ON records (kind, status, id);
+CREATE TRIGGER IF NOT EXISTS records_no_update BEFORE UPDATE ON records
+BEGIN SELECT RAISE(ABORT, 'records are append-only'); END;
 CREATE TABLE IF NOT EXISTS changes (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     entity TEXT NOT NULL,   -- 'node', 'link' or '*' (reload everything)
@@ -227,6 +244,7 @@ _UPSERT_KEYS = _insert_sql("api_keys", KEY_FIELDS) + (
     " ON CONFLICT (id) DO UPDATE SET doc = excluded.doc"
 )
 _INSERT_HISTORY = _insert_sql("history", HISTORY_FIELDS)
+_INSERT_RECORDS = _insert_sql("records", RECORD_FIELDS)
 
 
 class _SqliteBatch:
@@ -325,6 +343,12 @@ class _SqliteBatch:
     async def append_history(self, entries: Sequence[protocol.HistoryDoc]) -> None:
         rows = [(*history_fields(e), _dumps(e)) for e in entries]
         self.conn.executemany(_INSERT_HISTORY, rows)
+
+    async def record_ids(self, ids: Sequence[str]) -> set[str]:
+        return set(self._stored("records", "id", ids))
+
+    async def append_records(self, records: Sequence[protocol.RecordDoc]) -> None:
+        self.conn.executemany(_INSERT_RECORDS, [(*record_fields(r), _dumps(r)) for r in records])
 
     def log_changes(self) -> None:
         """Append what the batch changed to the log other processes replay (see the module
@@ -1052,6 +1076,23 @@ class EmbeddedGraphStore(BaseGraphStore):
             where.append("at <= ?")
             params.append(query.until)
         return self._page_rows("history", where, params, request, newest_first=query.newest_first)
+
+    async def _record_rows(self, query: protocol.RecordQuery, request: PageRequest) -> PageRows:
+        where, params = ["kind = ?"], [query.kind]
+        if query.current:
+            where.append("id IN (SELECT max(id) FROM records WHERE kind = ? GROUP BY key)")
+            params.append(query.kind)
+        if query.keys:
+            where.append(f"key IN ({_marks(len(query.keys))})")
+            params += list(query.keys)
+        if query.statuses:
+            where.append(f"status IN ({_marks(len(query.statuses))})")
+            params += list(query.statuses)
+        if query.region is not None:
+            low, high = code_range(query.region)
+            where.append("region >= ? AND region < ?")
+            params += [low, high]
+        return self._page_rows("records", where, params, request, newest_first=query.newest_first)
 
     def _read_docs(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         """Documents beside the graph (accounts, keys), read from SQLite as they are now."""

@@ -46,6 +46,7 @@ from graph_service.store.common import (
     KEY_FIELDS,
     NODE_FIELDS,
     OWN_CODE_LABELS,
+    RECORD_FIELDS,
     PageRequest,
     SearchText,
     account_fields,
@@ -55,6 +56,7 @@ from graph_service.store.common import (
     judgement_fields,
     key_fields,
     node_fields,
+    record_fields,
 )
 from graph_service.store.neighbourhood import NeighbourhoodWalk
 from graph_service.store.neo4j_resilience import (
@@ -225,6 +227,13 @@ class _CypherBatch:
     async def append_judgements(self, judgements: Sequence[protocol.JudgementDoc]) -> None:
         rows = [_judgement_props(j) for j in judgements]
         await self._run_in_chunks(cypher.statement("judgements_create"), rows)
+
+    async def record_ids(self, ids: Sequence[str]) -> set[str]:
+        return set(await self._rows("records_existing", ids=list(ids)))
+
+    async def append_records(self, records: Sequence[protocol.RecordDoc]) -> None:
+        rows = [_props(RECORD_FIELDS, record_fields(r), r) for r in records]
+        await self._run_in_chunks(cypher.statement("records_create"), rows)
 
     async def account_docs(self, names: Sequence[str]) -> dict[str, protocol.AccountDoc]:
         docs = (orjson.loads(raw) for raw in await self._rows("accounts_get", names=list(names)))
@@ -696,6 +705,17 @@ class Neo4jGraphStore(BaseGraphStore):
             decided_by=query.decided_by,
             since=query.since,
             until=query.until,
+            current=query.current,
+        )
+
+    async def _record_rows(self, query: protocol.RecordQuery, request: PageRequest) -> PageRows:
+        return await self._page_rows(
+            "records_list_newest" if query.newest_first else "records_list",
+            request,
+            kind=query.kind,
+            keys=list(query.keys) or None,
+            statuses=list(query.statuses) or None,
+            region=query.region,
             current=query.current,
         )
 

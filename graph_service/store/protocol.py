@@ -37,6 +37,13 @@ KeyDoc = dict[str, Any]
 #: ``delete``), ``regions`` (the division codes it touches), ``before`` and ``after`` (the
 #: whole document, ``None`` when absent). Append-only: nothing updates or deletes it.
 HistoryDoc = dict[str, Any]
+#: A record beside the graph, versioned by its ``key`` within its ``kind``: a review-queue
+#: item, an identity judgement, a merge, an import, a saved column mapping, a redirect from a
+#: merged id (``graph_service.services.review``). ``id`` (time-ordered), ``kind``, ``key``,
+#: ``at`` (UTC), ``status`` and ``region`` (a division code or ``None``) are what stores
+#: filter by; the rest of the document is the caller's. Append-only: a record's next version
+#: is a new record with the same ``kind`` and ``key``; the latest is the one in force.
+RecordDoc = dict[str, Any]
 
 __all__ = [
     "MAX_DEPTH",
@@ -55,6 +62,8 @@ __all__ = [
     "NodeQuery",
     "Page",
     "PathQuery",
+    "RecordDoc",
+    "RecordQuery",
     "RegionCoverage",
     "Scope",
     "SearchHit",
@@ -116,6 +125,8 @@ class WriteBatch:
     accounts: Sequence[AccountDoc] = ()
     #: Created or replaced whole (a key is revoked by setting ``revoked_at``).
     keys: Sequence[KeyDoc] = ()
+    #: Appended (an id already stored is a conflict); like judgements, beside the graph.
+    records: Sequence[RecordDoc] = ()
     context: WriteContext = field(default_factory=WriteContext)
 
     @property
@@ -135,7 +146,11 @@ class WriteResult:
     accounts_written: int = 0
     keys_written: int = 0
     history_recorded: int = 0
+    records_created: int = 0
     version: int = 0
+    #: The transaction time the history of this batch carries (``None``: nothing recorded):
+    #: with the request id, what names this change set (``HistoryQuery(since=…, until=…)``).
+    recorded_at: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +210,19 @@ class HistoryQuery:
     since: str | None = None
     until: str | None = None
     #: Newest first instead (a node's latest versions).
+    newest_first: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RecordQuery:
+    """Records of one ``kind``, oldest first. ``current`` keeps the latest version of each key
+    and then applies the other filters; ``region`` matches a division code under it."""
+
+    kind: str
+    keys: Sequence[str] = ()
+    statuses: Sequence[str] = ()
+    region: str | None = None
+    current: bool = False
     newest_first: bool = False
 
 
@@ -352,6 +380,9 @@ class GraphStore(Protocol):
 
     async def list_history(self, query: HistoryQuery, cursor: str | None, limit: int) -> Page:
         """Edit-history entries matching ``query``, ``limit`` a page."""
+
+    async def list_records(self, query: RecordQuery, cursor: str | None, limit: int) -> Page:
+        """Records matching ``query``, ``limit`` a page."""
 
     async def get_accounts(self, names: Sequence[str]) -> dict[str, AccountDoc]: ...
 
