@@ -46,6 +46,7 @@ from typing import Any, Final, Literal
 from python_calamine import CalamineError, CalamineWorkbook
 from rapidfuzz import fuzz
 
+from graph_service.domain import DIVISION_CODE_LENGTHS
 from graph_service.errors import InvalidInputError, PayloadTooLargeError
 from graph_service.text import first_control_character, refusal
 from graph_service.vocabulary import LABEL_WORDS, LINK_PHRASES, link_type_of_phrase
@@ -604,6 +605,8 @@ def _build_table(
     total_rows: int | None = None,
 ) -> Table:
     """Turn a grid of raw values (row index → cells) into a :class:`Table`."""
+    # Why this is long: one pass over the grid finds the header, fills merged ranges, marks
+    # unreadable cells and numbers rows as the sheet does; the steps share that position state.
     header_index = _find_header(grid)
     if header_index is None:
         raise InvalidInputError(
@@ -1729,7 +1732,7 @@ def _convert_region_code(value: Any) -> _Converted:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     text = _WHITESPACE.sub("", unicodedata.normalize("NFKC", _as_text(value)))
-    if not text.isdigit() or len(text) not in (2, 4, 6, 9, 12):
+    if not text.isdigit() or len(text) not in DIVISION_CODE_LENGTHS:
         return None, f"{text!r} is not a division code (2, 4, 6, 9 or 12 digits)", None
     return text, None, None
 

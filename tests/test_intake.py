@@ -8,18 +8,16 @@ from __future__ import annotations
 import asyncio
 import io
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import openpyxl
 import pytest
+from conftest import _NEO4J_STATE, AUTH, SEED_DIR, account_headers, open_store
 from fastapi.testclient import TestClient
 
 from graph_service.api.app import create_app
 from graph_service.services.loading import load_seed
 from graph_service.settings import Settings
-
-from conftest import _NEO4J_STATE, AUTH, SEED_DIR, account_headers, open_store
 
 LEDGER = SEED_DIR / "examples" / "平原县党建结对台账.xlsx"
 PINGYUAN = "371426"
@@ -65,10 +63,11 @@ def _upload(
     headers: dict[str, str] = AUTH,
     **form: Any,
 ) -> Any:
-    fields = {"region_code": PINGYUAN, **{k: str(v).lower() if isinstance(v, bool) else v for k, v in form.items()}}
-    return client.post(
-        "/v1/imports", files={"file": (name, data)}, data=fields, headers=headers
-    )
+    fields = {
+        "region_code": PINGYUAN,
+        **{k: str(v).lower() if isinstance(v, bool) else v for k, v in form.items()},
+    }
+    return client.post("/v1/imports", files={"file": (name, data)}, data=fields, headers=headers)
 
 
 # ---------------------------------------------------------------------------- resolution
@@ -124,22 +123,17 @@ def test_the_example_ledger_previews_commits_and_undoes_as_one_unit(api: TestCli
     # A preview writes nothing.
     assert api.get("/v1/stats").json() == before
 
-    committed = _upload(
-        api, data, LEDGER.name, commit=True, plan_digest=plan["plan_digest"]
-    )
+    committed = _upload(api, data, LEDGER.name, commit=True, plan_digest=plan["plan_digest"])
     assert committed.status_code == 201, committed.text
     result = committed.json()
     assert result["links_created"] > 200
     assert len(result["review_items"]) == counts["ambiguous"]
     # Provenance: file, sheet, row.
-    link_id = next(
-        r["link"] for r in plan["rows"] if r["status"] == "matched" and r.get("link")
-    )
+    link_id = next(r["link"] for r in plan["rows"] if r["status"] == "matched" and r.get("link"))
     links = api.get("/v1/links", params={"node": link_id["target"], "limit": 200}).json()
-    imported = [
-        s for link in links["items"] for s in link["sources"] if s["kind"] == "import"
-    ]
-    assert imported and imported[0]["document"] == LEDGER.name
+    imported = [s for link in links["items"] for s in link["sources"] if s["kind"] == "import"]
+    assert imported
+    assert imported[0]["document"] == LEDGER.name
     assert "第" in imported[0]["quote"]
     listed = api.get("/v1/imports", headers=AUTH).json()["items"]
     assert listed[0]["import_id"] == result["import_id"]
@@ -154,8 +148,10 @@ def test_the_example_ledger_previews_commits_and_undoes_as_one_unit(api: TestCli
 
 def test_a_commit_refuses_a_plan_that_changed_since_the_preview(api: TestClient) -> None:
     data = _xlsx(
-        [["村名", "所属乡镇", "结对单位", "单位类型", "联建类型"],
-         ["林庄村", "龙门街道", "平原县新创科技有限公司", "企业", "结对帮扶"]]
+        [
+            ["村名", "所属乡镇", "结对单位", "单位类型", "联建类型"],
+            ["林庄村", "龙门街道", "平原县新创科技有限公司", "企业", "结对帮扶"],
+        ]
     )
     plan = _upload(api, data).json()
     assert plan["counts"] == {"rows": 1, "matched": 0, "new": 1, "ambiguous": 0, "rejected": 0}
@@ -169,10 +165,12 @@ def test_a_commit_refuses_a_plan_that_changed_since_the_preview(api: TestClient)
 
 def test_rows_written_several_ways_make_one_new_node(api: TestClient) -> None:
     data = _xlsx(
-        [["村名", "所属乡镇", "结对单位", "单位类型", "联建类型", "签约时间"],
-         ["林庄村", "龙门街道", "平原县鑫源农业科技有限公司", "企业", "结对帮扶", "2021年3月"],
-         ["康庄", "龙门街道", "鑫源农业科技公司", "企业", "结对帮扶", "2021.03.15"],
-         ["光明社区", "龙门", "鑫源農業科技有限公司", "企业", "结对帮扶", 44270]]
+        [
+            ["村名", "所属乡镇", "结对单位", "单位类型", "联建类型", "签约时间"],
+            ["林庄村", "龙门街道", "平原县鑫源农业科技有限公司", "企业", "结对帮扶", "2021年3月"],
+            ["康庄", "龙门街道", "鑫源农业科技公司", "企业", "结对帮扶", "2021.03.15"],
+            ["光明社区", "龙门", "鑫源農業科技有限公司", "企业", "结对帮扶", 44270],
+        ]
     )
     plan = _upload(api, data).json()
     partners = {r["partner"]["node"]["id"] for r in plan["rows"]}
@@ -267,8 +265,7 @@ def test_a_scan_proposes_a_duplicate_and_a_positive_judgement_merges_it(api: Tes
     )
     assert scan.status_code == 200, scan.text
     items = [
-        i for i in scan.json()["items"]
-        if dup in (i["subject"]["a"]["id"], i["subject"]["b"]["id"])
+        i for i in scan.json()["items"] if dup in (i["subject"]["a"]["id"], i["subject"]["b"]["id"])
     ]
     assert len(items) == 1
     item = items[0]
@@ -314,7 +311,8 @@ def test_a_negative_pair_is_never_proposed_again(api: TestClient) -> None:
     dup = _duplicate(api)
     params = {"region_code": PINGYUAN, "label": "Enterprise"}
     item = next(
-        i for i in api.post("/v1/dedup/scan", params=params, headers=AUTH).json()["items"]
+        i
+        for i in api.post("/v1/dedup/scan", params=params, headers=AUTH).json()["items"]
         if dup in (i["subject"]["a"]["id"], i["subject"]["b"]["id"])
     )
     answer = api.post(
@@ -358,11 +356,18 @@ def test_an_undo_refuses_when_the_merged_result_changed_since(api: TestClient) -
 
 def test_an_ambiguous_row_is_queued_and_accepting_it_writes_the_row(api: TestClient) -> None:
     # Two 森力 companies: the ledger's 森力公司 could be either.
-    node = {"id": "ent:senli-2", "label": "Enterprise", "name": "森力饮料有限公司",
-            "region_code": "371426"}
+    node = {
+        "id": "ent:senli-2",
+        "label": "Enterprise",
+        "name": "森力饮料有限公司",
+        "region_code": "371426",
+    }
     assert api.post("/v1/nodes", json=node, headers=AUTH).status_code == 201
     data = _xlsx(
-        [["村名", "结对单位", "单位类型", "联建类型"], ["林庄村", "森力有限公司", "企业", "村企共建"]]
+        [
+            ["村名", "结对单位", "单位类型", "联建类型"],
+            ["林庄村", "森力有限公司", "企业", "村企共建"],
+        ]
     )
     plan = _upload(api, data).json()
     assert plan["counts"]["ambiguous"] == 1, plan["rows"]
@@ -405,24 +410,24 @@ ARTICLE = (
 def test_an_article_becomes_review_items_and_accepting_writes_with_provenance(
     api: TestClient,
 ) -> None:
-    made = api.post(
-        "/v1/documents", json={"text": ARTICLE, "region_code": PINGYUAN}, headers=AUTH
-    )
+    made = api.post("/v1/documents", json={"text": ARTICLE, "region_code": PINGYUAN}, headers=AUTH)
     assert made.status_code == 201, made.text
     body = made.json()
     names = {e["name"]: e for e in body["entities"]}
     assert "森力啤酒饮料有限公司" in names
     senli = names["森力啤酒饮料有限公司"]
-    assert ARTICLE[senli["evidence"]["start"] : senli["evidence"]["end"]] == senli["evidence"][
-        "sentence"
-    ]
+    assert (
+        ARTICLE[senli["evidence"]["start"] : senli["evidence"]["end"]]
+        == senli["evidence"]["sentence"]
+    )
     assert senli["candidates"][0]["node"]["id"] == "ent:encheng-senli-pijiu"
     queued = api.get("/v1/review", params={"origin": "extraction"}, headers=AUTH).json()
     assert {i["id"] for i in queued["items"]} == set(body["review_items"])
     # Nothing is written before a person accepts.
-    assert api.get("/v1/nodes/ent:encheng-senli-pijiu").json()["sources"] == api.get(
-        "/v1/nodes/ent:encheng-senli-pijiu"
-    ).json()["sources"]
+    assert (
+        api.get("/v1/nodes/ent:encheng-senli-pijiu").json()["sources"]
+        == api.get("/v1/nodes/ent:encheng-senli-pijiu").json()["sources"]
+    )
     accepted = api.post(
         f"/v1/review/{senli['review_item']}/decision",
         json={"decision": "positive", "node": "ent:encheng-senli-pijiu"},
@@ -430,9 +435,7 @@ def test_an_article_becomes_review_items_and_accepting_writes_with_provenance(
     )
     assert accepted.status_code == 200, accepted.text
     sources = api.get("/v1/nodes/ent:encheng-senli-pijiu").json()["sources"]
-    assert any(
-        s["kind"] == "article" and s["document"] == body["document_id"] for s in sources
-    )
+    assert any(s["kind"] == "article" and s["document"] == body["document_id"] for s in sources)
 
 
 def test_a_link_is_written_only_once_its_ends_are_accepted(api: TestClient) -> None:
@@ -468,4 +471,3 @@ def test_a_text_without_entities_proposes_nothing(api: TestClient) -> None:
     assert answer.json()["entities"] == []
     assert answer.json()["review_items"] == []
     assert api.post("/v1/documents", json={"text": "   "}, headers=AUTH).status_code == 422
-

@@ -24,15 +24,18 @@ from graph_service.api.app import create_app
 from graph_service.api.routes import (
     accounts,
     analysis,
+    articles,
     exports,
     graph,
     history,
+    imports,
     jobs,
     links,
     meta,
     nodes,
     recommendations,
     regions,
+    review,
 )
 from graph_service.api.schemas import ProblemDetails
 
@@ -189,15 +192,18 @@ ROUTES: dict[tuple[str, str], APIRoute] = {
     for module in (
         accounts,
         analysis,
+        articles,
         exports,
         graph,
         history,
+        imports,
         jobs,
         links,
         meta,
         nodes,
         recommendations,
         regions,
+        review,
     )
     for route in module.router.routes
     if isinstance(route, APIRoute)

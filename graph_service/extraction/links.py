@@ -145,6 +145,8 @@ def sentence_links(
     -------
     list of LinkCandidate
     """
+    # Why this is long: each trigger family is tried in a fixed order within one sentence,
+    # and later families read what earlier ones took; one function keeps that order visible.
     sent = _Sentence(sentence, offset, mentions)
     out: list[LinkCandidate] = []
 
@@ -305,6 +307,8 @@ def _trigger(
     t1: int,
     previous: list[Mention],
 ) -> list[tuple[Mention, Mention, float]]:
+    # Why this is long: one branch per trigger family (pairing, co-building, membership,
+    # leading, supply, finance, dispatch), each choosing the direction the schema allows.
     s = sent.s
     lo, hi = sent.clause_of(t0)
     left_all = sent.actors(0, t0)

@@ -625,6 +625,8 @@ class SentenceScanner:
         return best
 
     def _suffix_name(self, start: int, end: int, rule: SuffixRule) -> Mention | None:
+        # Why this is long: the stem grammar is an ordered list of rules (boundaries, level
+        # characters, quoted brands, generic stems); split apart, their order would be hidden.
         suffix, label, kind, family = rule
         if not self._suffix_ok(start, end, suffix):
             return None

@@ -296,6 +296,8 @@ class ImportService:
         progress: Callable[[int, int], None] | None = None,
     ) -> dict[str, Any]:
         """Plan again and write the accepted rows as one unit (module docstring)."""
+        # Why this is long: everything one commit writes (rows, review items, the import
+        # record, a saved mapping) is gathered into one batch: one transaction, one undo.
         check_role(caller, "editor", "an import")
         plan = await self.plan(view, data, options, max_bytes, progress)
         if plan_digest is not None and plan.digest() != plan_digest:

@@ -2,7 +2,7 @@
 
 Items come from three places: a duplicate scan over a region (:meth:`ReviewService.scan`),
 an import's ambiguous rows (``graph_service.services.imports``) and extraction from an
-article (``graph_service.services.extraction``). Each is a versioned record (kind
+article (``graph_service.services.articles``). Each is a versioned record (kind
 ``review``) with its evidence and its candidates side by side; a decision appends the
 item's next version, in the same transaction as whatever the decision writes.
 
@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 from graph_service.access import Caller, check_role
+from graph_service.domain import DIVISION_CODE_LENGTHS
 from graph_service.errors import ConflictError, InvalidInputError, NotFoundError
 from graph_service.models import LinkDoc, NodeDoc, derive_link_id
 from graph_service.names import duplicate_pairs
@@ -499,7 +500,7 @@ def _common_region(a: str | None, b: str | None) -> str | None:
     common = 0
     while common < min(len(a), len(b)) and a[common] == b[common]:
         common += 1
-    for length in (12, 9, 6, 4, 2):
+    for length in sorted(DIVISION_CODE_LENGTHS, reverse=True):
         if length <= common:
             return a[:length]
     return None

@@ -1,4 +1,5 @@
-"""The explorer page: ``/explorer`` and its static files, served from ``graph_service/static``.
+"""The explorer page: ``/explorer`` and its static files, served from ``graph_service/static``;
+the review page ``/review`` (the review queue: evidence and candidates side by side) likewise.
 
 Everything the page loads comes from this service: its own script and style sheet and the
 vendored Cytoscape.js (``graph_service/static/vendor``, copied from the npm registry by
@@ -48,9 +49,9 @@ router = APIRouter(tags=["explorer"], include_in_schema=False)
 # parameter, so each is marked open_query.
 
 
-def _page() -> FileResponse:
+def _page(name: str = "index.html") -> FileResponse:
     return FileResponse(
-        STATIC_DIR / "explorer" / "index.html",
+        STATIC_DIR / "explorer" / name,
         media_type=_TYPES[".html"],
         headers={
             "Cache-Control": "no-cache",
@@ -72,6 +73,13 @@ async def explorer_page() -> FileResponse:
 @open_query
 async def explorer_page_slash() -> FileResponse:
     return _page()
+
+
+@router.api_route("/review", methods=["GET", "HEAD"])
+@open_query
+async def review_page() -> FileResponse:
+    """审核队列: duplicates, import rows and extracted proposals, judged one by one."""
+    return _page("review.html")
 
 
 @router.get("/explorer/config.json")

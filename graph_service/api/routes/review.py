@@ -41,7 +41,7 @@ MergeId = Annotated[
     str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$", description="Merge id.")
 ]
 RegionCode = Annotated[
-    str,
+    str | None,
     Query(
         min_length=2,
         max_length=12,
@@ -85,7 +85,7 @@ async def resolve(
         str, Query(min_length=1, max_length=200, description="A name as written (王果铺镇).")
     ],
     label: Annotated[NodeLabel | None, Query(description="Only nodes of this label.")] = None,
-    region_code: RegionCode | None = None,
+    region_code: RegionCode = None,
     credit_code: Annotated[
         str | None,
         Query(
@@ -129,7 +129,15 @@ async def dedup_scan(
     caller: WriterDep,
     review: ReviewDep,
     request_id: RequestIdDep,
-    region_code: RegionCode,
+    region_code: Annotated[
+        str,
+        Query(
+            min_length=2,
+            max_length=12,
+            pattern=r"^[0-9]{2,12}$",
+            description="Division code: nodes under it are compared (a county or a town).",
+        ),
+    ],
     label: Annotated[NodeLabel | None, Query(description="Only nodes of this label.")] = None,
     threshold: Annotated[
         float, Query(ge=0.5, le=1.0, description="Least match score of a proposed pair.")
