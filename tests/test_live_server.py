@@ -183,6 +183,8 @@ def test_the_readme_walk_through_is_found() -> None:
 def _as_run(command: Command, server: LiveServer) -> str:
     text = command.text.replace("localhost:8000", f"127.0.0.1:{server.port}")
     text = text.replace(".venv/bin/", f"{VENV_BIN}/")
+    # Files of the repository (the example 台账) from wherever the walk-through runs.
+    text = text.replace("@seed/", f"@{SEED_DIR}/")
     if text.startswith("curl "):
         text = f"curl -w {shlex.quote(STATUS_LINE)} " + text.removeprefix("curl ")
     return text
