@@ -73,6 +73,7 @@ EXEMPT_PATHS: Final[frozenset[str]] = frozenset(
         "/explorer",
         "/explorer/",
         "/explorer/config.json",
+        "/review",
     }
 )
 _EXEMPT_PREFIXES: Final[tuple[str, ...]] = ("/explorer/static/",)
