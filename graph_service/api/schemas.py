@@ -1170,7 +1170,7 @@ class HistoryEntry(_Out):
     account: str = Field(description="The account that made the change.")
     request_id: str | None = Field(description="The request (X-Request-ID) that made it.")
     operation: str = Field(description="What was done: node.update, batch, restore …")
-    entity: Literal["node", "link", "judgement", "account", "key"]
+    entity: Literal["node", "link", "judgement", "account", "key", "record"]
     entity_id: str
     action: Literal["create", "update", "delete"]
     regions: list[str] = Field(description="Division codes the change touches.")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import typer
 
-from graph_service.cli import accounts, admin, data, evaluate, history, search
+from graph_service.cli import accounts, admin, data, evaluate, history, intake, search
 from graph_service.cli.analyse import analyse_app
 from graph_service.cli.recommend import recommend_app
 
@@ -31,6 +31,7 @@ data.register(app)
 evaluate.register(app)
 search.register(app)
 history.register(app)
+intake.register(app)  # resolve, import-table, extract, review …, dedup-scan, merge
 app.add_typer(analyse_app, name="analyse")
 app.add_typer(recommend_app, name="recommend")
 

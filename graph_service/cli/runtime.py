@@ -79,8 +79,11 @@ def run(work: Callable[[GraphStore], Awaitable[T]], settings: Settings | None = 
         return asyncio.run(runner())
     except GraphServiceError as exc:
         console.print(f"[red]error[/red] {exc.code}: {exc.message}")
-        for err in getattr(exc, "errors", [])[:50]:
+        errors = getattr(exc, "errors", [])
+        for err in errors[:50]:
             console.print(f"  {err.get('field')}: {err.get('message')}")
+        if not errors and exc.field:
+            console.print(f"  {exc.field}: {exc.message}")
         if candidates := exc.details.get("candidates"):
             print_nodes(candidates, title="candidates")
         raise typer.Exit(1) from exc

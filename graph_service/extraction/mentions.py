@@ -72,7 +72,12 @@ _LIST_TAIL_BARE: Final = re.compile(r"(?P<head>村党组织|村党支部|村|社
 _PROGRAM_NAME: Final = re.compile(
     "攻坚行动|专项行动|帮办团|智库|产业园区|产业园|生产基地|实践中心|孵化中心|工程|示范镇"
 )
+#: Characters that end a registered company name scanning backwards (与山东…有限公司).
+_REGISTERED_STOPS: Final = frozenset("与和及的是在为由对向把被从将同跟了着过、")
 _LIST_SEP: Final = re.compile(r"[、和及与]")
+#: A county or city department written with its level alone (县农业农村局, 县联通公司):
+#: the level character, a short stem and the head.
+_LEVEL_DEPARTMENT: Final = re.compile(r"([县市区])([\u4e00-\u9fff]{2,4}?)(局|公司)")
 _PRODUCT_RE: Final = re.compile(
     "|".join(re.escape(p) for p in sorted(PRODUCTS, key=len, reverse=True))
 )
@@ -441,6 +446,77 @@ class SentenceScanner:
                 )
             )
 
+    # -- 2b. departments named by their level ---------------------------------------
+
+    def scan_departments(self) -> None:
+        """``县农业农村局、蔬菜中心、交通局``: a department written with its level character
+        alone (县, 市, 区) is the department of the county or city the text is about; the
+        pipeline writes the place's name in. Bureaus listed after it share the level."""
+        s = self.s
+        for match in _LEVEL_DEPARTMENT.finditer(s):
+            p, end = match.start(), match.end()
+            head = match.group(3)
+            if s[end : end + 1] and s[end : end + 1] in _NOT_AFTER.get(head, ""):
+                continue
+            if p > 0 and _CJK.match(s[p - 1]) and s[p - 1] not in FUNCTION_CHARS:
+                token = self._token_at(p)
+                if token is None or token[2] != p or token[1] in ("ns", "nz", "nt"):
+                    continue
+            if any(self._local(m)[0] < end and p < self._local(m)[1] for m in self.mentions):
+                continue
+            stem_tokens = [t for t in self.tokens if p < t[3] and t[2] < match.start(3)]
+            if any(t[0] in BOUNDARY_WORDS for t in stem_tokens):
+                continue
+            label, kind, family = (
+                ("Institution", "局", "institution")
+                if head == "局"
+                else ("Enterprise", "公司", "company")
+            )
+            self._add(
+                Mention(
+                    self.offset + p,
+                    self.offset + end,
+                    s[p:end],
+                    label,
+                    kind,
+                    0.7,
+                    "level_department",
+                    region_code=self._context_code(p),
+                    family=family,
+                )
+            )
+            level = s[p]
+            pos = end
+            while head == "局" and pos < len(s) and s[pos] == "、":
+                nxt = re.match(r"[\u4e00-\u9fff]{1,8}?(?=[、等和及与，,。；;])", s[pos + 1 :])
+                if nxt is None:
+                    break
+                item_start, item_end = pos + 1, pos + 1 + len(nxt.group(0))
+                item = nxt.group(0)
+                if (
+                    item.endswith("局")
+                    and 3 <= len(item) <= 5
+                    and item[0] not in _LEVEL_CHARS
+                    and not any(
+                        self._local(m)[0] < item_end and item_start < self._local(m)[1]
+                        for m in self.mentions
+                    )
+                ):
+                    self._add(
+                        Mention(
+                            self.offset + item_start,
+                            self.offset + item_end,
+                            level + item,
+                            "Institution",
+                            "局",
+                            0.65,
+                            "level_department",
+                            region_code=self._context_code(p),
+                            family="institution",
+                        )
+                    )
+                pos = item_end
+
     # -- 3. names by their suffix -----------------------------------------------------
 
     def scan_suffixes(self) -> None:
@@ -632,6 +708,11 @@ class SentenceScanner:
             return None
         max_len = 5 if label in ("Village", "Region") else 12
         stem_start, inner = self._stem_start(start, max_len)
+        registered = self._registered_start(start, suffix)
+        if registered is not None and registered < stem_start:
+            stem_start, inner = registered, []
+        if family == "cooperative":
+            stem_start = self._village_prefix(stem_start, start)
         stem = self.s[stem_start:start]
         owner = next((m for m in inner if m.label != "Region"), None)
         if owner is not None and owner.label == "PartyOrganization":
@@ -653,7 +734,7 @@ class SentenceScanner:
             return None
         if not core and owner is None and (not places or family not in ("party", "institution")):
             return None
-        if core and owner is None and label != "Village":
+        if core and owner is None and label != "Village" and registered is None:
             core_tokens = [t for t in self.tokens if start - len(core) <= t[2] < start]
             while core_tokens and not places and self._weak_head(core_tokens):
                 stem_start = core_tokens[0][3]
@@ -706,7 +787,13 @@ class SentenceScanner:
                     family=family,
                 )
             )
-        if label == "Enterprise" and core and owner is None and self._weak_company(core, start):
+        if (
+            label == "Enterprise"
+            and core
+            and owner is None
+            and registered is None
+            and self._weak_company(core, start)
+        ):
             return None
         name = self.s[stem_start:end]
         if kind == "公司":
@@ -740,6 +827,61 @@ class SentenceScanner:
         if family == "party" and owner is not None:
             self._shared_suffix(owner, suffix, kind, region_code)
         return m
+
+    def _registered_start(self, start: int, suffix: str) -> int | None:
+        """A registered company name (山东高速泰山生态农业开发有限公司) begins with a place:
+        the earliest place word after the last punctuation or function word before the
+        suffix, whatever verbs or nouns follow it."""
+        if not suffix.endswith(("有限公司", "有限责任公司")):
+            return None
+        s = self.s
+        lo = start
+        while lo > 0 and start - lo < 18 and _CJK.match(s[lo - 1]):
+            if s[lo - 1] in _REGISTERED_STOPS:
+                break
+            lo -= 1
+        for token in self.tokens:
+            if (
+                lo <= token[2] < start
+                and token[1] == "ns"
+                and len(token[0]) >= 2
+                and not token[0].endswith(("镇", "乡", "村", "街道"))
+            ):
+                return token[2]
+        return None
+
+    def _village_prefix(self, stem_start: int, start: int) -> int:
+        """大土屋富硒园合作社: a village written without 村 before a cooperative's own name
+        is its owner, not part of the name."""
+        s = self.s
+        for x in range(max(0, stem_start - 2), stem_start + 1):
+            for length in (4, 3, 2):
+                end = x + length
+                if end > start - 2 or end <= stem_start:
+                    continue
+                if not self.gaz.villages_by_stem(s[x:end]):
+                    continue
+                if x > 0 and _CJK.match(s[x - 1]) and s[x - 1] not in "、和与及":
+                    continue
+                if any(self._local(m)[0] < end and x < self._local(m)[1] for m in self.mentions):
+                    continue
+                entries = self.gaz.villages_by_stem(s[x:end])
+                entry = self._choose(entries, x)
+                self._add(
+                    Mention(
+                        self.offset + x,
+                        self.offset + end,
+                        s[x:end] + "村",
+                        "Village",
+                        entry.kind if entry else "行政村",
+                        0.8,
+                        "village_prefix",
+                        entry=entry,
+                        region_code=entry.region_code if entry else self._context_code(x),
+                    )
+                )
+                return end
+        return stem_start
 
     def _shared_suffix(
         self, owner: Mention, suffix: str, kind: str | None, region_code: str | None
@@ -872,6 +1014,8 @@ class SentenceScanner:
             for entry in self.gaz.exact(core[-length:]):
                 if entry.label == "Industry":
                     return core[-length:]
+            if core[-length:] in PRODUCTS:
+                return core[-length:]
         tokens = [t for t in self.tokens if core_start <= t[2] < core_start + len(core)]
         while tokens and len(tokens[0][0]) == 1 and len(core) > 2:
             core = core[1:]
@@ -928,6 +1072,18 @@ class SentenceScanner:
         found: list[tuple[int, int, bool]] = []
         for match in _PRODUCT_RE.finditer(s):
             start, end = match.start(), match.end()
+            # A known industry inside a longer product (水果 in 水果玉米) gives way to it.
+            shorter = [
+                m
+                for m in self.mentions
+                if m.label == "Industry"
+                and start <= self._local(m)[0]
+                and self._local(m)[1] <= end
+                and self._local(m) != (start, end)
+            ]
+            if shorter and not self._covering(start, end):
+                for m in shorter:
+                    self.mentions.remove(m)
             if self._covering(start, end) or any(
                 self._local(m)[0] < end and start < self._local(m)[1] for m in self.mentions
             ):
@@ -1131,6 +1287,7 @@ class SentenceScanner:
         self.person_titles = []
         self.scan_gazetteer()
         self.scan_lists()
+        self.scan_departments()
         self.scan_suffixes()
         self.scan_industries()
         self.scan_products()

@@ -74,6 +74,9 @@ def extract(text: str, gazetteer: Gazetteer) -> Extraction:
         scanner.known_names = known_names
         mentions = scanner.scan()
         mentions = _with_anaphors(evidence, mentions, joint_seen, topic)
+        for m in mentions:
+            if m.rule == "level_department":
+                _name_level(m, first_of_level)
         known_names.update(
             m.name for m in mentions if m.label in ("PartyOrganization", "Enterprise")
         )
@@ -192,6 +195,19 @@ _SELF_WORDS: Final[tuple[tuple[tuple[str, ...], int], ...]] = (
     (("我县", "全县", "本县", "我区", "全区", "本区"), 6),
     (("我镇", "全镇", "本镇", "我乡", "全乡", "本乡"), 9),
 )
+
+
+def _name_level(m: Mention, first_of_level: dict[int, Mention]) -> None:
+    """县农业农村局 → 平原县农业农村局: the level character stands for the first place of
+    that level the text named (a county for 县/区, a city for 市)."""
+    level = m.name[0]
+    for length in (6, 4) if level in "县区市" else ():
+        place = first_of_level.get(length)
+        if place is not None and place.name.endswith(level) and len(place.name) >= 2:
+            m.name = place.name + m.name[1:]
+            if place.region_code:
+                m.region_code = place.region_code
+            return
 
 
 def _self_reference(sentence: str, first_of_level: dict[int, Mention]) -> Mention | None:

@@ -203,7 +203,8 @@ class _Scope:
     def __init__(self, candidates: list[NameCandidate], region_names: list[str]) -> None:
         self.candidates = candidates
         self.region_names = region_names
-        self.new: dict[tuple[str, str], NameCandidate] = {}
+        #: New nodes of earlier rows, by label and core, with the document that makes them.
+        self.new: dict[tuple[str, str], tuple[NameCandidate, dict[str, Any]]] = {}
         self.cache: dict[tuple[str, str | None], list[NameMatch]] = {}
 
 
@@ -494,6 +495,10 @@ class _Planner:
         self.forced: dict[str, str] = {}
         self.now = dt.datetime.now(dt.UTC).isoformat()
         self.stored: dict[str, dict[str, Any] | None] = {}
+        #: Matched nodes as this plan leaves them (attributes filled, sources added).
+        self.filled: dict[str, dict[str, Any]] = {}
+        #: Links validated, by their document without sources.
+        self.valid_links: dict[bytes, dict[str, Any]] = {}
 
     async def _stored(self, node_id: str) -> dict[str, Any] | None:
         if node_id not in self.stored:
@@ -633,15 +638,19 @@ class _Planner:
         form = name_form(name, scope.region_names, label)
         if status == "new":
             new_key = (label or label_of_name(name) or "", form.core)
-            twin = scope.new.get(new_key)
-            if twin is not None:
+            known = scope.new.get(new_key)
+            if known is not None:
+                # The node an earlier row made: this row needs it too (that row may not be
+                # written: ambiguous or rejected for another reason).
+                twin, twin_doc = known
+                plan.writes.setdefault("nodes", []).append(twin_doc)
                 setattr(plan, "node" if role == "name" else "partner", _ref("new", twin))
                 return _End(twin.id, twin.label, "new")
             made = self._new_node(plan, role, name, label, code, values if primary else {})
             if made is None:
                 return None
             candidate = NameCandidate(made["id"], made["name"], made["label"])
-            scope.new[new_key] = candidate
+            scope.new[new_key] = (candidate, made)
             plan.writes.setdefault("nodes", []).append(made)
             setattr(plan, "node" if role == "name" else "partner", _ref("new", candidate))
             return _End(made["id"], made["label"], "new")
@@ -678,8 +687,14 @@ class _Planner:
     async def _filled(
         self, stored: Mapping[str, Any], values: Mapping[str, Any], plan: RowPlan
     ) -> dict[str, Any] | None:
-        """``stored`` with the attributes the row gives and it lacks, and the row as a
-        source; ``None`` when the row adds nothing."""
+        """``stored`` with the attributes the rows so far give and it lacks, each filling row
+        as a source; ``None`` while no row adds anything. One document per node and plan:
+        every row of the node carries it (whichever of them is written writes it), and it is
+        validated only when a row adds to it."""
+        node_id = str(stored["id"])
+        planned = self.filled.get(node_id)
+        if planned is not None:
+            stored = planned
         spec = NODE_LABELS[str(stored["label"])]
         allowed = {a.name for a in spec.attributes}
         attributes = dict(stored.get("attributes") or {})
@@ -693,10 +708,13 @@ class _Planner:
             if alias != stored["name"] and alias not in aliases:
                 aliases.append(alias)
         if not added and aliases == list(stored.get("aliases") or ()):
-            return None
+            return planned
         doc = {**stored, "attributes": {**attributes, **added}, "aliases": aliases[:50]}
         doc["sources"] = [*(stored.get("sources") or ()), self._source(plan)][-100:]
-        return self._validated(plan, doc, node=True)
+        valid = self._validated(plan, doc, node=True)
+        if valid is not None:
+            self.filled[node_id] = valid
+        return valid if valid is not None else planned
 
     def _new_node(
         self,
@@ -786,7 +804,15 @@ class _Planner:
         plan.link = {"type": link_type, "source": source.node_id, "target": target.node_id}
         if end.status == "ambiguous" or other.status == "ambiguous":
             return doc
-        return self._validated(plan, doc, node=False)
+        # Rows of one link alike but for their source row are validated once.
+        shape = orjson.dumps({**doc, "sources": None}, option=orjson.OPT_SORT_KEYS)
+        known = self.valid_links.get(shape)
+        if known is not None:
+            return {**known, "sources": doc["sources"]}
+        valid = self._validated(plan, doc, node=False)
+        if valid is not None:
+            self.valid_links[shape] = valid
+        return valid
 
     @staticmethod
     def _validated(plan: RowPlan, doc: dict[str, Any], node: bool) -> dict[str, Any] | None:
