@@ -341,7 +341,7 @@ def test_a_scan_proposes_the_duplicate_and_a_positive_decision_merges_it(
         DUP not in (i["subject"]["a"]["id"], i["subject"]["b"]["id"]) for i in again["items"]
     )
 
-    listed = invoke("review", "list", "--type", "duplicate")
+    listed = invoke("review", "list", "--item-type", "duplicate")
     assert item_id in listed
     shown = invoke("review", "show", item_id)
     assert "duplicate · open" in shown
@@ -395,7 +395,7 @@ def test_a_merge_by_name_and_its_undo_leave_the_pair_judged(
 
 def test_review_options_are_checked(cli_seed: Settings) -> None:
     assert "--status" in invoke("review", "list", "--status", "done", code=2)
-    assert "--type" in invoke("review", "list", "--type", "pair", code=2)
+    assert "--item-type" in invoke("review", "list", "--item-type", "pair", code=2)
     assert "--origin" in invoke("review", "list", "--origin", "mail", code=2)
     assert "decision is one of" in invoke("review", "decide", "rv_x", "maybe", code=2)
     assert "no review rv_missing" in flat(invoke("review", "show", "rv_missing", code=1))

@@ -75,7 +75,7 @@ def _upload(
 
 def test_a_misspelt_town_resolves_to_the_register_town_first(api: TestClient) -> None:
     answer = api.get(
-        "/v1/resolve", params={"name": "王果铺镇", "label": "Region", "region_code": PINGYUAN}
+        "/v1/resolve", params={"name": "王果铺镇", "label": "Region", "region": PINGYUAN}
     )
     assert answer.status_code == 200, answer.text
     first = answer.json()["candidates"][0]
@@ -85,9 +85,7 @@ def test_a_misspelt_town_resolves_to_the_register_town_first(api: TestClient) ->
 
 
 def test_a_company_written_without_its_legal_form_finds_the_company(api: TestClient) -> None:
-    answer = api.get(
-        "/v1/resolve", params={"name": "森力啤酒饮料公司", "region_code": PINGYUAN}
-    ).json()
+    answer = api.get("/v1/resolve", params={"name": "森力啤酒饮料公司", "region": PINGYUAN}).json()
     first = answer["candidates"][0]
     assert first["node"]["name"] == "森力啤酒饮料有限公司"
     assert first["score"] == pytest.approx(0.95)
@@ -97,9 +95,9 @@ def test_a_company_written_without_its_legal_form_finds_the_company(api: TestCli
 
 def test_resolve_refuses_what_it_cannot_use(api: TestClient) -> None:
     assert api.get("/v1/resolve", params={"name": "  "}).json()["field"] == "name"
-    wrong = api.get("/v1/resolve", params={"name": "林庄", "region_code": "3714261"})
+    wrong = api.get("/v1/resolve", params={"name": "林庄", "region": "3714261"})
     assert wrong.status_code == 422
-    assert wrong.json()["field"] == "region_code"
+    assert wrong.json()["field"] == "region"
 
 
 # ---------------------------------------------------------------------------- imports
@@ -261,7 +259,7 @@ def _duplicate(api: TestClient) -> str:
 def test_a_scan_proposes_a_duplicate_and_a_positive_judgement_merges_it(api: TestClient) -> None:
     dup = _duplicate(api)
     scan = api.post(
-        "/v1/dedup/scan", params={"region_code": PINGYUAN, "label": "Enterprise"}, headers=AUTH
+        "/v1/dedup/scan", params={"region": PINGYUAN, "label": "Enterprise"}, headers=AUTH
     )
     assert scan.status_code == 200, scan.text
     items = [
@@ -309,7 +307,7 @@ def test_a_scan_proposes_a_duplicate_and_a_positive_judgement_merges_it(api: Tes
 
 def test_a_negative_pair_is_never_proposed_again(api: TestClient) -> None:
     dup = _duplicate(api)
-    params = {"region_code": PINGYUAN, "label": "Enterprise"}
+    params = {"region": PINGYUAN, "label": "Enterprise"}
     item = next(
         i
         for i in api.post("/v1/dedup/scan", params=params, headers=AUTH).json()["items"]

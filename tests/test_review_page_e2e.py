@@ -145,7 +145,7 @@ def test_a_reviewer_judges_the_queue_in_the_browser(review_server: str) -> None:
 
     # A second 森力, as a careless import makes it; a scan of 平原县 proposes the pair.
     assert api.post("/v1/nodes", json=DUPLICATE).status_code == 201
-    scan = api.post("/v1/dedup/scan", params={"region_code": PINGYUAN, "label": "Enterprise"})
+    scan = api.post("/v1/dedup/scan", params={"region": PINGYUAN, "label": "Enterprise"})
     assert scan.status_code == 200, scan.text
     (pair,) = [
         i

@@ -42,7 +42,7 @@ from graph_service.schema import NODE_LABELS
 from graph_service.services.articles import ArticleService
 from graph_service.services.imports import ImportOptions, ImportPlan, ImportService
 from graph_service.services.references import resolve_node
-from graph_service.services.resolution import NameResolver, match_json
+from graph_service.services.resolution import NameResolver
 from graph_service.services.review import DECISIONS, ITEM_STATUSES, PENDING, ReviewService
 from graph_service.services.view import GraphView, GraphViews
 from graph_service.store.protocol import GraphStore
@@ -209,16 +209,7 @@ def resolve(
         result = await NameResolver().resolve(
             view_of(store), name, label=label, region_code=region, limit=limit
         )
-        return {
-            "query": {
-                "name": result.name,
-                "normalised": result.normalised,
-                "core": result.core,
-                "label": result.label,
-                "region_code": result.region_code,
-            },
-            "candidates": [match_json(m) for m in result.matches],
-        }
+        return result.shown()
 
     answer = run(work)
     if as_json:
@@ -588,7 +579,7 @@ def review_list(
         typer.Option("--status", help="open | accepted | rejected | unsure (repeatable)."),
     ] = None,
     item_type: Annotated[
-        str | None, typer.Option("--type", help="duplicate | import_row | entity | link.")
+        str | None, typer.Option("--item-type", help="duplicate | import_row | entity | link.")
     ] = None,
     origin: Annotated[
         str | None, typer.Option("--origin", help="dedup | import | extraction.")
@@ -604,7 +595,7 @@ def review_list(
         if value not in ITEM_STATUSES:
             raise bad_option(f"--status is one of {', '.join(ITEM_STATUSES)}, not {value!r}")
     if item_type is not None and item_type not in _ITEM_TYPES:
-        raise bad_option(f"--type is one of {', '.join(_ITEM_TYPES)}, not {item_type!r}")
+        raise bad_option(f"--item-type is one of {', '.join(_ITEM_TYPES)}, not {item_type!r}")
     if origin is not None and origin not in _ORIGINS:
         raise bad_option(f"--origin is one of {', '.join(_ORIGINS)}, not {origin!r}")
     if region is not None:

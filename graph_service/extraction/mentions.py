@@ -78,6 +78,27 @@ _LIST_SEP: Final = re.compile(r"[、和及与]")
 #: A county or city department written with its level alone (县农业农村局, 县联通公司):
 #: the level character, a short stem and the head.
 _LEVEL_DEPARTMENT: Final = re.compile(r"([县市区])([\u4e00-\u9fff]{2,4}?)(局|公司)")
+_PROGRAM_LIST: Final = re.compile(
+    r"(?:培树|培育|选树|树立|打造|实施|开展|推行|启动)了?"
+    r"(?P<items>[^，。；,;：:]{2,30}(?:、[^，。；,;：:、]{2,30})+)"
+    r"等(?:一批|多个|\d+个|[一二三四五六七八九十]+个)?"
+    r"(?:先进典型|典型|示范|品牌|项目|活动)"
+)
+_BRAND_AFTER_VERB: Final = re.compile(
+    r"(?:擦亮|叫响|打响)(?!了)(?P<stem>[^，。；,;“”\"\d]{2,30}?)(?P<head>品牌)"
+)
+_INDUSTRY_LIST: Final = re.compile(
+    r"(?P<items>[\u4e00-\u9fff]{2,8}(?:、[\u4e00-\u9fff]{2,6})+)"
+    r"等(?:领域|(?P<filler>[\u4e00-\u9fff]{0,2})资源)"
+)
+#: Verbs that govern an organisation's name and are never its first word.
+_GOVERNING_VERBS: Final = (
+    "建立健全", "建立", "健全", "加强", "强化", "推动", "实现", "紧盯", "选优配强", "配强",
+    "完善", "深化", "发挥", "依托",
+)  # fmt: skip
+_PRODUCTS_LONGEST: Final = tuple(sorted(PRODUCTS, key=len, reverse=True))
+#: Heads of a park or base named after its product (…苹果智慧产业园, …宫灯生产基地).
+_PARK_HEADS: Final = frozenset({"产业园区", "产业园", "生产基地"})
 _PRODUCT_RE: Final = re.compile(
     "|".join(re.escape(p) for p in sorted(PRODUCTS, key=len, reverse=True))
 )
@@ -735,6 +756,16 @@ class SentenceScanner:
         if not core and owner is None and (not places or family not in ("party", "institution")):
             return None
         if core and owner is None and label != "Village" and registered is None:
+            verb = next((v for v in _GOVERNING_VERBS if core.startswith(v)), None)
+            if verb is not None:
+                # 建立健全党委…, 紧盯跨村产业联合党委: the verb governs the name, and a
+                # place before the verb is not part of it.
+                if places:
+                    return None
+                stem_start += len(verb)
+                core = core[len(verb) :]
+            if len(core) == 1 and not places and family == "party":
+                return None  # 配强联合党委: a character left of a verb
             core_tokens = [t for t in self.tokens if start - len(core) <= t[2] < start]
             while core_tokens and not places and self._weak_head(core_tokens):
                 stem_start = core_tokens[0][3]
@@ -1209,7 +1240,7 @@ class SentenceScanner:
                 continue
             head = match.group(0)
             kind = "行动" if head in ("工程", "行动", "帮办团") else "项目"
-            self._add(
+            program = self._add(
                 Mention(
                     self.offset + stem_start,
                     self.offset + end,
@@ -1221,6 +1252,142 @@ class SentenceScanner:
                     region_code=self._context_code(stem_start),
                 )
             )
+            if head in _PARK_HEADS:
+                self._park_product(program, stem_start, start)
+
+    def _park_product(self, park: Mention, stem_start: int, head_start: int) -> None:
+        """The product a park or base is named after, at most two characters before its
+        head: 青岭核桃智慧产业园 → 核桃, 云溪刺绣生产基地 → 刺绣."""
+        s = self.s
+        for gap in range(3):
+            for product in _PRODUCTS_LONGEST:
+                at = head_start - gap - len(product)
+                if at >= stem_start and s.startswith(product, at) and len(product) >= 2:
+                    ind = self._add(
+                        Mention(
+                            self.offset + at,
+                            self.offset + at + len(product),
+                            product,
+                            "Industry",
+                            None,
+                            0.6,
+                            "park_product",
+                        )
+                    )
+                    park.industry = ind
+                    return
+
+    def scan_program_lists(self) -> None:
+        """Lists a report closes as programs or brands: 培树了A、B等一批先进典型, 实施A、B等
+        项目, 开展A、B等活动; and a brand after 擦亮 / 叫响 / 打造 (擦亮青溪好管家品牌)."""
+        s = self.s
+        for match in _PROGRAM_LIST.finditer(s):
+            items = match.group("items").split("、")
+            if len(items) < 2:
+                continue
+            pos = match.start("items")
+            for item in items:
+                at, pos = pos, pos + len(item) + 1
+                self._program_item(
+                    at, at + len(item), "品牌" if "品牌" in match.group(0) else "项目"
+                )
+        for match in _BRAND_AFTER_VERB.finditer(s):
+            stem = match.group("stem")
+            cut = stem.rfind("的") + 1
+            start, end = match.start("stem") + cut, match.end()
+            core = s[start : match.start("head")]
+            if "、" in core:
+                continue
+            tokens = [t for t in self.tokens if start <= t[2] < match.start("head")]
+            if (
+                len(core) < 3
+                or self._generic(core)
+                or all(t[0] in GENERIC_STEMS or t[0] in INDUSTRY_MODIFIERS for t in tokens)
+            ):
+                continue
+            self._program_item(start, end, "品牌")
+
+    def _program_item(self, start: int, end: int, kind: str) -> None:
+        s = self.s
+        if not 2 <= end - start <= 30 or not _CJK.search(s[start:end]):
+            return
+        if any(ch in s[start:end] for ch in "，,；;：:（）()") or self._covering(start, end):
+            return
+        if any(self._local(m) == (start, end) for m in self.mentions):
+            return
+        program = self._add(
+            Mention(
+                self.offset + start,
+                self.offset + end,
+                s[start:end],
+                "Program",
+                kind,
+                0.55,
+                "program_list",
+                region_code=self._context_code(start),
+            )
+        )
+        for product in _PRODUCTS_LONGEST:
+            at = s.find(product, start, end)
+            if len(product) >= 2 and at >= 0 and s.startswith("产业", at + len(product)):
+                program.industry = self._add(
+                    Mention(
+                        self.offset + at,
+                        self.offset + at + len(product),
+                        product,
+                        "Industry",
+                        None,
+                        0.6,
+                        "program_product",
+                    )
+                )
+                return
+
+    def scan_industry_lists(self) -> None:
+        """Lists closed by 等领域 or 等…资源 name industries: 围绕家纺、冷链物流等领域,
+        立足竹编、木雕等非遗资源."""
+        s = self.s
+        for match in _INDUSTRY_LIST.finditer(s):
+            filler = match.group("filler") or ""
+            if "党" in filler or any(
+                t[1].startswith("v")
+                for t in self.tokens
+                if match.start("filler") <= t[2] < match.end("filler")
+            ):
+                continue
+            items = match.group("items").split("、")
+            pos = match.start("items")
+            spans = []
+            for item in items:
+                spans.append((pos, pos + len(item)))
+                pos += len(item) + 1
+            first_start, first_end = spans[0]
+            # The first item starts after the verb or conjunction before it.
+            for t in self.tokens:
+                if first_start <= t[2] < first_end and (
+                    t[1].startswith(("v", "c", "p")) or t[0] in ("和", "及", "与")
+                ):
+                    first_start = t[3]
+            spans[0] = (first_start, first_end)
+            for start, end in spans:
+                name = s[start:end]
+                if not 2 <= len(name) <= 6 or self._covering(start, end) or self._generic(name):
+                    continue
+                if any(
+                    self._local(m)[0] < end and start < self._local(m)[1] for m in self.mentions
+                ):
+                    continue
+                self._add(
+                    Mention(
+                        self.offset + start,
+                        self.offset + end,
+                        name,
+                        "Industry",
+                        None,
+                        0.55,
+                        "industry_list",
+                    )
+                )
 
     # -- 6. people --------------------------------------------------------------------
 
@@ -1264,6 +1431,8 @@ class SentenceScanner:
         if token is None or token[2] != start:
             return None
         word, tag = token[0], token[1]
+        if tag.startswith("nr") and len(word) == 3 and word[-1] in "说讲称道":
+            return word[:2]  # 王海说: the verb of speech is not part of the name
         if tag.startswith("nr") and 2 <= len(word) <= 3:
             return word
         if tag.startswith("nr") and len(word) == 4:
@@ -1293,6 +1462,8 @@ class SentenceScanner:
         self.scan_products()
         self.scan_programs()
         self.scan_program_names()
+        self.scan_program_lists()
+        self.scan_industry_lists()
         self.scan_people()
         self.mentions.sort(key=lambda m: (m.start, -(m.end - m.start)))
         return self.mentions

@@ -52,6 +52,19 @@ class Resolution:
     region_code: str | None
     matches: list[NameMatch]
 
+    def shown(self) -> dict[str, Any]:
+        """The query as compared and the candidates, as the API and the CLI show them."""
+        return {
+            "query": {
+                "name": self.name,
+                "normalised": self.normalised,
+                "core": self.core,
+                "label": self.label,
+                "region_code": self.region_code,
+            },
+            "candidates": [match_json(m) for m in self.matches],
+        }
+
 
 def candidate_of(doc: dict[str, Any]) -> NameCandidate:
     """A node document as :mod:`graph_service.names` compares it."""
@@ -110,7 +123,7 @@ class NameResolver:
         ------
         InvalidInputError
             An unknown label (field ``label``), a region code of no division level or a
-            scope over :data:`MAX_SCOPE_NODES` nodes (field ``region_code``), an empty name.
+            scope over :data:`MAX_SCOPE_NODES` nodes (field ``region``), an empty name.
         """
         text = clean(name)
         if not normalise(text):
@@ -144,7 +157,7 @@ class NameResolver:
         if not code.isdigit() or len(code) not in REGION_CODE_LENGTHS:
             raise InvalidInputError(
                 f"region_code {region_code!r} is not a division code (2, 4, 6, 9 or 12 digits)",
-                field="region_code",
+                field="region",
             )
         policy = await view.policy()
         key = (code, await view.store.version(), policy.full)
@@ -161,7 +174,7 @@ class NameResolver:
                 raise InvalidInputError(
                     f"region {code} holds more than {MAX_SCOPE_NODES} nodes: resolve names "
                     "within a county or a town",
-                    field="region_code",
+                    field="region",
                     code="above_cap",
                 )
             cursor = page.next_cursor

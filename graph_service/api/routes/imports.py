@@ -24,11 +24,12 @@ from graph_service.api.intake_schemas import (
     SavedMappings,
 )
 from graph_service.api.openapi import GUARDED, WRITE, problems
-from graph_service.api.params import Cursor, PageLimit
+from graph_service.api.params import Cursor, LinkType, NodeLabel, PageLimit
 from graph_service.api.responses import ORJSONResponse
 from graph_service.api.routes.review import KeyHolderDep
 from graph_service.errors import InvalidInputError
 from graph_service.services.imports import ImportOptions, ImportService
+from graph_service.text import LINE_PATTERN
 
 router = APIRouter(prefix="/v1/imports", tags=["imports"])
 
@@ -87,27 +88,41 @@ async def import_table(
     settings: SettingsDep,
     imports: ImportsDep,
     request_id: RequestIdDep,
-    file: Annotated[UploadFile, File(description="The sheet: .xlsx, .xls, .csv (UTF-8, GB18030).")],
+    file: Annotated[
+        UploadFile,
+        File(
+            description="The sheet: .xlsx, .xls, .csv (UTF-8, GB18030).",
+            json_schema_extra={"format": "binary"},
+        ),
+    ],
     region_code: Annotated[
         str,
         Form(pattern=r"^[0-9]{6}([0-9]{3})?$", description="The county (or town) it describes."),
     ],
-    sheet: Annotated[str | None, Form(max_length=100, description="Sheet name.")] = None,
+    sheet: Annotated[
+        str | None, Form(pattern=LINE_PATTERN, max_length=100, description="Sheet name.")
+    ] = None,
     mapping: Annotated[
         str | None,
-        Form(max_length=20_000, description='Corrections: {"header": "field" or null} (JSON).'),
+        Form(
+            pattern=LINE_PATTERN,
+            max_length=20_000,
+            description='Corrections: {"header": "field" or null} (JSON).',
+        ),
     ] = None,
     mapping_name: Annotated[
-        str | None, Form(max_length=100, description="Start from this saved mapping.")
+        str | None,
+        Form(pattern=LINE_PATTERN, max_length=100, description="Start from this saved mapping."),
     ] = None,
     save_mapping_as: Annotated[
-        str | None, Form(max_length=100, description="Save the mapping used (on commit).")
+        str | None,
+        Form(
+            pattern=LINE_PATTERN, max_length=100, description="Save the mapping used (on commit)."
+        ),
     ] = None,
-    label: Annotated[
-        str | None, Form(max_length=40, description="Label of a node sheet's names.")
-    ] = None,
+    label: Annotated[NodeLabel | None, Form(description="Label of a node sheet's names.")] = None,
     link_type: Annotated[
-        str | None, Form(max_length=40, description="Relation of rows without 联建类型.")
+        LinkType | None, Form(description="Relation of rows without 联建类型.")
     ] = None,
     commit: Annotated[bool, Form(description="Write the accepted rows.")] = False,
     plan_digest: Annotated[

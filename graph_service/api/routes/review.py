@@ -29,7 +29,7 @@ from graph_service.api.params import Cursor, NodeLabel, PageLimit
 from graph_service.api.responses import ORJSONResponse
 from graph_service.models import ONE_LINE, StrictModel
 from graph_service.services.references import resolve_node
-from graph_service.services.resolution import NameResolver, match_json
+from graph_service.services.resolution import NameResolver
 from graph_service.services.review import ITEM_STATUSES, PENDING, ReviewService
 
 router = APIRouter(tags=["review"])
@@ -85,7 +85,7 @@ async def resolve(
         str, Query(min_length=1, max_length=200, description="A name as written (王果铺镇).")
     ],
     label: Annotated[NodeLabel | None, Query(description="Only nodes of this label.")] = None,
-    region_code: RegionCode = None,
+    region: RegionCode = None,
     credit_code: Annotated[
         str | None,
         Query(
@@ -100,22 +100,11 @@ async def resolve(
         view,
         name,
         label=label,
-        region_code=region_code,
+        region_code=region,
         credit_code=credit_code,
         limit=limit,
     )
-    return ORJSONResponse(
-        {
-            "query": {
-                "name": result.name,
-                "normalised": result.normalised,
-                "core": result.core,
-                "label": result.label,
-                "region_code": result.region_code,
-            },
-            "candidates": [match_json(m) for m in result.matches],
-        }
-    )
+    return ORJSONResponse(result.shown())
 
 
 @router.post(
@@ -129,7 +118,7 @@ async def dedup_scan(
     caller: WriterDep,
     review: ReviewDep,
     request_id: RequestIdDep,
-    region_code: Annotated[
+    region: Annotated[
         str,
         Query(
             min_length=2,
@@ -143,7 +132,7 @@ async def dedup_scan(
         float, Query(ge=0.5, le=1.0, description="Least match score of a proposed pair.")
     ] = 0.85,
 ) -> ORJSONResponse:
-    result = await review.scan(view, caller, region_code, label, threshold, request_id)
+    result = await review.scan(view, caller, region, label, threshold, request_id)
     return ORJSONResponse(result)
 
 
@@ -160,11 +149,11 @@ async def review_queue(
         list[Literal[ITEM_STATUSES]] | None,  # type: ignore[valid-type]
         Query(description="Item statuses (repeat); open and unsure when left out."),
     ] = None,
-    region_code: Annotated[
+    region: Annotated[
         str | None,
         Query(max_length=12, pattern=r"^[0-9]{2,12}$", description="Items under this region."),
     ] = None,
-    type: Annotated[
+    item_type: Annotated[
         Literal["duplicate", "import_row", "entity", "link"] | None,
         Query(description="Items of this type."),
     ] = None,
@@ -175,7 +164,7 @@ async def review_queue(
     cursor: Cursor = None,
     limit: PageLimit = 50,
 ) -> ORJSONResponse:
-    page = await review.page(status or list(PENDING), region_code, type, origin, cursor, limit)
+    page = await review.page(status or list(PENDING), region, item_type, origin, cursor, limit)
     return ORJSONResponse({"items": page.items, "next_cursor": page.next_cursor})
 
 
@@ -191,12 +180,12 @@ async def review_item(item_id: ItemId, caller: KeyHolderDep, review: ReviewDep) 
 
 class DecisionIn(StrictModel):
     decision: Literal["positive", "negative", "unsure"]
-    node: str | None = Field(
+    node: Annotated[str, ONE_LINE] | None = Field(
         default=None,
         max_length=128,
         description="Import rows and extracted entities: the candidate meant, or new.",
     )
-    canonical: str | None = Field(
+    canonical: Annotated[str, ONE_LINE] | None = Field(
         default=None,
         max_length=128,
         description="Duplicates: the node kept (by default the better connected of the pair).",
@@ -228,10 +217,12 @@ async def decide(
 
 
 class MergeIn(StrictModel):
-    canonical: str = Field(
+    canonical: Annotated[str, ONE_LINE] = Field(
         min_length=1, max_length=200, description="The node kept (id, code or unique name)."
     )
-    merged: str = Field(min_length=1, max_length=200, description="The node merged into it.")
+    merged: Annotated[str, ONE_LINE] = Field(
+        min_length=1, max_length=200, description="The node merged into it."
+    )
 
 
 @router.post(

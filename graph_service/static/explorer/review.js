@@ -268,9 +268,9 @@
     );
     return {
       status: statuses,
-      type: $("filter-type").value,
+      item_type: $("filter-type").value,
       origin: $("filter-origin").value,
-      region_code: $("filter-region").value.trim(),
+      region: $("filter-region").value.trim(),
     };
   }
 
