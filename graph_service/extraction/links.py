@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -10,7 +11,7 @@ from graph_service.extraction.mentions import Mention
 from graph_service.schema import JOINT_BODY_KINDS, link_allows
 from graph_service.vocabulary import LINK_PHRASES
 
-__all__ = ["LinkCandidate", "sentence_links"]
+__all__ = ["LinkCandidate", "sentence_links", "short_form_region"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +54,7 @@ _CLAUSE: Final = re.compile(r"[，,：:（）()]")
 _BENEFACTIVE: Final = ("为", "向", "给", "帮助", "对", "帮")
 _DESTINATION: Final = ("到", "赴", "至", "进驻")
 _WITH: Final = ("与", "和", "同", "跟")
+_LEVEL_SUFFIX: Final = frozenset("省市县区旗镇乡")
 
 
 def _cues() -> tuple[tuple[str, str, str], ...]:
@@ -119,6 +121,7 @@ def sentence_links(
     previous: list[Mention],
     home: Mention | None = None,
     topic: Mention | None = None,
+    regions: Sequence[Mention] = (),
 ) -> list[LinkCandidate]:
     """The links one sentence states.
 
@@ -140,6 +143,9 @@ def sentence_links(
     topic : Mention or None
         The organisation the paragraph is about (the last one in subject position): a
         sentence whose subject is omitted refers to it, before ``home``.
+    regions : sequence of Mention
+        The regions the text has named so far: a program named with a region's short
+        form (青岭核桃产业园 after 青岭县) belongs to it.
 
     Returns
     -------
@@ -225,7 +231,7 @@ def sentence_links(
             and (m.actor or m.label == "Region")
             and not _prefix_region(sent, m)
         ]
-        place = _name_region(sent, p)
+        place = _name_region(sent, p) or short_form_region(p, regions)
         if place is not None:
             add("PART_OF_PROGRAM", place, p, p.name, 0.5)
         elif before:
@@ -295,6 +301,23 @@ def _name_region(sent: _Sentence, m: Mention) -> Mention | None:
             and (os_ == start or (best is not None and sent.local(best)[1] == os_))
         ):
             best = o
+    return best
+
+
+def short_form_region(m: Mention, regions: Sequence[Mention]) -> Mention | None:
+    """The region whose name without its level character begins a name (泾川非公企业党建
+    孵化中心 → 泾川县), among those the text has named; the longest such stem wins."""
+    best: Mention | None = None
+    for r in regions:
+        if r.label != "Region" or len(r.name) < 3 or r.name[-1] not in _LEVEL_SUFFIX:
+            continue
+        stem = r.name[:-1]
+        if (
+            m.name.startswith(stem)
+            and not m.name.startswith(r.name)
+            and (best is None or len(stem) > len(best.name) - 1)
+        ):
+            best = r
     return best
 
 

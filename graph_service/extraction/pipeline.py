@@ -8,7 +8,7 @@ from typing import Any, Final
 
 from graph_service.extraction.figures import find_date, find_figures
 from graph_service.extraction.gazetteer import Gazetteer
-from graph_service.extraction.links import LinkCandidate, sentence_links
+from graph_service.extraction.links import LinkCandidate, sentence_links, short_form_region
 from graph_service.extraction.mentions import Mention, SentenceScanner, canonical_name
 from graph_service.extraction.model import EntityProposal, Evidence, Extraction, LinkProposal
 from graph_service.extraction.sentences import split_sentences
@@ -65,6 +65,7 @@ def extract(text: str, gazetteer: Gazetteer) -> Extraction:
     first_of_level: dict[int, Mention] = {}
     topic: Mention | None = None
     joint_seen: list[Mention] = []
+    region_mentions: list[Mention] = []
     last_end = 0
     for evidence in sentences:
         if "\n" in text[last_end : evidence.start]:
@@ -83,6 +84,7 @@ def extract(text: str, gazetteer: Gazetteer) -> Extraction:
         for m in mentions:
             if m.label == "Region":
                 regions.append(fold(m.name))
+                region_mentions.append(m)
         for m in mentions:
             if m.refers_to is not None:
                 referent = by_mention[id(m.refers_to)]
@@ -115,11 +117,13 @@ def extract(text: str, gazetteer: Gazetteer) -> Extraction:
             previous,
             sentence_home,
             topic,
+            region_mentions,
         ):
             candidates.append((cand, evidence))
         topic = _subject(evidence.sentence, evidence.start, mentions) or topic
         previous = mentions
 
+    candidates = _programs_of_named_regions(candidates, region_mentions)
     ordered: list[_Entity] = []
     seen: set[int] = set()
     for entity in sorted(entities.values(), key=lambda e: min(m.start for m in e.mentions)):
@@ -142,6 +146,42 @@ _ANAPHOR: Final = re.compile(
     r"(?P<all>各|这些|多个)?(?:产业链联合党委|产业联合党委|产业链党委|联合党委|联合党总支"
     r"|党建联合体|党建联盟|联合体)"
 )
+
+
+def _programs_of_named_regions(
+    candidates: list[tuple[LinkCandidate, Evidence]], regions: list[Mention]
+) -> list[tuple[LinkCandidate, Evidence]]:
+    """A program named with a region's short form (青岭核桃产业园, 青岭县 named anywhere
+    in the text) belongs to that region, not to another one of its sentence."""
+    out: list[tuple[LinkCandidate, Evidence]] = []
+    owned: dict[int, tuple[Mention, Evidence]] = {}
+    for cand, evidence in candidates:
+        p = cand.target
+        if cand.type == "PART_OF_PROGRAM" and id(p) not in owned:
+            region = short_form_region(p, regions)
+            if region is not None:
+                owned[id(p)] = (region, evidence)
+    for cand, evidence in candidates:
+        if (
+            cand.type == "PART_OF_PROGRAM"
+            and id(cand.target) in owned
+            and cand.source.label == "Region"
+            and cand.source is not owned[id(cand.target)][0]
+        ):
+            continue
+        out.append((cand, evidence))
+    for pid, (region, evidence) in owned.items():
+        program = next(c.target for c, _ in candidates if id(c.target) == pid)
+        out.append((LinkCandidate("PART_OF_PROGRAM", region, program, program.name, 0.5), evidence))
+        if program.industry is not None:
+            # 青岭核桃产业园: 青岭县 grows walnuts.
+            out.append(
+                (
+                    LinkCandidate("IN_INDUSTRY", region, program.industry, program.name, 0.4),
+                    evidence,
+                )
+            )
+    return out
 
 
 def _inside(m: Mention, mentions: list[Mention]) -> bool:
