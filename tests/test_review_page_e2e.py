@@ -364,5 +364,7 @@ def test_a_reviewer_judges_the_queue_in_the_browser(review_server: str) -> None:
 def test_the_page_files_are_packaged() -> None:
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     assert '"static/explorer/*"' in pyproject
-    assert all((PAGE_DIR / name).is_file() for name in ("review.html", "review.js", "review.css"))
-    assert Path(PAGE_DIR / "review.html").read_text(encoding="utf-8").count("<script") == 1
+    files = ("review.html", "review.js", "review.css", "dom.js")
+    assert all((PAGE_DIR / name).is_file() for name in files)
+    # The shared DOM helpers, then the page's own script: nothing else.
+    assert Path(PAGE_DIR / "review.html").read_text(encoding="utf-8").count("<script") == 2

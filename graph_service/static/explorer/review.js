@@ -55,31 +55,7 @@
 
   // ---------------------------------------------------------------- helpers
 
-  const $ = (id) => document.getElementById(id);
-
-  function el(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    for (const [key, value] of Object.entries(attrs || {})) {
-      if (value === null || value === undefined || value === false) continue;
-      if (key === "class") node.className = value;
-      else if (key === "text") node.textContent = value;
-      else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-      else if (key === "dataset") Object.assign(node.dataset, value);
-      else node.setAttribute(key, value === true ? "" : String(value));
-    }
-    for (const child of children.flat()) {
-      if (child === null || child === undefined || child === false) continue;
-      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-    }
-    return node;
-  }
-
-  function fill(parent, ...children) {
-    parent.replaceChildren(
-      ...children.flat().filter((c) => c !== null && c !== undefined && c !== false),
-    );
-    return parent;
-  }
+  const { $, el, fill } = window.graphServiceDom;
 
   function busy(delta) {
     state.pending += delta;

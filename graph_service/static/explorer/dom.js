@@ -1,0 +1,36 @@
+/* DOM helpers shared by the explorer (explorer.js) and the review page (review.js).
+ * Data only ever reaches the page as text (textContent, text nodes), never as HTML. */
+(function () {
+  "use strict";
+
+  const $ = (id) => document.getElementById(id);
+
+  /** An element with attributes (class, text, on<event>, dataset, style, others) and children. */
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(attrs || {})) {
+      if (value === null || value === undefined || value === false) continue;
+      if (key === "class") node.className = value;
+      else if (key === "text") node.textContent = value;
+      else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+      else if (key === "dataset") Object.assign(node.dataset, value);
+      else if (key === "style") Object.assign(node.style, value);
+      else node.setAttribute(key, value === true ? "" : String(value));
+    }
+    for (const child of children.flat()) {
+      if (child === null || child === undefined || child === false) continue;
+      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return node;
+  }
+
+  /** Replace the children of ``parent`` (empty entries left out). */
+  function fill(parent, ...children) {
+    parent.replaceChildren(
+      ...children.flat().filter((c) => c !== null && c !== undefined && c !== false),
+    );
+    return parent;
+  }
+
+  window.graphServiceDom = Object.freeze({ $, el, fill });
+})();
