@@ -1,4 +1,4 @@
-/* DOM helpers shared by the explorer (explorer.js) and the review page (review.js).
+/* DOM and API-key helpers shared by the explorer (explorer.js) and the review page (review.js).
  * Data only ever reaches the page as text (textContent, text nodes), never as HTML. */
 (function () {
   "use strict";
@@ -32,5 +32,31 @@
     return parent;
   }
 
-  window.graphServiceDom = Object.freeze({ $, el, fill });
+  // The API key: in the page's field, remembered for this tab only (sessionStorage, shared
+  // by the explorer and the review page), never in localStorage or a URL.
+  const KEY_STORAGE = "graph_service.explorer.api_key";
+
+  function apiKey() {
+    return $("api-key").value.trim();
+  }
+
+  function rememberKey(value) {
+    const key = String(value || "").trim();
+    try {
+      if (key) sessionStorage.setItem(KEY_STORAGE, key);
+      else sessionStorage.removeItem(KEY_STORAGE);
+    } catch (_) {
+      // Storage disabled: the key lives in the field only, for this page.
+    }
+  }
+
+  function rememberedKey() {
+    try {
+      return sessionStorage.getItem(KEY_STORAGE) || "";
+    } catch (_) {
+      return "";
+    }
+  }
+
+  window.graphServiceDom = Object.freeze({ $, el, fill, apiKey, rememberKey, rememberedKey });
 })();

@@ -26,7 +26,6 @@
   };
   const DECISIONS = { accept: "采纳", reject: "否决", unsure: "待定" };
   /** The API key lives in this tab's sessionStorage only: never localStorage, never a URL. */
-  const KEY_STORAGE = "graph_service.explorer.api_key";
   /** Labels a judgement can be about (actors and joint bodies). */
   const ACTOR_LABELS = ["Village", "Enterprise", "Institution", "PartyOrganization"];
   const NEUTRAL = "#7f8fa6";
@@ -63,7 +62,7 @@
 
   // ---------------------------------------------------------------- helpers
 
-  const { $, el, fill } = window.graphServiceDom;
+  const { $, el, fill, apiKey, rememberKey, rememberedKey } = window.graphServiceDom;
 
   function busy(delta) {
     state.pending += delta;
@@ -120,28 +119,6 @@
   function problemText(result) {
     const body = result.body || {};
     return body.detail || body.title || `HTTP ${result.status}`;
-  }
-
-  function apiKey() {
-    return $("api-key").value.trim();
-  }
-
-  function rememberKey(value) {
-    const key = String(value || "").trim();
-    try {
-      if (key) sessionStorage.setItem(KEY_STORAGE, key);
-      else sessionStorage.removeItem(KEY_STORAGE);
-    } catch (_) {
-      // Storage disabled: the key lives in the field only, for this page.
-    }
-  }
-
-  function rememberedKey() {
-    try {
-      return sessionStorage.getItem(KEY_STORAGE) || "";
-    } catch (_) {
-      return "";
-    }
   }
 
   /** "2026-05-01T08:30:00.123456Z" → "2026-05-01 16:30" (local time). */

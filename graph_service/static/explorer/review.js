@@ -9,7 +9,6 @@
 "use strict";
 
 (function () {
-  const KEY_STORAGE = "graph_service.explorer.api_key";
   const TYPES = {
     duplicate: "疑似重复",
     import_row: "导入行",
@@ -55,33 +54,11 @@
 
   // ---------------------------------------------------------------- helpers
 
-  const { $, el, fill } = window.graphServiceDom;
+  const { $, el, fill, apiKey, rememberKey, rememberedKey } = window.graphServiceDom;
 
   function busy(delta) {
     state.pending += delta;
     document.body.dataset.busy = String(state.pending);
-  }
-
-  function apiKey() {
-    return $("api-key").value.trim();
-  }
-
-  function rememberKey(value) {
-    const key = String(value || "").trim();
-    try {
-      if (key) sessionStorage.setItem(KEY_STORAGE, key);
-      else sessionStorage.removeItem(KEY_STORAGE);
-    } catch (_) {
-      // Storage disabled: the key lives in the field only, for this page.
-    }
-  }
-
-  function rememberedKey() {
-    try {
-      return sessionStorage.getItem(KEY_STORAGE) || "";
-    } catch (_) {
-      return "";
-    }
   }
 
   /** A request to this service; the key (when given) goes as X-API-Key. */
