@@ -469,3 +469,35 @@ def test_a_text_without_entities_proposes_nothing(api: TestClient) -> None:
     assert answer.json()["entities"] == []
     assert answer.json()["review_items"] == []
     assert api.post("/v1/documents", json={"text": "   "}, headers=AUTH).status_code == 422
+
+
+def test_a_sheet_of_nodes_makes_new_ones_and_fills_what_matched_ones_lack(
+    api: TestClient,
+) -> None:
+    data = _xlsx(
+        [
+            ["单位名称", "类型", "所属乡镇", "统一社会信用代码", "联系人"],
+            ["平原县丰禾农机专业合作社", "合作社", "王杲铺镇", "91371426MA3C5XKP0U", "张某某"],
+            ["林庄村", "村", "龙门街道", None, "李某某"],
+            ["无名之地", "外星机构x", None, None, None],
+        ]
+    )
+    plan = _upload(api, data).json()
+    assert plan["table_kind"] == "nodes"
+    rows = {r["row"]: r for r in plan["rows"]}
+    assert rows[2]["status"] == "new"
+    assert rows[3]["status"] == "matched"
+    assert rows[3]["node"]["node"]["id"] == "village:371426001268"
+    assert rows[4]["status"] == "rejected"
+    assert rows[4]["errors"][0]["field"] == "label"
+    committed = _upload(api, data, commit=True, plan_digest=plan["plan_digest"])
+    assert committed.status_code == 201, committed.text
+    assert committed.json()["nodes_created"] == 1
+    village = api.get("/v1/nodes/village:371426001268", headers=AUTH).json()
+    assert village["attributes"]["contact_person"] == "李某某"
+    # Personal fields reach key holders only.
+    assert "contact_person" not in (
+        api.get("/v1/nodes/village:371426001268").json()["attributes"] or {}
+    )
+    made = api.get("/v1/resolve", params={"name": "丰禾农机合作社", "region": PINGYUAN}).json()
+    assert made["candidates"][0]["node"]["name"] == "平原县丰禾农机专业合作社"

@@ -323,8 +323,8 @@ class ReviewService:
         counties = {str(doc.get("region_code") or "")[:_COUNTY] for doc in (keep, gone)}
         if len(counties) > 1 or "" in counties:
             check_role(caller, "admin", "a merge across counties (or of a node without region)")
-        links = (await self.store.links_at_nodes([canonical, merged])).get(merged, [])
-        at_canonical = (await self.store.links_at_nodes([canonical])).get(canonical, [])
+        at_both = await self.store.links_at_nodes([canonical, merged])
+        links, at_canonical = at_both.get(merged, []), at_both.get(canonical, [])
         moved, updated, deleted = _move_links(links, at_canonical, merged, canonical)
         merge_id = f"mg_{secrets.token_hex(6)}"
         region = keep.get("region_code")
