@@ -51,6 +51,8 @@ def extract(text: str, gazetteer: Gazetteer) -> Extraction:
         Entities with every mention and the first sentence naming them; links with the
         trigger phrase, the date and figures of their sentence; the number of sentences.
     """
+    # Why this is long: the passes over an article run in a fixed order (sentences, mentions,
+    # lists and nested names, anaphora, topics, links), each reading what the earlier ones found.
     sentences = split_sentences(text)
     context: list[str] = []
     regions: list[str] = []
