@@ -58,5 +58,52 @@
     }
   }
 
-  window.graphServiceDom = Object.freeze({ $, el, fill, apiKey, rememberKey, rememberedKey });
+  /** A JSON request to this service: {ok, status, body}, never a throw (a network error is
+   * status 0 with its text as the body's detail). ``params`` become the query (lists
+   * repeated, empty values left out); options: method, body (sent as JSON), key (sent as
+   * X-API-Key), noStore (bypass the HTTP cache), busy (called with +1 and -1 around it). */
+  async function request(path, params, options) {
+    const opts = options || {};
+    const query = new URLSearchParams();
+    for (const [key, value] of Object.entries(params || {})) {
+      if (value === null || value === undefined || value === "") continue;
+      if (Array.isArray(value)) value.forEach((v) => query.append(key, v));
+      else query.append(key, String(value));
+    }
+    const url = query.toString() ? `${path}?${query}` : path;
+    const headers = { Accept: "application/json" };
+    if (opts.key) headers["X-API-Key"] = opts.key;
+    const init = { method: opts.method || "GET", headers };
+    if (opts.body !== undefined) {
+      headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(opts.body);
+    }
+    if (opts.noStore) init.cache = "no-store";
+    const busy = opts.busy || (() => {});
+    busy(1);
+    try {
+      const response = await fetch(url, init);
+      let body = null;
+      try {
+        body = await response.json();
+      } catch (_) {
+        body = null;
+      }
+      return { ok: response.ok, status: response.status, body };
+    } catch (error) {
+      return { ok: false, status: 0, body: { detail: String(error) } };
+    } finally {
+      busy(-1);
+    }
+  }
+
+  window.graphServiceDom = Object.freeze({
+    $,
+    el,
+    fill,
+    apiKey,
+    rememberKey,
+    rememberedKey,
+    request,
+  });
 })();

@@ -62,7 +62,7 @@
 
   // ---------------------------------------------------------------- helpers
 
-  const { $, el, fill, apiKey, rememberKey, rememberedKey } = window.graphServiceDom;
+  const { $, el, fill, apiKey, rememberKey, rememberedKey, request } = window.graphServiceDom;
 
   function busy(delta) {
     state.pending += delta;
@@ -75,39 +75,11 @@
   }
 
   /** GET (or, with options.method and options.body, a JSON write) under this origin;
-   * options.key sends the API key as X-API-Key (only the judgement calls do). */
-  async function api(path, params, options) {
+   * options.key sends the API key as X-API-Key (only the judgement calls do); options.fresh
+   * bypasses the HTTP cache. */
+  function api(path, params, options) {
     const opts = options || {};
-    const query = new URLSearchParams();
-    for (const [key, value] of Object.entries(params || {})) {
-      if (value === null || value === undefined || value === "") continue;
-      if (Array.isArray(value)) value.forEach((v) => query.append(key, v));
-      else query.append(key, String(value));
-    }
-    const url = query.toString() ? `${path}?${query}` : path;
-    const headers = { Accept: "application/json" };
-    if (opts.key) headers["X-API-Key"] = opts.key;
-    const init = { method: opts.method || "GET", headers };
-    if (opts.body !== undefined) {
-      headers["Content-Type"] = "application/json";
-      init.body = JSON.stringify(opts.body);
-    }
-    if (opts.fresh) init.cache = "no-store";
-    busy(1);
-    try {
-      const response = await fetch(url, init);
-      let body = null;
-      try {
-        body = await response.json();
-      } catch (_) {
-        body = null;
-      }
-      return { ok: response.ok, status: response.status, body };
-    } catch (error) {
-      return { ok: false, status: 0, body: { detail: String(error) } };
-    } finally {
-      busy(-1);
-    }
+    return request(path, params, { ...opts, noStore: Boolean(opts.fresh), busy });
   }
 
   function status(text, isError) {

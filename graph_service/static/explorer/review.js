@@ -54,46 +54,18 @@
 
   // ---------------------------------------------------------------- helpers
 
-  const { $, el, fill, apiKey, rememberKey, rememberedKey } = window.graphServiceDom;
+  const { $, el, fill, apiKey, rememberKey, rememberedKey, request } = window.graphServiceDom;
 
   function busy(delta) {
     state.pending += delta;
     document.body.dataset.busy = String(state.pending);
   }
 
-  /** A request to this service; the key (when given) goes as X-API-Key. */
-  async function api(path, params, options) {
+  /** A request to this service; the key (unless options.anonymous) goes as X-API-Key. */
+  function api(path, params, options) {
     const opts = options || {};
-    const query = new URLSearchParams();
-    for (const [key, value] of Object.entries(params || {})) {
-      if (value === null || value === undefined || value === "") continue;
-      if (Array.isArray(value)) value.forEach((v) => query.append(key, v));
-      else query.append(key, String(value));
-    }
-    const url = query.toString() ? `${path}?${query}` : path;
-    const headers = { Accept: "application/json" };
-    const key = apiKey();
-    if (key && !opts.anonymous) headers["X-API-Key"] = key;
-    const init = { method: opts.method || "GET", headers, cache: "no-store" };
-    if (opts.body !== undefined) {
-      headers["Content-Type"] = "application/json";
-      init.body = JSON.stringify(opts.body);
-    }
-    busy(1);
-    try {
-      const response = await fetch(url, init);
-      let body = null;
-      try {
-        body = await response.json();
-      } catch (_) {
-        body = null;
-      }
-      return { ok: response.ok, status: response.status, body };
-    } catch (error) {
-      return { ok: false, status: 0, body: { detail: String(error) } };
-    } finally {
-      busy(-1);
-    }
+    const key = opts.anonymous ? "" : apiKey();
+    return request(path, params, { ...opts, key, noStore: true, busy });
   }
 
   /** A problem+json answer as a sentence: HTTP status, detail, the field it names. */
