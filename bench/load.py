@@ -57,6 +57,7 @@ sys.path.insert(0, str(ROOT))
 
 from graph_service.settings import Settings, hash_api_key  # noqa: E402
 from graph_service.store.embedded import EmbeddedGraphStore  # noqa: E402
+from graph_service.store.protocol import Scope  # noqa: E402
 
 VENV_BIN = Path(sys.executable).parent
 EDITOR_KEY = "load-bench-editor-key"
@@ -120,7 +121,7 @@ def make_plan(data: Path, rng: random.Random) -> dict[str, Any]:
         store = EmbeddedGraphStore(data / "graph.sqlite3")
         await store.open()
         try:
-            nodes = list(store._nodes.values())  # the bench may look inside
+            nodes = list((await store.export_graph(Scope())).nodes.values())
         finally:
             await store.close()
         public = [n for n in nodes if n["label"] != "Person"]

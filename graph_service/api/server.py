@@ -127,4 +127,8 @@ def serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
         log_level="info",
         http=ProblemH11Protocol,
         proxy_headers=False,
+        # A spawned worker imports the package again (the CLI's modules with it) before it
+        # answers the supervisor's first health ping; uvicorn's 5 s default killed workers
+        # over and over on a loaded 2-core machine, where those imports took 8-15 s.
+        timeout_worker_healthcheck=60,
     )

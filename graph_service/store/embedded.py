@@ -6,8 +6,12 @@ Why this shape:
 - SQLite in WAL mode with ``synchronous=FULL`` makes every acknowledged batch durable (it
   survives ``kill -9`` and power loss) and atomic, and lets readers in other processes read
   while a writer writes.
-- Traversals (neighbourhoods, paths, coverage, exports) run on adjacency dictionaries in
-  memory, rebuilt from SQLite on open. They are never the record: nothing is pickled.
+- Traversals (neighbourhoods, paths, coverage, exports) and search run on a lean graph in
+  memory (``store.compact``: labels, validity, names, adjacency as integer arrays), rebuilt
+  from SQLite on open; documents are read from SQLite when a read returns them, with a small
+  cache. Memory is never the record: nothing is pickled. (Until issue 16 every document was
+  held in memory as a dict: about 1.5 KB per node or link, too much for the national
+  network.)
 - Another process (the CLI importing while the server runs) may write the same file. Every
   write appends to a ``changes`` log; each read compares SQLite's ``data_version`` and, when
   it moved, replays the log (or reloads when the log was pruned) before answering.
@@ -27,8 +31,8 @@ import itertools
 import sqlite3
 import threading
 import time
-from collections import Counter, defaultdict, deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections import OrderedDict, defaultdict, deque
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -37,7 +41,6 @@ import orjson
 
 from graph_service.models import LinkDoc, NodeDoc
 from graph_service.schema import JOINT_BODY_KINDS, NODE_LABELS, STRUCTURAL_LINK_TYPES
-from graph_service.search_text import fold
 from graph_service.store import protocol
 from graph_service.store.base import BaseGraphStore, PageRows, VillageCoverage
 from graph_service.store.batch import NodeHead, StoredLinks, apply_batch, run_inline
@@ -48,7 +51,6 @@ from graph_service.store.common import (
     KEY_FIELDS,
     LINK_FIELDS,
     NODE_FIELDS,
-    OWN_CODE_LABELS,
     RECORD_FIELDS,
     PageRequest,
     SearchText,
@@ -63,9 +65,9 @@ from graph_service.store.common import (
     node_fields,
     record_fields,
 )
+from graph_service.store.compact import CompactGraph, LinkHead
 from graph_service.store.integrity import check_batch_ids
 from graph_service.store.neighbourhood import NeighbourhoodWalk
-from graph_service.store.protocol import valid_on
 
 __all__ = ["EmbeddedGraphStore"]
 
@@ -178,6 +180,9 @@ _CHANGES_KEPT = 100_000
 _SQL_CHUNK = 10_000
 #: A query whose rarest character is in more nodes than this ranks distinct names instead.
 _BROAD_QUERY = 20_000
+#: Documents kept decoded per kind (nodes, links) after a read: the working set of the
+#: neighbourhoods and point reads in use; everything else is read from SQLite on demand.
+_DOC_CACHE = 50_000
 
 Doc = TypeVar("Doc", NodeDoc, LinkDoc)
 
@@ -206,16 +211,14 @@ def _dumps(doc: dict[str, Any]) -> bytes:
     return orjson.dumps(doc)
 
 
-def _valid_among(
-    docs: Mapping[str, Doc], ids: Sequence[str], as_of: dt.date | None
-) -> dict[str, Doc]:
-    """Those of ``ids`` in ``docs`` valid on ``as_of``, in the order of ``ids``."""
-    found = {}
-    for item_id in ids:
-        doc = docs.get(item_id)
-        if doc is not None and valid_on(doc, as_of):
-            found[item_id] = doc
-    return found
+def _day(as_of: dt.date | None) -> str | None:
+    """The date as stored validity dates compare with it (``valid_on``)."""
+    return None if as_of is None else as_of.isoformat()
+
+
+def _head_valid(head: LinkHead, day: str) -> bool:
+    start, end = head[3], head[4]
+    return (start is None or start <= day) and (end is None or day <= end)
 
 
 def _insert_sql(table: str, fields: Sequence[str]) -> str:
@@ -383,16 +386,11 @@ class EmbeddedGraphStore(BaseGraphStore):
     # ------------------------------------------------------------------ lifecycle
 
     def _reset_memory(self) -> None:
-        self._nodes: dict[str, NodeDoc] = {}
-        self._links: dict[str, LinkDoc] = {}
-        self._out: defaultdict[str, set[str]] = defaultdict(set)
-        self._in: defaultdict[str, set[str]] = defaultdict(set)
-        self._chars: defaultdict[str, set[str]] = defaultdict(set)
-        #: Folded name or alias (``search_text.fold``) → ids: the distinct names, for very
-        #: broad queries.
-        self._name_ids: defaultdict[str, set[str]] = defaultdict(set)
-        #: Own division code of a Region or Village → ids: a search for the code finds it.
-        self._code_ids: defaultdict[str, set[str]] = defaultdict(set)
+        #: Heads, adjacency and names in memory (``store.compact``); documents in SQLite.
+        self._graph = CompactGraph()
+        #: Recently read documents (``_DOC_CACHE`` of each), dropped when they change.
+        self._node_cache: OrderedDict[str, NodeDoc] = OrderedDict()
+        self._link_cache: OrderedDict[str, LinkDoc] = OrderedDict()
         self._sorted_names: tuple[int, list[str], list[str]] | None = None
         self._seq = 0
         self._data_version: int | None = None
@@ -458,25 +456,38 @@ class EmbeddedGraphStore(BaseGraphStore):
         """Rebuild the in-memory graph from SQLite (on open, or when the log was pruned)."""
         reader = self._conn_reader()
         reader.execute("BEGIN")
-        # Millions of new dicts would trigger the cyclic collector over and over; none of
+        try:
+            self._data_version = reader.execute("PRAGMA data_version").fetchone()[0]
+            self._load_all(reader)
+        finally:
+            reader.execute("COMMIT")
+
+    def _load_all(self, conn: sqlite3.Connection) -> None:
+        """Memory from the tables as ``conn`` sees them: node documents are read once for
+        their names and dropped; links are read as columns, without their documents."""
+        data_version = self._data_version
+        # Millions of new objects would trigger the cyclic collector over and over; none of
         # them are garbage yet.
         gc_was_enabled = gc.isenabled()
         gc.disable()
         try:
             self._reset_memory()
-            self._data_version = reader.execute("PRAGMA data_version").fetchone()[0]
-            self._seq = reader.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchone()[0]
-            for (doc,) in reader.execute("SELECT doc FROM nodes"):
-                self._put_node(orjson.loads(doc))
-            links, out_ids, in_ids = self._links, self._out, self._in
-            for (raw,) in reader.execute("SELECT doc FROM links"):
-                # The fresh-load form of _put_link: nothing to replace yet.
-                doc = orjson.loads(raw)
-                links[doc["id"]] = doc
-                out_ids[doc["source"]].add(doc["id"])
-                in_ids[doc["target"]].add(doc["id"])
+            self._data_version = data_version
+            self._seq = conn.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchone()[0]
+            graph = self._graph
+            for (doc,) in conn.execute("SELECT doc FROM nodes"):
+                graph.put_node(orjson.loads(doc))
+            graph.defer_rows = True
+            try:
+                rows = conn.execute(
+                    "SELECT id, type, source, target, valid_from, valid_to FROM links"
+                )
+                for row in rows:
+                    graph.put_link_fields(*row)
+            finally:
+                graph.defer_rows = False
+                graph.rebuild_rows()
         finally:
-            reader.execute("COMMIT")
             if gc_was_enabled:
                 gc.enable()
 
@@ -496,11 +507,15 @@ class EmbeddedGraphStore(BaseGraphStore):
     @contextlib.contextmanager
     def _snapshot_read(self) -> Iterator[None]:
         """The mem lock, and memory caught up to the snapshot of a read transaction the reader
-        stays in until the block ends: SQL run in the block (``_ids_under``) sees exactly what
-        memory holds. Without it, another process may commit between the catch-up and the
-        query, and the query name a node memory does not have yet."""
+        stays in until the block ends: documents read from SQLite in the block are exactly
+        those memory describes. Without it, another process may commit between the catch-up
+        and the query, and a read name a node memory does not have yet (or miss one it has).
+        Re-entrant: an inner block joins the outer one's transaction."""
         with self._mem_lock:
             reader = self._conn_reader()
+            if reader.in_transaction:
+                yield
+                return
             reader.execute("BEGIN")
             try:
                 # Inside the transaction this starts the snapshot and gives its version.
@@ -520,92 +535,77 @@ class EmbeddedGraphStore(BaseGraphStore):
             return
         oldest = conn.execute("SELECT min(seq) FROM changes").fetchone()[0]
         if oldest > self._seq + 1 or any(entity == "*" for _, entity, _ in rows):
-            self._reset_and_reload_from(conn)
+            self._load_all(conn)
             return
-        for _, entity, item_id in rows:
-            table = "nodes" if entity == "node" else "links"
-            row = conn.execute(f"SELECT doc FROM {table} WHERE id = ?", (item_id,)).fetchone()  # noqa: S608
-            if entity == "node":
-                self._drop_node(item_id)
-                if row:
-                    self._put_node(orjson.loads(row[0]))
-            else:
-                self._drop_link(item_id)
-                if row:
-                    self._put_link(orjson.loads(row[0]))
+        try:
+            for _, entity, item_id in rows:
+                table = "nodes" if entity == "node" else "links"
+                row = conn.execute(f"SELECT doc FROM {table} WHERE id = ?", (item_id,)).fetchone()  # noqa: S608
+                doc = None if row is None else orjson.loads(row[0])
+                if entity == "node":
+                    self._take_node(item_id, doc)
+                else:
+                    self._take_link(item_id, doc)
+        except KeyError:
+            # A link whose end this replay has not seen (a node deleted and created again
+            # between two reads): start from the tables instead.
+            self._load_all(conn)
+            return
         self._seq = rows[-1][0]
 
-    def _reset_and_reload_from(self, conn: sqlite3.Connection) -> None:
-        data_version = self._data_version
-        self._reset_memory()
-        self._data_version = data_version
-        self._seq = conn.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchone()[0]
-        for (doc,) in conn.execute("SELECT doc FROM nodes"):
-            self._put_node(orjson.loads(doc))
-        for (doc,) in conn.execute("SELECT doc FROM links"):
-            self._put_link(orjson.loads(doc))
+    def _take_node(self, node_id: str, doc: NodeDoc | None) -> None:
+        """A node as it now is (``None``: deleted) into memory."""
+        self._node_cache.pop(node_id, None)
+        if doc is None:
+            self._graph.drop_node(node_id)
+        else:
+            self._graph.put_node(doc)
 
-    @staticmethod
-    def _folded_names(doc: NodeDoc) -> set[str]:
-        return {fold(name) for name in (doc["name"], *doc.get("aliases", ()))}
+    def _take_link(self, link_id: str, doc: LinkDoc | None) -> None:
+        self._link_cache.pop(link_id, None)
+        if doc is None:
+            self._graph.drop_link(link_id)
+        else:
+            self._graph.put_link(doc)
 
-    @staticmethod
-    def _own_code(doc: NodeDoc) -> str | None:
-        return doc.get("region_code") if doc["label"] in OWN_CODE_LABELS else None
+    # ------------------------------------------------------------------ documents
 
-    def _put_node(self, doc: NodeDoc) -> None:
-        old = self._nodes.get(doc["id"])
-        if old is not None:
-            self._unindex_names(old)
-        self._nodes[doc["id"]] = doc
-        for name in self._folded_names(doc):
-            if name not in self._name_ids:
-                self._sorted_names = None
-            self._name_ids[name].add(doc["id"])
-            for ch in name:
-                self._chars[ch].add(doc["id"])
-        if (code := self._own_code(doc)) is not None:
-            self._code_ids[code].add(doc["id"])
+    def _node_docs(self, ids: Sequence[str]) -> dict[str, NodeDoc]:
+        """Documents of stored nodes among ``ids``, in their order. Caller is in a snapshot
+        read (``_snapshot_read``) or the write transaction."""
+        return self._docs("nodes", self._node_cache, ids)
 
-    def _unindex_names(self, doc: NodeDoc) -> None:
-        if (code := self._own_code(doc)) is not None:
-            ids = self._code_ids.get(code)
-            if ids is not None:
-                ids.discard(doc["id"])
-                if not ids:
-                    del self._code_ids[code]
-        for name in self._folded_names(doc):
-            ids = self._name_ids.get(name)
-            if ids is not None:
-                ids.discard(doc["id"])
-                if not ids:
-                    del self._name_ids[name]
-                    self._sorted_names = None
-            for ch in name:
-                chars = self._chars.get(ch)
-                if chars is not None:
-                    chars.discard(doc["id"])
+    def _link_docs(self, ids: Sequence[str]) -> dict[str, LinkDoc]:
+        return self._docs("links", self._link_cache, ids)
 
-    def _drop_node(self, node_id: str) -> None:
-        old = self._nodes.pop(node_id, None)
-        if old is None:
-            return
-        self._unindex_names(old)
-        self._out.pop(node_id, None)
-        self._in.pop(node_id, None)
+    def _docs(self, table: str, cache: OrderedDict[str, Doc], ids: Sequence[str]) -> dict[str, Doc]:
+        # Large reads (exports, coverage) go past the cache: they would only flush it.
+        cached = len(ids) <= _DOC_CACHE // 4
+        found: dict[str, Doc] = {}
+        missing: list[str] = []
+        for item_id in ids:
+            doc = cache.get(item_id) if cached else None
+            if doc is None:
+                missing.append(item_id)
+            else:
+                cache.move_to_end(item_id)
+                found[item_id] = doc
+        read: dict[str, Doc] = {}
+        conn = self._conn_reader()
+        for chunk in chunks(missing, _SQL_CHUNK):
+            sql = f"SELECT id, doc FROM {table} WHERE id IN ({_marks(len(chunk))})"  # noqa: S608
+            read.update((row[0], orjson.loads(row[1])) for row in conn.execute(sql, chunk))
+        if cached:
+            cache.update(read)
+            while len(cache) > _DOC_CACHE:
+                cache.popitem(last=False)
+        if not read:
+            return found
+        found.update(read)
+        return {i: found[i] for i in ids if i in found}
 
-    def _put_link(self, doc: LinkDoc) -> None:
-        self._drop_link(doc["id"])
-        self._links[doc["id"]] = doc
-        self._out[doc["source"]].add(doc["id"])
-        self._in[doc["target"]].add(doc["id"])
-
-    def _drop_link(self, link_id: str) -> None:
-        old = self._links.pop(link_id, None)
-        if old is None:
-            return
-        self._out[old["source"]].discard(link_id)
-        self._in[old["target"]].discard(link_id)
+    def _node_doc(self, node_id: str) -> NodeDoc | None:
+        return self._node_docs([node_id]).get(node_id)
 
     # ------------------------------------------------------------------ writes
 
@@ -646,10 +646,10 @@ class EmbeddedGraphStore(BaseGraphStore):
         this process that ran since the commit already replayed this batch from the log."""
         if self._seq >= batch.last_seq:
             return
-        for node_id, doc in batch.node_changes.items():
-            self._drop_node(node_id) if doc is None else self._put_node(doc)
-        for link_id, doc in batch.link_changes.items():
-            self._drop_link(link_id) if doc is None else self._put_link(doc)
+        for node_id, node in batch.node_changes.items():
+            self._take_node(node_id, node)
+        for link_id, link in batch.link_changes.items():
+            self._take_link(link_id, link)
         self._seq = batch.last_seq
 
     # ------------------------------------------------------------------ point reads
@@ -657,21 +657,27 @@ class EmbeddedGraphStore(BaseGraphStore):
     async def get_nodes(
         self, ids: Sequence[str], as_of: dt.date | None = None
     ) -> dict[str, NodeDoc]:
-        with self._mem_lock:
-            self._refresh()
-            return _valid_among(self._nodes, ids, as_of)
+        day = _day(as_of)
+        with self._snapshot_read():
+            return self._node_docs([i for i in ids if self._graph.node_valid(i, day)])
 
     async def get_links(
         self, ids: Sequence[str], as_of: dt.date | None = None
     ) -> dict[str, LinkDoc]:
-        with self._mem_lock:
-            self._refresh()
-            return _valid_among(self._links, ids, as_of)
+        day = _day(as_of)
+        with self._snapshot_read():
+            graph = self._graph
+            live = []
+            for link_id in ids:
+                head = graph.link_head(link_id)
+                if head is not None and (day is None or _head_valid(head, day)):
+                    live.append(link_id)
+            return self._link_docs(live)
 
     async def count_links(self, node_id: str) -> int:
         with self._mem_lock:
             self._refresh()
-            return len(self._out.get(node_id, ())) + len(self._in.get(node_id, ()))
+            return len(self._graph.incident(node_id, "both"))
 
     # ------------------------------------------------------------------ lists
 
@@ -759,49 +765,39 @@ class EmbeddedGraphStore(BaseGraphStore):
     async def _search_candidates(
         self, text: SearchText, labels: Sequence[str], limit: int, as_of: dt.date | None
     ) -> list[NodeDoc]:
-        needle = text.needle
-        with self._mem_lock:
-            self._refresh()
-            candidate_sets = [self._chars.get(ch, set()) for ch in set(needle)]
-            candidate_sets.sort(key=len)
-
-            def visible(doc: NodeDoc) -> bool:
-                return (not labels or doc["label"] in labels) and valid_on(doc, as_of)
-
-            keyed = self._keyed(text)
-            if len(candidate_sets[0]) > _BROAD_QUERY:
-                found = self._broad_search(needle, visible, limit)
-                keyed.difference_update(d["id"] for d in found)
-                return [*found, *(d for d in map(self._nodes.__getitem__, keyed) if visible(d))]
-            candidates = set(candidate_sets[0])
-            for other in candidate_sets[1:]:
-                candidates &= other
-                if not candidates:
-                    break
-            candidates |= keyed
-            docs = (self._nodes[node_id] for node_id in candidates)
-            return [doc for doc in docs if visible(doc)]
+        needle, day, graph = text.needle, _day(as_of), self._graph
+        with self._snapshot_read():
+            keyed = [i for i in self._keyed(text) if graph.visible(i, labels, day)]
+            if min(graph.char_nodes(ch) for ch in set(needle)) > _BROAD_QUERY:
+                found = self._broad_search(needle, labels, day, limit)
+                return list(
+                    self._node_docs([*found, *(i for i in keyed if i not in found)]).values()
+                )
+            candidates = set(graph.name_candidates(needle, labels, day))
+            candidates.update(keyed)
+            return list(self._node_docs(sorted(candidates)).values())
 
     def _keyed(self, text: SearchText) -> set[str]:
         """The nodes whose id or own division code is the whole query."""
-        found = set(self._code_ids.get(text.code, ())) if text.code is not None else set()
-        found.update(node_id for node_id in text.ids if node_id in self._nodes)
+        graph = self._graph
+        found = set(graph.nodes_coded(text.code)) if text.code is not None else set()
+        found.update(node_id for node_id in text.ids if node_id in graph)
         return found
 
     def _broad_search(
-        self, needle: str, visible: Callable[[NodeDoc], bool], limit: int
-    ) -> list[NodeDoc]:
+        self, needle: str, labels: Sequence[str], day: str | None, limit: int
+    ) -> dict[str, None]:
         """A query matching a large part of the graph (村, 社区): walk the distinct names,
         far fewer than the nodes, best class first and shortest first, and stop as soon as
-        no later name can outrank what was found."""
+        no later name can outrank what was found. The ids found, in order."""
         by_name, by_length = self._name_orders()
-        docs: dict[str, NodeDoc] = {}
+        graph = self._graph
+        found: dict[str, None] = {}
 
         def take(name: str) -> None:
-            for node_id in self._name_ids.get(name, ()):
-                doc = self._nodes[node_id]
-                if node_id not in docs and visible(doc):
-                    docs[node_id] = doc
+            for node_id in graph.nodes_named(name):
+                if node_id not in found and graph.visible(node_id, labels, day):
+                    found[node_id] = None
 
         # Exact and prefix matches: a contiguous run of the names sorted as text.
         start = bisect.bisect_left(by_name, needle)
@@ -816,16 +812,17 @@ class EmbeddedGraphStore(BaseGraphStore):
                 break
             if needle in name and not name.startswith(needle):
                 take(name)
-                if found_length is None and len(docs) >= limit:
+                if found_length is None and len(found) >= limit:
                     found_length = len(name)
-        return list(docs.values())
+        return found
 
     def _name_orders(self) -> tuple[list[str], list[str]]:
         """Distinct names sorted as text and by length, rebuilt after names changed."""
-        if self._sorted_names is None or self._sorted_names[0] != len(self._name_ids):
-            names = list(self._name_ids)
+        changed = self._graph.names_changed
+        if self._sorted_names is None or self._sorted_names[0] != changed:
+            names = self._graph.names()
             self._sorted_names = (
-                len(names),
+                changed,
                 sorted(names),
                 sorted(names, key=lambda n: (len(n), n)),
             )
@@ -833,68 +830,82 @@ class EmbeddedGraphStore(BaseGraphStore):
 
     # ------------------------------------------------------------------ traversal
 
-    def _incident(self, node_id: str, direction: str) -> Iterable[str]:
-        if direction in ("out", "both"):
-            yield from self._out.get(node_id, ())
-        if direction in ("in", "both"):
-            yield from self._in.get(node_id, ())
-
-    def _usable_link(self, link: LinkDoc, types: Sequence[str], as_of: dt.date | None) -> bool:
-        return (not types or link["type"] in types) and valid_on(link, as_of)
-
-    def _adjacency(self, direction: str) -> tuple[Mapping[str, set[str]], ...]:
-        """Where the links at a node in ``direction`` are: ``_incident`` as dictionaries."""
-        return {"out": (self._out,), "in": (self._in,)}.get(direction, (self._out, self._in))
-
     def _links_at_ring(
         self, ring: Iterable[str], query: protocol.NeighbourhoodQuery
-    ) -> Iterator[tuple[str, LinkDoc, str, str]]:
+    ) -> list[tuple[str, str, str, str]]:
         """The links at each node of ``ring`` usable for ``query``, in link id order, as rows
-        for a ``NeighbourhoodWalk`` (the other end as an id: the walk looks it up)."""
-        # _incident and _usable_link, inline: this runs for every link of every ring.
-        links, adjacency = self._links, self._adjacency(query.direction)
-        types, as_of = query.link_types, query.as_of
-        for node_id in ring:
-            incident = [i for at in adjacency for i in at.get(node_id, ())]
-            incident.sort()
-            for link_id in incident:
-                link = links[link_id]
-                if (not types or link["type"] in types) and (
-                    as_of is None or valid_on(link, as_of)
-                ):
-                    other_id = link["target"] if link["source"] == node_id else link["source"]
-                    yield link_id, link, other_id, other_id
+        for a ``NeighbourhoodWalk`` (the link and the other end as ids: the walk loads what
+        it keeps)."""
+        heads, day = self._graph.incident_heads, _day(query.as_of)
+        return [
+            (link_id, link_id, other, other)
+            for node_id in ring
+            for link_id, _, other in heads(node_id, query.direction, query.link_types, day)
+        ]
 
     def _links_within(
-        self, walk: NeighbourhoodWalk[str, LinkDoc], query: protocol.NeighbourhoodQuery
-    ) -> Iterator[tuple[str, LinkDoc, str, str]]:
-        """The usable links from the walk's outer ring to nodes that joined it. Most links at
-        the outer ring lead elsewhere: they are passed over before anything else."""
-        links, adjacency, joined = self._links, self._adjacency(query.direction), walk.depth_of
-        types, as_of = query.link_types, query.as_of
+        self, walk: NeighbourhoodWalk[str, str], query: protocol.NeighbourhoodQuery
+    ) -> Iterator[tuple[str, str, str, str]]:
+        """The usable links from the walk's outer ring to nodes that joined it."""
+        heads, day, joined = self._graph.incident_heads, _day(query.as_of), walk.depth_of
         for node_id in walk.outer_ring:
-            for at in adjacency:
-                for link_id in at.get(node_id, ()):
-                    link = links[link_id]
-                    other_id = link["target"] if link["source"] == node_id else link["source"]
-                    if (
-                        other_id in joined
-                        and (not types or link["type"] in types)
-                        and (as_of is None or valid_on(link, as_of))
-                    ):
-                        yield link_id, link, other_id, other_id
+            for link_id, _, other in heads(node_id, query.direction, query.link_types, day):
+                if other in joined:
+                    yield link_id, link_id, other, other
+
+    def _ring_loader(
+        self,
+        walk: NeighbourhoodWalk[str, str],
+        rows: list[tuple[str, str, str, str]],
+        query: protocol.NeighbourhoodQuery,
+    ) -> None:
+        """Read, in one statement, the documents of the nodes this ring can still join: the
+        first ones (in row order) the walk's room allows among those its filters pass."""
+        graph, day, joined = self._graph, _day(query.as_of), walk.depth_of
+        room = max(query.limit - len(joined), 0)
+        wanted: dict[str, None] = {}
+        for *_, other in rows:
+            if len(wanted) >= room:
+                break
+            if other not in joined and graph.visible(other, query.node_labels, day):
+                wanted[other] = None
+        self._node_docs(list(wanted))
+
+    def _walk_node(
+        self, walk: NeighbourhoodWalk[str, str], query: protocol.NeighbourhoodQuery, node_id: str
+    ) -> NodeDoc:
+        """A node the walk looks at. One it will turn away (filtered out, or no room left)
+        is not read: what the walk looks at (label, validity) comes from memory."""
+        doc = self._node_cache.get(node_id)
+        if doc is not None:
+            return doc
+        graph = self._graph
+        full = len(walk.depth_of) >= query.limit
+        if full or not graph.visible(node_id, query.node_labels, _day(query.as_of)):
+            return graph.stub(node_id)
+        found = self._node_doc(node_id)
+        return found if found is not None else graph.stub(node_id)
 
     async def _neighbourhood(self, query: protocol.NeighbourhoodQuery) -> protocol.Subgraph:
-        with self._mem_lock:
-            self._refresh()
-            centre = self._nodes.get(query.node_id)
-            walk = NeighbourhoodWalk[str, LinkDoc](query, centre, self._nodes.__getitem__)
+        with self._snapshot_read():
+            centre = self._node_doc(query.node_id) if query.node_id in self._graph else None
+            links: dict[str, LinkDoc] = {}
+            walk: NeighbourhoodWalk[str, str] = NeighbourhoodWalk(
+                query,
+                centre,
+                lambda node_id: self._walk_node(walk, query, node_id),
+                links.__getitem__,
+            )
             for ring in walk.rings():
-                walk.reach(self._links_at_ring(ring, query))
+                rows = self._links_at_ring(ring, query)
+                self._ring_loader(walk, rows, query)
+                walk.reach(rows)
             walk.close(self._links_within(walk, query))
+            links.update(self._link_docs(walk.kept_links))
             return walk.subgraph()
 
     async def _shortest_paths(self, query: protocol.PathQuery) -> list[protocol.GraphPath]:
+        graph, day = self._graph, _day(query.as_of)
         with self._mem_lock:
             self._refresh()
             # Breadth-first from the source, keeping every predecessor on a shortest path.
@@ -906,12 +917,10 @@ class EmbeddedGraphStore(BaseGraphStore):
                 d = dist[node_id]
                 if d >= query.max_depth or (query.target in dist and d >= dist[query.target]):
                     continue
-                for link_id in sorted(self._incident(node_id, "both")):
-                    link = self._links[link_id]
-                    if not self._usable_link(link, query.link_types, query.as_of):
-                        continue
-                    other_id = link["target"] if link["source"] == node_id else link["source"]
-                    if not valid_on(self._nodes[other_id], query.as_of):
+                for link_id, _, other_id in graph.incident_heads(
+                    node_id, "both", query.link_types, day
+                ):
+                    if not graph.node_valid(other_id, day):
                         continue
                     if other_id not in dist:
                         dist[other_id] = d + 1
@@ -937,89 +946,95 @@ class EmbeddedGraphStore(BaseGraphStore):
     # ------------------------------------------------------------------ regions
 
     def _ids_under(self, code: str, label: str) -> list[str]:
+        return [node_id for node_id, _, _ in self._rows_under(code, label)]
+
+    def _rows_under(self, code: str, label: str) -> list[tuple[str, str, str]]:
+        """``(id, region code, name)`` of the nodes of ``label`` under ``code``."""
         low, high = code_range(code)
         rows = self._conn_reader().execute(
-            "SELECT id FROM nodes WHERE label = ? AND region_code >= ? AND region_code < ?",
+            "SELECT id, region_code, name FROM nodes "
+            "WHERE label = ? AND region_code >= ? AND region_code < ?",
             (label, low, high),
         )
-        return [row[0] for row in rows]
+        return rows.fetchall()
 
-    def _joint_body_member(self, actor_id: str, as_of: dt.date | None) -> bool:
-        for link_id in self._out.get(actor_id, ()):
-            link = self._links[link_id]
-            if link["type"] != "MEMBER_OF" or not valid_on(link, as_of):
-                continue
-            body = self._nodes[link["target"]]
-            if body.get("kind") in JOINT_BODY_KINDS and valid_on(body, as_of):
+    def _joint_body_member(self, actor_id: str, day: str | None) -> bool:
+        graph = self._graph
+        for _, _, body in graph.incident_heads(actor_id, "out", ("MEMBER_OF",), day):
+            if graph.node_kind(body) in JOINT_BODY_KINDS and graph.node_valid(body, day):
                 return True
         return False
 
-    def _village_covered(self, village_id: str, as_of: dt.date | None) -> bool:
+    def _village_covered(self, village_id: str, day: str | None) -> bool:
         """In a joint body itself, or through its own party organization."""
-        if self._joint_body_member(village_id, as_of):
+        if self._joint_body_member(village_id, day):
             return True
-        for link_id in self._in.get(village_id, ()):
-            link = self._links[link_id]
-            if (
-                link["type"] == "ORGANIZATION_OF"
-                and valid_on(link, as_of)
-                and self._joint_body_member(link["source"], as_of)
-            ):
-                return True
-        return False
+        return any(
+            self._joint_body_member(organization, day)
+            for _, _, organization in self._graph.incident_heads(
+                village_id, "in", ("ORGANIZATION_OF",), day
+            )
+        )
 
     async def _village_coverage(self, region_code: str, as_of: dt.date | None) -> VillageCoverage:
+        day, graph = _day(as_of), self._graph
         with self._snapshot_read():
             village_codes = {
-                v: self._nodes[v]["region_code"]
-                for v in self._ids_under(region_code, "Village")
-                if valid_on(self._nodes[v], as_of)
+                v: code
+                for v, code, _ in self._rows_under(region_code, "Village")
+                if graph.node_valid(v, day)
             }
-            covered = {v for v in village_codes if self._village_covered(v, as_of)}
+            covered = {v for v in village_codes if self._village_covered(v, day)}
             length = child_region_length(region_code)
             children = [
-                (child["region_code"], child["name"])
-                for child in (
-                    self._nodes[i] for i in sorted(self._ids_under(region_code, "Region"))
-                )
-                if len(child["region_code"]) == length
+                (code, name)
+                for _, code, name in sorted(self._rows_under(region_code, "Region"))
+                if len(code) == length
             ]
             return village_codes, covered, children
 
     # ------------------------------------------------------------------ export
 
+    def _scope_members(self, scope: protocol.Scope) -> set[str]:
+        graph = self._graph
+        if scope.node_ids is not None:
+            members = {i for i in scope.node_ids if i in graph}
+        elif scope.region_code is not None:
+            members = set()
+            for label in NODE_LABELS:
+                members.update(self._ids_under(scope.region_code, label))
+            # Placeless nodes (industries, programs) belong to a scope through its links.
+            for node_id in list(members):
+                for _, _, other in graph.incident_heads(node_id, "both", (), None):
+                    if not graph.node_placed(other):
+                        members.add(other)
+        else:
+            members = set(graph.node_ids())
+        day = _day(scope.as_of)
+        return {i for i in members if graph.node_valid(i, day)}
+
     async def export_graph(self, scope: protocol.Scope) -> nx.MultiDiGraph:
+        graph, day = self._graph, _day(scope.as_of)
         with self._snapshot_read():
-            if scope.node_ids is not None:
-                members = {i for i in scope.node_ids if i in self._nodes}
-            elif scope.region_code is not None:
-                members = set()
-                for label in NODE_LABELS:
-                    members.update(self._ids_under(scope.region_code, label))
-                # Placeless nodes (industries, programs) belong to a scope through its links.
-                for node_id in list(members):
-                    for link_id in self._incident(node_id, "both"):
-                        link = self._links[link_id]
-                        other = link["target"] if link["source"] == node_id else link["source"]
-                        if self._nodes[other].get("region_code") is None:
-                            members.add(other)
-            else:
-                members = set(self._nodes)
-            members = {i for i in members if valid_on(self._nodes[i], scope.as_of)}
-            graph = nx.MultiDiGraph()
-            for node_id in sorted(members):
-                graph.add_node(node_id, **self._nodes[node_id])
-            for node_id in sorted(members):
-                for link_id in sorted(self._out.get(node_id, ())):
-                    link = self._links[link_id]
-                    if link["target"] not in members:
+            members = sorted(self._scope_members(scope))
+            kept = set(members)
+            link_ids = []
+            for node_id in members:
+                for link_id, link_type, other in graph.incident_heads(
+                    node_id, "out", scope.link_types, day
+                ):
+                    if other not in kept:
                         continue
-                    if not scope.include_structural and link["type"] in STRUCTURAL_LINK_TYPES:
+                    if not scope.include_structural and link_type in STRUCTURAL_LINK_TYPES:
                         continue
-                    if not self._usable_link(link, scope.link_types, scope.as_of):
-                        continue
-                    graph.add_edge(link["source"], link["target"], key=link_id, **link)
-            return graph
+                    link_ids.append(link_id)
+            nodes = self._node_docs(members)
+            links = self._link_docs(link_ids)
+        exported = nx.MultiDiGraph()
+        exported.add_nodes_from(nodes.items())
+        for link_id, link in links.items():
+            exported.add_edge(link["source"], link["target"], key=link_id, **link)
+        return exported
 
     async def _judgement_rows(
         self, query: protocol.JudgementQuery, request: PageRequest
@@ -1130,17 +1145,15 @@ class EmbeddedGraphStore(BaseGraphStore):
     async def stats(self) -> protocol.StoreStats:
         with self._mem_lock:
             self._refresh()
-            labels = Counter(doc["label"] for doc in self._nodes.values())
-            types = Counter(doc["type"] for doc in self._links.values())
-            return protocol.StoreStats(self.backend, dict(labels), dict(types), self._seq)
+            graph = self._graph
+            return protocol.StoreStats(
+                self.backend, graph.label_counts(), graph.type_counts(), self._seq
+            )
 
     # ------------------------------------------------------------------ record-time reads
 
     async def links_at_nodes(self, node_ids: Sequence[str]) -> dict[str, list[LinkDoc]]:
-        with self._mem_lock:
-            self._refresh()
-            found: dict[str, list[LinkDoc]] = {}
-            for node_id in node_ids:
-                ids = set(self._out.get(node_id, ())) | set(self._in.get(node_id, ()))
-                found[node_id] = [self._links[i] for i in sorted(ids)]
-            return found
+        with self._snapshot_read():
+            at = {i: sorted(set(self._graph.incident(i, "both"))) for i in node_ids}
+            docs = self._link_docs(sorted({link for ids in at.values() for link in ids}))
+            return {i: [docs[link] for link in ids if link in docs] for i, ids in at.items()}

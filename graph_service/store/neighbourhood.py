@@ -68,6 +68,11 @@ class NeighbourhoodWalk(Generic[NodeRaw, LinkRaw]):
         elsewhere)."""
         return self._depth_of
 
+    @property
+    def kept_links(self) -> list[str]:
+        """Ids of the links the answer keeps so far (a backend may read them in one go)."""
+        return list(self._links)
+
     def rings(self) -> Iterator[list[str]]:
         """The ids of each ring to expand, sorted, up to the query's depth."""
         for depth in range(1, self._query.depth + 1):
