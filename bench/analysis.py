@@ -5,8 +5,14 @@
 Graphs come from the generator over the division register: a county (平原县, 371426) and a
 province-sized slice (several cities of Shandong). For each: PageRank (our CSR power
 iteration, with the matrix built once and cached as the service does, vs igraph's PRPACK),
-Louvain (networkx vs igraph's multilevel), exact betweenness per source (networkx vs
-igraph) and the service's whole centrality set.
+Louvain (networkx and NetworKit's PLM vs igraph's multilevel, with the modularity each
+reaches), betweenness per source (the batched sweep and NetworKit, exact on the county and
+from sampled sources on the province, vs igraph from the same number of sources) and the
+service's whole centrality set.
+
+NetworKit uses every thread it is given (OpenMP; PLM runs on one thread for reproducible
+partitions, see ``graph_service.analysis.fast``); igraph and the sweep use one. The
+``threads`` field of the output records NetworKit's count.
 """
 
 from __future__ import annotations
@@ -21,12 +27,14 @@ from pathlib import Path
 from typing import Any
 
 import igraph as ig
+import networkit as nk
 import networkx as nx
+import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from graph_service.analysis import centrality, communities  # noqa: E402
+from graph_service.analysis import centrality, communities, fast  # noqa: E402
 from graph_service.analysis.graphs import collapse  # noqa: E402
 from graph_service.register import read_register, register_graph  # noqa: E402
 from graph_service.schema import STRUCTURAL_LINK_TYPES  # noqa: E402
@@ -72,6 +80,74 @@ def to_igraph(G: nx.Graph) -> tuple[ig.Graph, list[Any]]:
     return g, nodes
 
 
+def louvain_rows(
+    G: nx.Graph, g: ig.Graph, csr: centrality.CSRGraph
+) -> tuple[dict[str, Any], dict[str, float]]:
+    """Louvain three ways on one graph: seconds and the modularity each reaches."""
+    fast.networkit_graph(csr, weighted=True)  # the service converts once per cached matrix
+    nx_s, nx_result = timed(lambda: communities.louvain(G, seed=1, engine="networkx"), repeat=1)
+    nk_s, nk_result = timed(lambda: communities.louvain(G, seed=1, engine="networkit", csr=csr))
+    peer, clusters = timed(lambda: g.community_multilevel(weights="weight"))
+    seconds = {
+        "networkx": nx_s,
+        "networkit_plm": nk_s,
+        "igraph": peer,
+        "ratio_networkx_vs_igraph": round(nx_s / peer, 2),
+        "ratio_networkit_vs_igraph": round(nk_s / peer, 2),
+    }
+    quality = {
+        "networkx": round(nx_result.modularity, 4),
+        "networkit_plm": round(nk_result.modularity, 4),
+        "igraph": round(float(clusters.modularity), 4),
+    }
+    return seconds, quality
+
+
+def betweenness_rows(G: nx.Graph, g: ig.Graph, csr: centrality.CSRGraph) -> dict[str, Any]:
+    """Cost per source: exact on graphs up to 5,000 nodes, else from 200 sampled sources.
+
+    igraph runs from the same number of sources (all, or ``sources=`` a uniform sample),
+    single-threaded. The sweep is the service's reference engine.
+    """
+    n = len(G)
+    exact = n <= 5000
+    k = n if exact else 200
+    fast.networkit_graph(csr, weighted=False)
+    sweep, _ = timed(
+        lambda: centrality.betweenness(G, exact_max=5000, k=k, seed=1, csr=csr, engine="networkx"),
+        repeat=1,
+    )
+    networkit, _ = timed(
+        lambda: centrality.betweenness(G, exact_max=5000, k=k, seed=1, csr=csr, engine="networkit")
+    )
+    sources = None if exact else np.random.default_rng(1).choice(n, k, replace=False).tolist()
+    peer, _ = timed(
+        lambda: g.betweenness(directed=False, sources=sources), repeat=1 if exact else 3
+    )
+    row: dict[str, Any] = {
+        "sources": k,
+        "mode": "exact" if exact else "sampled",
+        "sweep": round(sweep / k * 1000, 4),
+        "networkit": round(networkit / k * 1000, 4),
+        "igraph": round(peer / k * 1000, 4),
+        "ratio_sweep_vs_igraph": round(sweep / peer, 2),
+        "ratio_networkit_vs_igraph": round(networkit / peer, 2),
+    }
+    if exact:
+        # networkit.EstimateBetweenness on the county too: sampled cost per source.
+        sampled, _ = timed(
+            lambda: centrality.betweenness(
+                G, exact_max=0, k=200, seed=1, csr=csr, engine="networkit"
+            )
+        )
+        subset = np.random.default_rng(1).choice(n, 200, replace=False).tolist()
+        peer_sampled, _ = timed(lambda: g.betweenness(directed=False, sources=subset))
+        row["networkit_sampled_200"] = round(sampled / 200 * 1000, 4)
+        row["igraph_sampled_200"] = round(peer_sampled / 200 * 1000, 4)
+        row["ratio_networkit_sampled_vs_igraph"] = round(sampled / peer_sampled, 2)
+    return row
+
+
 def bench(name: str, G: nx.Graph) -> dict[str, Any]:
     g, _ = to_igraph(G)
     out: dict[str, Any] = {"nodes": G.number_of_nodes(), "edges": G.number_of_edges()}
@@ -86,23 +162,9 @@ def bench(name: str, G: nx.Graph) -> dict[str, Any]:
         "igraph": peer,
         "ratio_cached_vs_igraph": round(ours / peer, 2),
     }
-    ours, _ = timed(lambda: communities.louvain(G, seed=1), repeat=1)
-    peer, _ = timed(lambda: g.community_multilevel(weights="weight"), repeat=1)
-    out["louvain_s"] = {"ours": ours, "igraph": peer, "ratio": round(ours / peer, 2)}
-    # Our betweenness is the batched sparse sweep the service runs (exact on the county,
-    # k sampled sources on the province); igraph's is exact: compare the cost per source.
-    exact = len(G) <= 5000
-    k = len(G) if exact else 200
-    ours, _ = timed(lambda: centrality.betweenness(G, exact_max=5000, k=k, seed=1), repeat=1)
-    peer_all, _ = timed(lambda: g.betweenness(directed=False), repeat=1)
-    per_source_ours = ours / k
-    per_source_peer = peer_all / len(G)
-    out["betweenness_per_source_ms"] = {
-        "ours": round(per_source_ours * 1000, 3),
-        "ours_sources": k,
-        "igraph": round(per_source_peer * 1000, 3),
-        "ratio": round(per_source_ours / per_source_peer, 2),
-    }
+    out["threads_networkit"] = nk.getMaxNumberOfThreads()
+    out["louvain_s"], out["louvain_modularity"] = louvain_rows(G, g, csr)
+    out["betweenness_per_source_ms"] = betweenness_rows(G, g, csr)
     whole, _ = timed(lambda: centrality.centrality_set(G, top=20, csr=csr), repeat=1)
     out["centrality_set_s"] = whole
     print(name, json.dumps(out, ensure_ascii=False))

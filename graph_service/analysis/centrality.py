@@ -61,6 +61,7 @@ import numpy.typing as npt
 import scipy as sp
 
 from graph_service import progress
+from graph_service.analysis import fast
 from graph_service.domain import CENTRALITY_MEASURES, MIN_BETWEENNESS_SAMPLE
 
 __all__ = [
@@ -103,12 +104,19 @@ class MethodRecord(TypedDict):
     ``method`` is ``"exact"``, ``"sampled"`` (``k`` sources drawn with ``seed``), ``"csr"``
     (power iteration or a sparse eigensolver on :class:`CSRGraph`) or ``"skipped"``;
     ``note`` says why a measure was skipped or what a caller should know about the result.
+    ``engine`` is ``"networkit"`` when NetworKit computed the values (absent: networkx or
+    the batched sweep here, the reference). A sampled NetworKit estimate states its error
+    bound: every node within ``epsilon`` (networkx's normalised scale) of the exact value
+    with probability at least ``1 − delta``.
     """
 
     method: Literal["exact", "sampled", "csr", "skipped"]
     k: int | None
     seed: int | None
     note: NotRequired[str]
+    engine: NotRequired[Literal["networkit"]]
+    epsilon: NotRequired[float]
+    delta: NotRequired[float]
 
 
 @dataclass(frozen=True, slots=True)
@@ -650,6 +658,7 @@ def betweenness(
     seed: int = 0,
     *,
     csr: CSRGraph | None = None,
+    engine: fast.Engine = "auto",
 ) -> MeasureResult:
     """Normalised betweenness centrality, exact up to ``exact_max`` nodes, sampled above.
 
@@ -668,18 +677,28 @@ def betweenness(
         Seed of the sample.
     csr : CSRGraph, optional
         A cached matrix of ``G`` (any weight: only its pattern is used).
+    engine : {"auto", "networkx", "networkit"}, optional
+        ``"networkx"``: the batched sweep here (hops) or networkx (``weight``), the
+        reference. ``"networkit"``: NetworKit (hops only), exact
+        (:func:`graph_service.analysis.fast.exact_betweenness`) or from ``k`` sources it
+        draws itself (:func:`graph_service.analysis.fast.sampled_betweenness`). ``"auto"``
+        picks NetworKit for hop distances from
+        :data:`graph_service.analysis.fast.NETWORKIT_MIN_NODES` nodes.
 
     Returns
     -------
     MeasureResult
         ``values`` as ``networkx.betweenness_centrality(G, k, normalized=True,
         weight=weight, seed=seed)`` returns them, and ``method`` (``exact`` or ``sampled``
-        with ``k`` and ``seed``).
+        with ``k`` and ``seed``). NetworKit's runs add ``engine="networkit"``; its samples
+        are its own draw (not networkx's), and the record states their error bound
+        (``epsilon`` at ``delta``, :func:`graph_service.analysis.fast.sampled_error_bound`).
 
     Raises
     ------
     ValueError
-        If ``k < 2`` or ``csr`` does not match ``G``.
+        If ``k < 2``, ``csr`` does not match ``G``, or ``engine="networkit"`` is asked with
+        a ``weight``.
 
     Notes
     -----
@@ -700,6 +719,8 @@ def betweenness(
        Sociometry 40(1):35–41, 1977.
     """
     sources, method = _sources(G, exact_max, k, seed)
+    if _between_engine(G, engine, weight) == "networkit":
+        return _networkit_betweenness(_check_csr(G, csr, None), sources, seed)
     if weight is not None:
         values = nx.betweenness_centrality(
             G, k=None if sources is None else len(sources), weight=weight, seed=seed
@@ -709,6 +730,42 @@ def betweenness(
     sums = _hop_sweep(csr, _source_indices(csr, sources), with_betweenness=True)
     values_array = _between_values(sums, len(csr), sampled=sources is not None)
     return MeasureResult(_as_dict(csr.nodes, values_array), method)
+
+
+def _between_engine(G: nx.Graph, engine: fast.Engine, weight: str | None) -> str:
+    if engine == "networkit":
+        if weight is not None:
+            raise ValueError("the networkit engine counts hops: no weight")
+        return "networkit"
+    if engine == "auto" and weight is None and len(G) >= fast.NETWORKIT_MIN_NODES:
+        return "networkit"
+    return "networkx"
+
+
+def _networkit_betweenness(
+    csr: CSRGraph, sources: list[Hashable] | None, seed: int
+) -> MeasureResult:
+    """NetworKit's exact betweenness, or its estimate from as many sources as ``sources``."""
+    if sources is None:
+        exact: MethodRecord = {"method": "exact", "k": None, "seed": None, "engine": "networkit"}
+        return MeasureResult(_as_dict(csr.nodes, fast.exact_betweenness(csr)), exact)
+    k = len(sources)
+    epsilon = fast.sampled_error_bound(len(csr), k, fast.DEFAULT_DELTA)
+    method: MethodRecord = {
+        "method": "sampled",
+        "k": k,
+        "seed": seed,
+        "engine": "networkit",
+        "epsilon": epsilon,
+        "delta": fast.DEFAULT_DELTA,
+        "note": (
+            f"estimated from {k} sources drawn by NetworKit (linear scaling); every node "
+            f"within {epsilon:.3g} of its exact value with probability at least "
+            f"{1 - fast.DEFAULT_DELTA:.2g}"
+        ),
+    }
+    values = fast.sampled_betweenness(csr, k, seed)
+    return MeasureResult(_as_dict(csr.nodes, values), method)
 
 
 def closeness(
@@ -921,6 +978,7 @@ def centrality_set(
     csr: CSRGraph | None = None,
     *,
     distance: str | None = None,
+    engine: fast.Engine = "auto",
 ) -> CentralityReport:
     """Several centrality measures of one graph, as top-N tables with their methods.
 
@@ -946,6 +1004,9 @@ def centrality_set(
     distance : str or None, optional
         Edge attribute read as a distance by betweenness, closeness and harmonic centrality;
         hops when ``None`` (the default: strengths are not distances).
+    engine : {"auto", "networkx", "networkit"}, optional
+        Engine of betweenness centrality (:func:`betweenness`); closeness and harmonic
+        centrality always come from the sweep here.
 
     Returns
     -------
@@ -964,9 +1025,10 @@ def centrality_set(
     hundred sparse products, both on ``csr``; betweenness, closeness and harmonic
     centrality share one batched breadth-first sweep, O(nm) up to ``exact_max`` nodes and
     O(km) above, where they are estimated from the same ``k`` sampled sources
-    (:func:`closeness`, :func:`harmonic`). Eigenvector centrality of a disconnected graph is
-    that of its largest component (others score 0; the method record says so). An empty
-    graph gives empty tables with method ``skipped``.
+    (:func:`closeness`, :func:`harmonic`). When NetworKit computes betweenness it draws its
+    own sources, and the sweep skips Brandes' accumulation. Eigenvector centrality of a
+    disconnected graph is that of its largest component (others score 0; the method record
+    says so). An empty graph gives empty tables with method ``skipped``.
 
     References
     ----------
@@ -1006,14 +1068,20 @@ def centrality_set(
     sums: _PathSums | None = None
     sources: list[Hashable] | None = None
     path_method: MethodRecord = exact
+    # Betweenness elsewhere (networkx with distances, or NetworKit): not from the sweep.
+    between_apart = distance is not None or (
+        "betweenness" in asked and _between_engine(G, engine, None) == "networkit"
+    )
     if path_measures:
         sources, path_method = _sources(G, exact_max, k, seed)
-        if distance is None:
+        if distance is None and ({"closeness", "harmonic"} & set(asked) or not between_apart):
             assert matrix is not None
             sums = _hop_sweep(
-                matrix, _source_indices(matrix, sources), "betweenness" in path_measures
+                matrix,
+                _source_indices(matrix, sources),
+                "betweenness" in path_measures and not between_apart,
             )
-        elif {"closeness", "harmonic"} & set(path_measures):
+        elif distance is not None and {"closeness", "harmonic"} & set(path_measures):
             sums, _ = _path_sums(G, distance, sources, None, with_betweenness=False)
 
     for measure in asked:
@@ -1030,6 +1098,9 @@ def centrality_set(
             result = _eigenvector_result(matrix, spectral)
         elif measure == "betweenness" and distance is not None:
             result = betweenness(G, distance, exact_max, k, seed)
+        elif measure == "betweenness" and between_apart:
+            assert matrix is not None
+            result = betweenness(G, None, exact_max, k, seed, csr=matrix, engine="networkit")
         else:
             assert sums is not None
             nodes = matrix.nodes if matrix is not None and distance is None else list(G)
