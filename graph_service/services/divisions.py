@@ -4,6 +4,13 @@ Rows are written top-down (provinces first, villages last) in atomic batches, ea
 before the containment link to its parent. Writes are upserts by id, so a second run changes
 nothing; a checkpoint file records the rows already written so an interrupted load resumes
 where it stopped instead of starting over.
+
+On a Neo4j store the load goes through parallel bulk writes (``services.bulk``): loader
+processes write batches on their own connections, every node first, then every link, without
+the per-entity history a ``WriteBatch`` journals (the register is reference data, reproducible
+from its package). Rows the checkpoint proves unwritten are ``CREATE``d, not ``MERGE``d: on a
+store that held no region and no village when the load began, every row past the furthest
+batch ever submitted (the checkpoint records it before submitting) is unwritten.
 """
 
 from __future__ import annotations
@@ -19,7 +26,9 @@ from pathlib import Path
 
 from graph_service.models import LinkDoc, NodeDoc
 from graph_service.register import read_register, register_graph
-from graph_service.store.protocol import GraphStore, WriteBatch, WriteResult
+from graph_service.services.bulk import BulkWriter, Phase
+from graph_service.store.neo4j import Neo4jGraphStore
+from graph_service.store.protocol import GraphStore, NodeQuery, WriteBatch, WriteResult
 
 __all__ = ["DivisionsReport", "count_register_rows", "load_divisions"]
 
@@ -65,6 +74,7 @@ async def load_divisions(
     scope: list[str] | None = None,
     progress: Callable[[int], None] | None = None,
     in_flight: int = 1,
+    workers: int | None = None,
 ) -> DivisionsReport:
     """Load the register in ``dist`` (the package's ``dist`` folder) into ``store``.
 
@@ -74,7 +84,14 @@ async def load_divisions(
     With ``in_flight`` > 1 several batches write at once (a server store takes them on
     several connections). That is only safe when no batch needs another's nodes, so the
     load then makes two passes: every node first, then every link.
+
+    A Neo4j store is loaded by ``workers`` loader processes (default: ``in_flight`` when it
+    is more than one; 0 writes in this process) through ``Neo4jGraphStore.bulk_write``,
+    always in two passes.
     """
+    if isinstance(store, Neo4jGraphStore):
+        processes = (in_flight if in_flight > 1 else 0) if workers is None else workers
+        return await _bulk_load(store, dist, checkpoint, batch_rows, scope, progress, processes)
     started = time.perf_counter()
     phases = ("nodes", "links") if in_flight > 1 else ("all",)
     done_phase, done_rows = _read_checkpoint(checkpoint, dist) if scope is None else ("", 0)
@@ -157,4 +174,127 @@ async def _pass(
     finally:
         for task, _ in pending:
             task.cancel()
+    return position
+
+
+# ---------------------------------------------------------------------- Neo4j: bulk writes
+
+
+@dataclass(slots=True)
+class _BulkState:
+    """The checkpoint of a bulk load: the pass, the rows of it written (every batch before
+    them settled), the furthest row ever submitted and whether rows past it may be created
+    (the store held no region and no village when the load began)."""
+
+    phase: str = "nodes"
+    rows: int = 0
+    submitted: int = 0
+    create: bool = False
+
+    @classmethod
+    def read(cls, path: Path, dist: Path) -> _BulkState | None:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if data.get("source") != str(dist.resolve()):
+            return None
+        if data.get("mode") != "bulk":
+            # The checkpoint of a load through WriteBatch: its rows are written, nothing
+            # past them is proven unwritten ("all": their nodes and links both).
+            phase, rows = str(data.get("phase", "")), int(data.get("rows", 0))
+            return cls("nodes" if phase in ("all", "") else phase, rows, rows, create=False)
+        return cls(
+            str(data["phase"]), int(data["rows"]), int(data["submitted"]), bool(data["create"])
+        )
+
+    def save(self, path: Path, dist: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        state = {
+            "source": str(dist.resolve()),
+            "mode": "bulk",
+            "phase": self.phase,
+            "rows": self.rows,
+            "submitted": self.submitted,
+            "create": self.create,
+        }
+        # Written whole, then renamed: a crash never leaves half a checkpoint.
+        scratch = path.with_suffix(".tmp")
+        scratch.write_text(json.dumps(state), encoding="utf-8")
+        scratch.replace(path)
+
+
+async def _bulk_load(
+    store: Neo4jGraphStore,
+    dist: Path,
+    checkpoint: Path,
+    batch_rows: int,
+    scope: list[str] | None,
+    progress: Callable[[int], None] | None,
+    workers: int,
+) -> DivisionsReport:
+    started = time.perf_counter()
+    state = _BulkState.read(checkpoint, dist) if scope is None else None
+    if state is None:
+        stored = await store.count_nodes(NodeQuery(labels=["Region", "Village"]))
+        state = _BulkState(create=not any(stored.values()))
+    counts = {"node": 0, "link": 0}
+    skipped = 0
+    total_rows = 0
+    phases: tuple[Phase, ...] = ("nodes", "links")
+    for phase in phases[phases.index(state.phase) :]:
+        if phase != state.phase:
+            state.phase, state.rows, state.submitted = phase, 0, 0
+        skipped += state.rows
+        total_rows = await _bulk_pass(
+            store, dist, scope, phase, state, batch_rows, workers, counts, checkpoint, progress
+        )
+    return DivisionsReport(
+        rows=total_rows,
+        skipped=skipped,
+        nodes=counts["node"],
+        links=counts["link"],
+        seconds=time.perf_counter() - started,
+    )
+
+
+async def _bulk_pass(
+    store: Neo4jGraphStore,
+    dist: Path,
+    scope: list[str] | None,
+    phase: Phase,
+    state: _BulkState,
+    batch_rows: int,
+    workers: int,
+    counts: dict[str, int],
+    checkpoint: Path,
+    progress: Callable[[int], None] | None,
+) -> int:
+    """One pass of a bulk load, resumed at ``state.rows``."""
+    rows = read_register(dist, scope)
+    if state.rows:
+        rows = islice(rows, state.rows, None)
+        if progress is not None:
+            progress(state.rows)
+    position = state.rows
+
+    def settled(size: int, nodes: int, links: int) -> None:
+        state.rows += size
+        counts["node"] += nodes
+        counts["link"] += links
+        if scope is None:
+            state.save(checkpoint, dist)
+        if progress is not None:
+            progress(size)
+
+    async with BulkWriter(store, workers, settled) as writer:
+        while chunk := list(islice(rows, batch_rows)):
+            # Past the furthest row ever submitted nothing of this load is stored.
+            create = state.create and position >= state.submitted
+            if position + len(chunk) > state.submitted:
+                state.submitted = position + len(chunk)
+                if scope is None:
+                    state.save(checkpoint, dist)
+            await writer.submit(chunk, len(chunk), phase, create=create)
+            position += len(chunk)
     return position

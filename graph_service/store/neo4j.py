@@ -19,6 +19,7 @@ import datetime as dt
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 import networkx as nx
@@ -32,7 +33,12 @@ from neo4j.exceptions import (
     SessionExpired,
 )
 
-from graph_service.errors import ConflictError, GraphServiceError, StoreUnavailableError
+from graph_service.errors import (
+    ConflictError,
+    GraphServiceError,
+    NotFoundError,
+    StoreUnavailableError,
+)
 from graph_service.models import LinkDoc, NodeDoc
 from graph_service.schema import JOINT_BODY_KINDS, LINK_TYPES, NODE_LABELS, STRUCTURAL_LINK_TYPES
 from graph_service.search_text import FOLD_VERSION, fold
@@ -69,7 +75,13 @@ from graph_service.store.neo4j_resilience import (
 )
 from graph_service.store.protocol import valid_on
 
-__all__ = ["Neo4jGraphStore", "escape_lucene"]
+__all__ = [
+    "Neo4jGraphStore",
+    "ServerConnection",
+    "escape_lucene",
+    "link_properties",
+    "node_properties",
+]
 
 
 def _LINKS_BY_ID() -> str:  # noqa: N802
@@ -106,6 +118,57 @@ def _node_props(doc: NodeDoc) -> dict[str, Any]:
         "names_text": names_text(doc),
         "doc": orjson.dumps(doc).decode(),
     }
+
+
+def node_properties(doc: NodeDoc) -> dict[str, Any]:
+    """The properties the store writes for a node (its labels: ``:Entity`` and its own)."""
+    return _node_props(doc)
+
+
+def link_properties(doc: LinkDoc) -> dict[str, Any]:
+    """The properties the store writes for a link (its type is the relationship type)."""
+    return _link_props(doc)
+
+
+def _bulk_node_row(doc: NodeDoc) -> list[Any]:
+    """A node as a ``bulk_nodes_*`` row: the properties of :func:`node_properties` but the
+    label (a parameter), in a list the driver packs faster than a map."""
+    return [
+        doc["id"],
+        doc.get("kind"),
+        doc["name"],
+        doc.get("region_code"),
+        doc.get("valid_from"),
+        doc.get("valid_to"),
+        doc.get("aliases", []),
+        names_text(doc),
+        orjson.dumps(doc).decode(),
+    ]
+
+
+def _bulk_link_row(doc: LinkDoc) -> list[Any]:
+    return [
+        doc["id"],
+        doc["source"],
+        doc["target"],
+        doc.get("valid_from"),
+        doc.get("valid_to"),
+        orjson.dumps(doc).decode(),
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConnection:
+    """Where a store's server is and how it logs in: what a loader process needs to open a
+    store of its own on the same database."""
+
+    uri: str
+    user: str
+    password: str
+    database: str
+
+    def open_store(self) -> Neo4jGraphStore:
+        return Neo4jGraphStore(self.uri, self.user, self.password, self.database)
 
 
 def _link_props(doc: LinkDoc) -> dict[str, Any]:
@@ -517,6 +580,58 @@ class Neo4jGraphStore(BaseGraphStore):
         assert record is not None
         version = record["version"] if graph_changed else record["rows"][0]
         return protocol.WriteResult(**counts, version=int(version))
+
+    # ------------------------------------------------------------------ bulk loads
+
+    def connection(self) -> ServerConnection:
+        """This store's server and login, for loader processes that open their own."""
+        return ServerConnection(self.uri, self._auth[0], self._auth[1], self.database)
+
+    async def bulk_write(
+        self, nodes: Sequence[NodeDoc], links: Sequence[LinkDoc], *, create: bool
+    ) -> int:
+        """Write trusted, already valid documents in one transaction: the same nodes,
+        relationships and properties as :meth:`write`, without its reads, checks and
+        history entries (a bulk load of reference data, e.g. the division register). Several
+        calls may run at once on separate connections (or processes) when none needs
+        another's nodes. ``create`` says the caller has proven none of them is stored yet:
+        ``CREATE`` instead of ``MERGE`` (a stored id then fails on its unique constraint).
+        A link whose ends are not both stored fails the batch (``NotFoundError``), as it
+        does in :meth:`write`. Returns the graph's version after the write."""
+        await self._ensure_migrated()
+        driver = self._driver_or_raise()
+        node_rows: defaultdict[str, list[list[Any]]] = defaultdict(list)
+        for node in nodes:
+            node_rows[node["label"]].append(_bulk_node_row(node))
+        link_rows: defaultdict[str, list[list[Any]]] = defaultdict(list)
+        for link in links:
+            link_rows[link["type"]].append(_bulk_link_row(link))
+        node_statement = "bulk_nodes_create" if create else "bulk_nodes_merge"
+        link_statement = "bulk_links_create" if create else "bulk_links_merge"
+
+        async def write_tx(tx: AsyncManagedTransaction) -> int:
+            for label, rows in node_rows.items():
+                text = cypher.for_label(node_statement, label)
+                for chunk in chunks(rows, UNWIND_CHUNK):
+                    await (await tx.run(text, rows=chunk, label=label)).consume()
+            for type_, rows in link_rows.items():
+                text = cypher.for_type(link_statement, type_)
+                for chunk in chunks(rows, UNWIND_CHUNK):
+                    written = await (await tx.run(text, rows=chunk)).single()
+                    if written is None or written["written"] != len(chunk):
+                        raise NotFoundError(
+                            f"a {type_} link of this batch names a node that is not stored",
+                            field="links",
+                        )
+            record = await (await tx.run(cypher.statement("graph_version_bump"))).single()
+            assert record is not None
+            return int(record["version"])
+
+        async def work() -> int:
+            async with driver.session(database=self.database) as session:
+                return await session.execute_write(write_tx)
+
+        return await self._guard(work, timeout=None)
 
     # ------------------------------------------------------------------ point reads
 

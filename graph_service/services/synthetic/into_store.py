@@ -4,7 +4,7 @@ a store, in atomic batches."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,6 +12,7 @@ from graph_service.domain import code_ancestors
 from graph_service.errors import InvalidInputError, NotFoundError
 from graph_service.models import LinkDoc, NodeDoc
 from graph_service.services.synthetic.network import generate_network
+from graph_service.store.neo4j import Neo4jGraphStore
 from graph_service.store.protocol import GraphStore, NodeQuery, WriteBatch
 
 __all__ = ["GenerationReport", "generate_into", "scope_of"]
@@ -75,6 +76,18 @@ async def generate_into(
     if not villages:
         raise InvalidInputError("the regions hold no villages", field="regions")
     report = GenerationReport(regions=len(regions), villages=len(villages))
+    if isinstance(store, Neo4jGraphStore):
+        # Parallel bulk batches (services/bulk.py): every node, then every link.
+        from graph_service.services.bulk import load_documents
+
+        await load_documents(
+            store,
+            _counted(generate_network(regions, villages, seed), report),
+            batch_size,
+            progress=progress,
+        )
+        report.seconds = time.perf_counter() - started
+        return report
     nodes: list[NodeDoc] = []
     links: list[LinkDoc] = []
 
@@ -100,3 +113,16 @@ async def generate_into(
     await flush()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _counted(
+    docs: Iterator[tuple[str, dict[str, Any]]], report: GenerationReport
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    for kind, doc in docs:
+        if kind == "node":
+            report.nodes += 1
+            report.nodes_by_label[doc["label"]] = report.nodes_by_label.get(doc["label"], 0) + 1
+        else:
+            report.links += 1
+            report.links_by_type[doc["type"]] = report.links_by_type.get(doc["type"], 0) + 1
+        yield kind, doc
