@@ -4,7 +4,8 @@
 ``keys …`` (:mod:`.accounts`), ``load-seed |
 load-divisions | generate | import | export | export-graph`` (:mod:`.data`), ``analyse …``
 (:mod:`.analyse`), ``recommend …`` (:mod:`.recommend`), ``evaluate`` (:mod:`.evaluate`),
-``search`` (:mod:`.search`) and ``history | restore`` (:mod:`.history`).
+``search`` (:mod:`.search`), ``history | restore`` (:mod:`.history`), ``analyse-national``
+(:mod:`.national`) and ``export-neo4j-csv`` (:mod:`.bulk`).
 Every command reads the graph through the caller-aware view (:mod:`.runtime`), as the HTTP
 API does; none imports an HTTP route module.
 """
@@ -13,7 +14,17 @@ from __future__ import annotations
 
 import typer
 
-from graph_service.cli import accounts, admin, data, evaluate, history, intake, search
+from graph_service.cli import (
+    accounts,
+    admin,
+    bulk,
+    data,
+    evaluate,
+    history,
+    intake,
+    national,
+    search,
+)
 from graph_service.cli.analyse import analyse_app
 from graph_service.cli.recommend import recommend_app
 
@@ -28,10 +39,12 @@ app = typer.Typer(
 admin.register(app)
 accounts.register(app)
 data.register(app)
+bulk.register(app)  # export-neo4j-csv
 evaluate.register(app)
 search.register(app)
 history.register(app)
 intake.register(app)  # resolve, import-table, extract, review …, dedup-scan, merge
+national.register(app)  # analyse-national
 app.add_typer(analyse_app, name="analyse")
 app.add_typer(recommend_app, name="recommend")
 

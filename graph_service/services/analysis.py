@@ -39,7 +39,14 @@ from graph_service.domain import (
 from graph_service.errors import InvalidInputError
 from graph_service.services.analysis_scope import AnalysisScope
 from graph_service.services.listing import Limit, listing
+from graph_service.services.recorded import RecordedStore
 from graph_service.services.references import resolve_node
+from graph_service.services.stored_analyses import (
+    centrality_parameters,
+    coverage_parameters,
+    rules_parameters,
+    stored_answer,
+)
 from graph_service.services.view import GraphView
 
 __all__ = ["AnalysisService", "parse_scope", "to_jsonable"]
@@ -98,10 +105,28 @@ def parse_scope(
 
 class AnalysisService:
     """Analyses of the graph a caller's view shows (``GraphView``): whatever the caller may
-    not see is not in the graph, so no row, count or member can reveal it."""
+    not see is not in the graph, so no row, count or member can reveal it.
 
-    def __init__(self, rules_path: Path) -> None:
+    With ``use_stored`` (the API's default), a region's centrality, coverage and rule check
+    are answered from a batch run's stored answer (``services.national``) when one was
+    computed for the same parameters, the caller's audience and the store's current version;
+    the answer then says so in its ``provenance``. The batch itself computes with
+    ``use_stored=False``.
+    """
+
+    def __init__(self, rules_path: Path, use_stored: bool = True) -> None:
         self.rules_path = rules_path
+        self.use_stored = use_stored
+
+    async def _stored(
+        self, view: GraphView, analysis: str, parameters: Mapping[str, Any]
+    ) -> dict[str, Any] | None:
+        """The stored answer for this view, if a fresh one exists (see the class docstring).
+        Record-time views read the graph as it was: a stored answer is of the graph now."""
+        if not self.use_stored or isinstance(view.store, RecordedStore):
+            return None
+        audience = (await view.policy()).audience
+        return await stored_answer(view.store, analysis, parameters, audience)
 
     async def _simple(
         self, view: GraphView, scope: AnalysisScope
@@ -127,6 +152,10 @@ class AnalysisService:
         seed: int,
         exact_max: int,
     ) -> dict[str, Any]:
+        if scope.kind == "region":
+            parameters = centrality_parameters(scope, measures, top, k, seed, exact_max)
+            if (stored := await self._stored(view, "centrality", parameters)) is not None:
+                return stored
         graph, simple, key = await self._simple(view, scope)
         csr = await view.graphs.derive(key, "csr", centrality.CSRGraph.from_graph, simple)
         data: dict[str, Any] = await view.graphs.pool.run(
@@ -309,6 +338,9 @@ class AnalysisService:
         details: bool = False,
         limit: int = 200,
     ) -> dict[str, Any]:
+        parameters = coverage_parameters(region_code, as_of, strong_threshold, details, limit)
+        if (stored := await self._stored(view, "coverage", parameters)) is not None:
+            return stored
         scope = AnalysisScope("region", region_code, 2, (), True, as_of)
         graph, _ = await view.graph(scope)
         data: dict[str, Any] = await view.graphs.pool.run(
@@ -348,6 +380,10 @@ class AnalysisService:
         return {"scope": self._scope_info(scope, graph), **data}
 
     async def rule_check(self, view: GraphView, scope: AnalysisScope) -> dict[str, Any]:
+        if scope.kind == "region":
+            stored = await self._stored(view, "rules", rules_parameters(scope))
+            if stored is not None:
+                return stored
         graph, _ = await view.graph(scope)
 
         def checked() -> Any:
