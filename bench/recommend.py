@@ -15,8 +15,11 @@ county and the region and the generated network of both (``generate_into``, one 
   ``bench/run.py``): ``GET /v1/recommendations/partners?target=…&top=10`` for every village
   of the county, cold and warm; ``POST /v1/recommendations/assignment`` with 1,000 villages
   and 1,000 helpers of the region, k=1/m=1 and k=2/m=2, cold and warm. Cold is the first
-  request after a restart (scope export + index build + the process's first-use imports) and
-  the first after a write (a node written back unchanged: export + build);
+  request after a restart once ``/readyz`` says ready (the server warms the county's and the
+  region's indexes first, issue 16; a server without the warm-up is the peer), the first
+  after a write elsewhere (the province's node written back: the indexes are carried over)
+  and after a write inside the scope (an alias added to one of its villages: the warm-up
+  rebuilds the index in the background; right after the write, and once it is rebuilt);
 - the peers in the same run: a bare endpoint (``/healthz``) over the same client, and the
   same plan computed in process (checked equal to the HTTP one).
 
@@ -336,10 +339,13 @@ async def bench_in_process(
 
 
 class Server:
-    """A uvicorn server on 127.0.0.1 over the embedded store in ``data``, one client."""
+    """A uvicorn server on 127.0.0.1 over the embedded store in ``data``, one client;
+    ``warm``: the regions whose recommender indexes it builds before it is ready (none: the
+    warm-up is off, as before issue 16)."""
 
-    def __init__(self, data: Path) -> None:
+    def __init__(self, data: Path, warm: list[str] | None = None) -> None:
         self.data = data
+        self.warm = warm
         self.key = secrets.token_hex(16)
         self.failures: list[dict[str, Any]] = []
         self.last_cpu_ms = 0.0
@@ -351,6 +357,16 @@ class Server:
         }
         env["GRAPH_SERVICE_DATA_DIR"] = str(self.data)
         env["GRAPH_SERVICE_API_KEY_HASHES"] = json.dumps([f"bench={hash_api_key(self.key)}"])
+        # One client sends every request: the per-client rate limit would answer most
+        # with 429; on a shared machine the 5 s budget would answer slow ones with 503.
+        env["GRAPH_SERVICE_RATE_LIMIT_ENABLED"] = "false"
+        env["GRAPH_SERVICE_REQUEST_BUDGET_SECONDS"] = "120"
+        if self.warm is None:
+            env["GRAPH_SERVICE_RECOMMEND_WARM_MAX"] = "0"
+        else:
+            env["GRAPH_SERVICE_RECOMMEND_WARM_REGIONS"] = json.dumps(self.warm)
+        # Regions asked for are recorded in the data directory: each server starts afresh.
+        (self.data / "recommend_regions.json").unlink(missing_ok=True)
         started = time.perf_counter()
         self.process = subprocess.Popen(
             server_command(port),
@@ -369,6 +385,7 @@ class Server:
                 raise RuntimeError("server did not become ready")
             time.sleep(0.1)
         self.ready_s = round(time.perf_counter() - started, 2)
+        self.ready_indexes = self.client.get("/readyz").json()["indexes"]
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -384,11 +401,27 @@ class Server:
         fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
 
-    def touch(self, node_id: str) -> None:
+    def touch(self, node_id: str, change: str | None = None) -> None:
         """Write a node back unchanged: the store's version moves, every cached scope and
-        index goes cold (as after any write), the data stays the same."""
+        index goes cold (as after any write), the data stays the same. With ``change``, an
+        alias added (a change the scopes of the node's region must see)."""
         _, doc = self.timed("GET", f"/v1/nodes/{node_id}")
+        if doc is not None and change is not None:
+            doc["aliases"] = [*(doc.get("aliases") or []), change]
         self.timed("PUT", f"/v1/nodes/{node_id}", body=doc, headers={"X-API-Key": self.key})
+
+    def index_builds(self) -> int:
+        """Recommender index builds so far (warm-up and requests), from /readyz."""
+        return sum(self.client.get("/readyz").json()["indexes"]["builds"].values())
+
+    def settle(self, builds: int, timeout: float = 120) -> float:
+        """Wait until ``builds`` index builds happened; the seconds it took."""
+        started = time.perf_counter()
+        while self.index_builds() < builds:
+            if time.perf_counter() - started > timeout:
+                raise RuntimeError("the index rebuild did not end")
+            time.sleep(0.02)
+        return time.perf_counter() - started
 
     def timed(
         self,
@@ -433,6 +466,7 @@ def http_signature(data: dict[str, Any] | None) -> str | None:
 
 def bench_http(
     data: Path,
+    county: str,
     region: str,
     targets: list[str],
     choice: dict[str, Any],
@@ -440,18 +474,22 @@ def bench_http(
     cold_restarts: int,
     bare_repeat: int,
 ) -> dict[str, Any]:
-    out: dict[str, Any] = {"failures": []}
+    """Every server but the peer warms the county's and the region's indexes (both
+    audiences) before it is ready (``GRAPH_SERVICE_RECOMMEND_WARM_REGIONS``)."""
+    warm_regions = [county, region]
+    out: dict[str, Any] = {"failures": [], "warm_regions": warm_regions}
     partners_cold: list[float] = []
     assignment_cold: dict[str, list[float]] = {name: [] for name in SETTINGS}
     partners_cold_cpu: list[float] = []
     assignment_cold_cpu: dict[str, list[float]] = {name: [] for name in SETTINGS}
     ready: list[float] = []
+    request_builds: list[int] = []
     signatures: dict[str, set[str | None]] = {name: set() for name in SETTINGS}
-    # Cold: a fresh server per sample; its first partners request (a county index) and then
-    # its first assignment request (the region's index) each pay their export and build.
+    # Cold after a restart, once ready: a fresh server per sample; its first partners
+    # request (the county) and then its first assignment request (the region).
     plan: list[tuple[int, str]] = [(i, name) for i in range(cold_restarts) for name in SETTINGS]
     for n, (_, name) in enumerate(plan):
-        with Server(data) as server:
+        with Server(data, warm_regions) as server:
             ready.append(server.ready_s)
             elapsed, _ = server.timed(
                 "GET", "/v1/recommendations/partners", params={"target": targets[-1 - n], "top": 10}
@@ -465,9 +503,31 @@ def bench_http(
             assignment_cold[name].append(elapsed)
             assignment_cold_cpu[name].append(server.last_cpu_ms)
             signatures[name].add(http_signature(result))
+            builds = server.client.get("/readyz").json()["indexes"]["builds"]
+            request_builds.append(builds.get("request", 0))
             out["failures"] += server.failures
-    # Warm: one server, every index built.
+    out["warm_up"] = {
+        "ready_s": summary(ready),
+        "index_builds_on_request_path": request_builds,
+    }
+    # The peer: the same first requests on a server that warms nothing (before issue 16).
     with Server(data) as server:
+        peer_ready = server.ready_s
+        peer_partners, _ = server.timed(
+            "GET", "/v1/recommendations/partners", params={"target": targets[-1], "top": 10}
+        )
+        peer_assignment, result = server.timed(
+            "POST", "/v1/recommendations/assignment", body=assignment_body(region, choice, 1, 1)
+        )
+        signatures["k1_m1"].add(http_signature(result))
+        out["no_warm_up_peer"] = {
+            "ready_s": peer_ready,
+            "partners_first_ms": round(peer_partners, 1),
+            "assignment_k1_m1_first_ms": round(peer_assignment, 1),
+        }
+        out["failures"] += server.failures
+    # Warm: one server, every index built.
+    with Server(data, warm_regions) as server:
         ready.append(server.ready_s)
         for target in targets[:20]:
             server.timed(
@@ -505,7 +565,7 @@ def bench_http(
         out["assignment"] = {}
         for name, (k, m) in SETTINGS.items():
             body = assignment_body(region, choice, k, m)
-            server.timed("POST", "/v1/recommendations/assignment", body=body)  # builds the index
+            server.timed("POST", "/v1/recommendations/assignment", body=body)  # first answer
             samples, samples_cpu = [], []
             for _ in range(repeat):
                 elapsed, result = server.timed("POST", "/v1/recommendations/assignment", body=body)
@@ -522,7 +582,8 @@ def bench_http(
                 "request_bytes": len(json.dumps(body)),
                 "signatures": signatures[name],
             }
-        # Cold after a write (no restart): export and build again, no first-use imports.
+        # After a write elsewhere (the province's node, outside both scopes): the indexes
+        # are carried over to the new version.
         touched = f"region:{region[:2]}"
         after_write: dict[str, list[float]] = {"partners": []}
         for i in range(cold_restarts * len(SETTINGS)):
@@ -544,6 +605,54 @@ def bench_http(
                 signatures[name].add(http_signature(result))
             out["assignment"][name]["cold_after_write_ms"] = summary(samples)
         out["touched_node"] = touched
+
+        # After a write inside the scope (an alias added to one of its villages): the
+        # warm-up rebuilds the index (both audiences) in the background. The request right
+        # after the write waits for the rebuild under way; once it is done, requests are warm.
+        def inside(n: int, node: str, request: Any) -> dict[str, float]:
+            builds = server.index_builds()
+            written = time.perf_counter()
+            server.touch(node, change=f"基准写入{n}")
+            right_after, _ = request()
+            server.settle(builds + 2)
+            rebuilt_after = ms_since(written)
+            rebuilt, _ = request()
+            return {
+                "right_after_write_ms": right_after,
+                "rebuild_done_after_write_ms": rebuilt_after,
+                "after_rebuild_ms": rebuilt,
+            }
+
+        rows = [
+            inside(
+                i,
+                targets[i],
+                lambda i=i: server.timed(
+                    "GET",
+                    "/v1/recommendations/partners",
+                    params={"target": targets[-20 - i], "top": 10},
+                ),
+            )
+            for i in range(cold_restarts * len(SETTINGS))
+        ]
+        out["partners"]["after_write_inside"] = {
+            key: summary([r[key] for r in rows]) for key in rows[0]
+        }
+        for name, (k, m) in SETTINGS.items():
+            body = assignment_body(region, choice, k, m)
+            rows = [
+                inside(
+                    100 + i,
+                    choice["villages"][i],
+                    lambda body=body: server.timed(
+                        "POST", "/v1/recommendations/assignment", body=body
+                    ),
+                )
+                for i in range(cold_restarts)
+            ]
+            out["assignment"][name]["after_write_inside"] = {
+                key: summary([r[key] for r in rows]) for key in rows[0]
+            }
         out["server_rss_mb"] = server.rss_mb()
         out["failures"] += server.failures
     out["server_ready_s"] = summary(ready)
@@ -595,6 +704,7 @@ def main() -> int:
         results["in_process"] = local
         http = bench_http(
             data,
+            args.county,
             args.region,
             targets,
             choice,
@@ -671,14 +781,23 @@ def print_table(results: dict[str, Any], args: argparse.Namespace) -> None:
     row("time (ms)", "median", "min", "max", "CPU med.")
     for label, m, cpu in (
         (
-            "partners, HTTP, cold (first after start)",
+            "server start until ready, s (warm-up included)",
+            http["warm_up"]["ready_s"],
+            None,
+        ),
+        (
+            "partners, HTTP, first after start, once ready",
             http["partners"]["cold_ms"],
             http["partners"]["cold_server_cpu_ms"],
         ),
         (
-            "partners, HTTP, cold (first after a write)",
+            "partners, HTTP, first after a write elsewhere",
             http["partners"]["cold_after_write_ms"],
             None,
+        ),
+        *(
+            (f"partners, HTTP, write inside: {key}", m, None)
+            for key, m in http["partners"]["after_write_inside"].items()
         ),
         ("partners, in process, cold", local["partners"]["cold_ms"], None),
         (f"county {args.county} export", county["export_ms"], None),
@@ -698,8 +817,12 @@ def print_table(results: dict[str, Any], args: argparse.Namespace) -> None:
     for name in SETTINGS:
         ours, theirs = local["assignment"][name], http["assignment"][name]
         for label, m, cpu in (
-            ("HTTP, cold (after start)", theirs["cold_ms"], theirs["cold_server_cpu_ms"]),
-            ("HTTP, cold (after a write)", theirs["cold_after_write_ms"], None),
+            ("HTTP, first after start, ready", theirs["cold_ms"], theirs["cold_server_cpu_ms"]),
+            ("HTTP, first after a write elsewhere", theirs["cold_after_write_ms"], None),
+            *(
+                (f"HTTP, write inside: {key}", m, None)
+                for key, m in theirs["after_write_inside"].items()
+            ),
             ("HTTP, warm", theirs["warm_ms"], theirs["warm_server_cpu_ms"]),
             ("service in process, warm", ours["service_warm_ms"], ours["service_warm_cpu_ms"]),
             ("plan_region, prebuilt index", ours["plan_region_ms"], ours["plan_region_cpu_ms"]),
@@ -717,6 +840,13 @@ def print_table(results: dict[str, Any], args: argparse.Namespace) -> None:
             f"pairs, covered {ours['covered']}/{ours['villages']}, same plan over HTTP: "
             f"{theirs['same_plan_as_in_process']}"
         )
+    peer = http["no_warm_up_peer"]
+    print(
+        f"peer without warm-up: ready in {peer['ready_s']} s, first partners "
+        f"{peer['partners_first_ms']} ms, first assignment k1_m1 "
+        f"{peer['assignment_k1_m1_first_ms']} ms; index builds on the request path of the "
+        f"warmed servers: {http['warm_up']['index_builds_on_request_path']}"
+    )
     if http["failures"]:
         print(f"{len(http['failures'])} failed requests: see {args.out}")
     print(f"written to {args.out}")

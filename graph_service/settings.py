@@ -62,6 +62,21 @@ class Settings(BaseSettings):
     #: well on the generated counties (docs/recommendations.md); ``strength`` lets strong
     #: ties count for more.
     recommend_tie_weight: Literal["strength", "count"] = "strength"
+    #: Regions (division codes, usually counties) whose recommender indexes are built at
+    #: start-up, for both audiences, before /readyz says ready, and rebuilt right after a
+    #: write that touches them (graph_service/services/index_warmup.py). Besides these, the
+    #: regions recommendations were asked for are recorded (``recommend_regions.json`` in
+    #: ``data_dir``) and warmed at the next start. A JSON list in the environment.
+    recommend_warm_regions: list[str] = Field(default_factory=list)
+    #: At most this many (region, audience) indexes are kept warm (0: no warm-up at all);
+    #: each is a scope graph in the graph cache (``graph_cache_entries``).
+    recommend_warm_max: int = Field(default=8, ge=0, le=64)
+    #: Whether /readyz answers 503 (Retry-After) while the indexes are being built; without
+    #: it the service is ready at once and the first requests may build indexes themselves.
+    recommend_warm_wait: bool = True
+    #: Seconds between two looks at the store's version, to rebuild the warm indexes a
+    #: write (by this process or another) touched; requests look themselves as well.
+    recommend_warm_poll_s: float = Field(default=0.2, gt=0, le=60)
 
     # ---- Rate limits (graph_service/api/ratelimit.py). Token buckets: a caller may send
     # ``burst`` requests at once, then ``per_second`` on average. A key holder (a valid key,

@@ -60,6 +60,9 @@ def make_settings(backend: str, data_dir: Path, **overrides: Any) -> Settings:
         # Tests read analyses right after their writes: exact, not the served second of
         # staleness (tests/test_workers.py tests the bound itself).
         "scope_graph_max_stale_s": 0.0,
+        # No index warm-up: /readyz is ready at once, and the regions asked for are not
+        # recorded in a shared data directory (tests/test_recommend_warm.py warms).
+        "recommend_warm_max": 0,
     }
     if backend == "neo4j":
         conf = neo4j_conf()

@@ -29,6 +29,7 @@ from graph_service.api.routes import (
     history,
     imports,
     jobs,
+    layout,
     links,
     meta,
     nodes,
@@ -43,6 +44,7 @@ from graph_service.services.articles import ArticleService
 from graph_service.services.documents import SourceDocuments
 from graph_service.services.graph import GraphService
 from graph_service.services.imports import ImportService
+from graph_service.services.index_warmup import IndexWarmer
 from graph_service.services.recommendations import RecommendationService
 from graph_service.services.resolution import NameResolver
 from graph_service.services.review import ReviewService
@@ -86,6 +88,17 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
         stop_work = install_work(app, settings, the_store)
         app.state.analysis = AnalysisService(settings.seed_dir / "rules" / "joint_body_rules.json")
         app.state.recommendations = RecommendationService(the_store, settings.recommend_tie_weight)
+        # Recommender indexes of the regions in use, built before /readyz says ready and
+        # rebuilt right after the writes that touch them (services/index_warmup.py).
+        app.state.warmer = IndexWarmer(
+            app.state.recommendations,
+            app.state.views,
+            settings.recommend_warm_regions,
+            settings.recommend_warm_max,
+            settings.data_dir / "recommend_regions.json",
+            settings.recommend_warm_poll_s,
+        )
+        app.state.warmer.start()
         # A planner's own data: names resolved against the graph, a review queue, merges,
         # spreadsheet imports and articles (each registers how its items are applied).
         app.state.resolver = NameResolver()
@@ -95,6 +108,7 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
         try:
             yield
         finally:
+            await app.state.warmer.stop()
             await stop_work()
             if store is None:
                 await the_store.close()
@@ -128,7 +142,7 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
     routers = (meta.router, nodes.router, links.router, graph.router, regions.router)
     extra = (analysis.router, recommendations.router, exports.router, jobs.router, explorer.router)
     intake = (review.router, imports.router, articles.router)
-    for router in (*routers, *extra, *intake, accounts.router, history.router):
+    for router in (*routers, *extra, *intake, accounts.router, history.router, layout.router):
         app.include_router(router)
     app.include_router(docs.router)
     app.add_middleware(

@@ -210,9 +210,25 @@ class Health(_Out):
     status: Literal["ok"]
 
 
+class IndexWarmth(_Out):
+    """The recommender indexes built off the request path (services/index_warmup.py)."""
+
+    state: Literal["off", "warming", "warm"] = Field(
+        description="off: none to warm; warming: being built (not ready unless configured "
+        "otherwise); warm: built for the current store version or being rebuilt after a write."
+    )
+    planned: int = Field(description="(region, audience) indexes kept warm.")
+    warm: int = Field(description="Of them, built by the last warm-up round.")
+    builds: dict[str, int] = Field(
+        description="Index builds since start, by who asked: warm-up or request."
+    )
+    warmed_in_s: float | None = Field(description="Seconds the start-up warm-up took.")
+
+
 class Ready(_Out):
     status: Literal["ready"]
     store: str = Field(description="The store backend: embedded or neo4j.")
+    indexes: IndexWarmth = Field(description="The recommender indexes' warm-up.")
 
 
 class AttributeDoc(_Out):
@@ -414,9 +430,23 @@ class AnalysisScope(ScopeDescription):
 
 class MethodRecord(_Out):
     method: Literal["exact", "sampled", "csr", "skipped"]
-    k: int | None = Field(description="Sources sampled (sampled betweenness).")
+    k: int | None = Field(
+        description="Sources sampled (sampled betweenness; drawn by NetworKit when engine is "
+        "networkit)."
+    )
     seed: int | None
     note: str | None = Field(default=None, description="Why skipped, or what to know.")
+    engine: Literal["networkit"] | None = Field(
+        default=None,
+        description="networkit when NetworKit computed the values; null: the reference "
+        "engine (networkx, or the service's own sweep).",
+    )
+    epsilon: float | None = Field(
+        default=None,
+        description="Error bound of a sampled measure: every node within epsilon of the exact "
+        "value...",
+    )
+    delta: float | None = Field(default=None, description="...with probability at least 1 - delta.")
 
 
 class RankedRow(_Out):
@@ -434,12 +464,24 @@ class MeasureReport(_Out):
     rows: Listing[RankedRow] = Field(description="The top rows; total counts the nodes ranked.")
 
 
+class StoredProvenance(_Out):
+    """Where an answer served from a batch run's stored record came from."""
+
+    source: Literal["stored"] = Field(description="Answered from a stored batch run.")
+    run: str | None = Field(description="The run's id (graph-service analyse-national).")
+    computed_at: str | None = Field(description="When the answer was stored (UTC).")
+    version: int = Field(description="The store version it was computed at (the current one).")
+
+
 class Centrality(_Out):
     scope: AnalysisScope
     nodes: int
     edges: int
     top: int
     measures: dict[str, MeasureReport] = Field(description="Measure name → its top rows.")
+    provenance: StoredProvenance | None = Field(
+        default=None, description="Present when the answer comes from a stored batch run."
+    )
 
 
 class Community(_Out):
@@ -600,6 +642,9 @@ class AnalysisCoverage(_Out):
     weak_without_strong_partner: int
     strong_threshold: float
     stated_figures: list[StatedFigure]
+    provenance: StoredProvenance | None = Field(
+        default=None, description="Present when the answer comes from a stored batch run."
+    )
 
 
 class RuleOutcome(_Out):
@@ -641,6 +686,9 @@ class RuleCheck(_Out):
     rules: list[RuleSummary]
     bodies_in_breach: int
     breaches: int
+    provenance: StoredProvenance | None = Field(
+        default=None, description="Present when the answer comes from a stored batch run."
+    )
 
 
 class LinkChange(_Out):

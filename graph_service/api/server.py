@@ -100,6 +100,13 @@ def prepare_store(settings: Settings) -> None:
         raise RuntimeError(f"opening the store failed (exit code {child.exitcode}): see above")
 
 
+#: Seconds an idle keep-alive connection stays open. Longer than the idle timeout of the
+#: balancers in front of a deployment (60 s on the common ones), so a balancer never sends a
+#: request on a connection the server is closing (a 502); uvicorn's 5 s default also closed
+#: the connections tests/test_workers.py pins to each worker while a CLI command ran.
+KEEP_ALIVE_S = 75
+
+
 def serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     """Run the service until interrupted (what ``graph-service serve`` does): in this process,
     or in ``workers`` processes, each building its own app from the environment."""
@@ -115,6 +122,7 @@ def serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
             log_level="info",
             http=ProblemH11Protocol,
             proxy_headers=False,
+            timeout_keep_alive=KEEP_ALIVE_S,
         )
         return
     prepare_store(settings)
@@ -127,6 +135,7 @@ def serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
         log_level="info",
         http=ProblemH11Protocol,
         proxy_headers=False,
+        timeout_keep_alive=KEEP_ALIVE_S,
         # A spawned worker imports the package again (the CLI's modules with it) before it
         # answers the supervisor's first health ping; uvicorn's 5 s default killed workers
         # over and over on a loaded 2-core machine, where those imports took 8-15 s.

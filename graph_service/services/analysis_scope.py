@@ -12,6 +12,7 @@ and kept with it.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import time
 from collections.abc import Callable, Hashable, Sequence
@@ -24,10 +25,26 @@ from graph_service.domain import MEMBERSHIP_LINK_TYPES
 from graph_service.errors import InvalidInputError, NotFoundError
 from graph_service.schema import JOINT_BODY_KINDS, LINK_TYPES, STRUCTURAL_LINK_TYPES
 from graph_service.services.work import Flights, VersionedCache, WorkPool
-from graph_service.store.protocol import GraphStore, NeighbourhoodQuery, Scope
-from graph_service.visibility import Visibility
+from graph_service.store.protocol import (
+    GraphStore,
+    HistoryDoc,
+    HistoryQuery,
+    NeighbourhoodQuery,
+    Scope,
+)
+from graph_service.visibility import PERSONAL_LABELS, Visibility
 
 __all__ = ["AnalysisScope", "ScopedGraphs"]
+
+#: History entries :meth:`ScopedGraphs.follow` reads per page, and at most in all: past
+#: that many changes since the last follow (a bulk import), dropping every graph is cheaper
+#: than deciding which each change touches.
+_HISTORY_PAGE = 1000
+_MAX_CHANGES = 20_000
+#: Entries are read from this long before the newest one already read: a transaction
+#: stamped earlier may commit later (Neo4j runs writes concurrently); ids already read are
+#: skipped.
+_HISTORY_OVERLAP = dt.timedelta(seconds=10)
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -59,6 +76,57 @@ class AnalysisScope:
         if self.link_types:
             return list(self.link_types)
         return [t for t in LINK_TYPES if self.include_structural or t not in STRUCTURAL_LINK_TYPES]
+
+
+def _history_time(at: str, shift: dt.timedelta) -> str:
+    """A history time (``YYYY-MM-DDTHH:MM:SS.ffffffZ``) moved by ``shift``, same form."""
+    moment = dt.datetime.strptime(at, "%Y-%m-%dT%H:%M:%S.%fZ") + shift
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(frozen=True, slots=True)
+class _Followed:
+    """Where :meth:`ScopedGraphs.follow` left off: the store version its cache was brought
+    to, the newest history time read and the ids read within the overlap before it."""
+
+    version: int
+    at: str | None
+    #: Entry id → its time, for the entries within the overlap.
+    seen: dict[str, str]
+
+
+def _touched_ids(entry: HistoryDoc) -> set[str]:
+    """The node ids a history entry of a node or link names (a link: both ends)."""
+    ids = {str(entry.get("entity_id"))} if entry.get("entity") == "node" else set()
+    for doc in (entry.get("before"), entry.get("after")):
+        if doc and entry.get("entity") == "link":
+            ids.update(str(doc[end]) for end in ("source", "target") if doc.get(end))
+    return ids
+
+
+def _touches(
+    scope: AnalysisScope, audience: str, graph: nx.MultiDiGraph, entry: HistoryDoc
+) -> bool:
+    """Whether a change recorded in the edit history may change ``scope``'s graph.
+
+    Only region scopes are decided: a change touches one when it names a division code
+    under the region (a node placed there, a link with an end there), a node of the graph
+    or a link with an end in it (placeless nodes: industries, programs). A change of a
+    personal node touches every public graph (the public policy masks people's names in
+    text). Any change touches every other kind of scope.
+    """
+    if entry.get("entity") not in ("node", "link"):
+        return False
+    if scope.kind != "region" or scope.value is None:
+        return True
+    if audience != "full" and any(
+        doc and doc.get("label") in PERSONAL_LABELS
+        for doc in (entry.get("before"), entry.get("after"))
+    ):
+        return True
+    if any(str(code).startswith(scope.value) for code in entry.get("regions") or ()):
+        return True
+    return any(node in graph for node in _touched_ids(entry))
 
 
 class ScopedGraphs:
@@ -96,6 +164,14 @@ class ScopedGraphs:
             size, self._forget, retain=self._fresh
         )
         self._deriving: Flights[Any] = Flights()
+        #: Whether :meth:`follow` carries graphs across writes (the app's index warm-up
+        #: turns it on; a CLI run or a test of its own need not read the history).
+        self.following = False
+        self._followed: _Followed | None = None
+        self._follow_lock = asyncio.Lock()
+        #: Graphs :meth:`follow` carried to a newer version, and those it let go.
+        self.carried = 0
+        self.dropped = 0
 
     def _fresh(self, key: Hashable) -> bool:
         """Whether a graph of an older version is still usable (within ``max_stale_s``)."""
@@ -114,6 +190,97 @@ class ScopedGraphs:
             latest = self._latest.get((key[0], key[2]))
             if latest is not None and latest[0] == key:
                 del self._latest[(key[0], key[2])]
+
+    async def follow(self) -> list[tuple[AnalysisScope, str]]:
+        """Bring the cache to the store's current version: every cached graph of the version
+        last followed that no change since touches is kept as the current version's graph,
+        with what was derived from it (a recommender index); the others are left to go.
+
+        Returns the (scope, audience) slots whose graphs the changes touched (to rebuild).
+        A no-op unless :attr:`following`, and when the version has not moved (one version
+        read: what every cached read does anyway). Which changes touch which scope:
+        :func:`_touches`, from the edit history the store writes in each change's
+        transaction.
+        """
+        if not self.following:
+            return []
+        followed = self._followed
+        if followed is not None and followed.version == await self.store.version():
+            return []
+        async with self._follow_lock:
+            followed = self._followed
+            if followed is None:
+                self._followed = await self._changes(None, [])
+                return []
+            changes: list[HistoryDoc] = []
+            position = await self._changes(followed, changes)
+            if position.version == followed.version:
+                return []
+            touched = self._carry(followed.version, position.version, changes)
+            self._followed = position
+            return touched
+
+    async def _changes(self, since: _Followed | None, into: list[HistoryDoc]) -> _Followed:
+        """The store's version and the history entries after ``since`` up to it, appended
+        to ``into`` (``since=None``: none, only where the history ends). Past
+        ``_MAX_CHANGES`` entries it stops reading: every graph counts as touched."""
+        while True:
+            version = await self.store.version()
+            into.clear()
+            seen = dict(since.seen) if since is not None else {}
+            at = since.at if since is not None else None
+            if since is None:
+                newest = await self.store.list_history(HistoryQuery(newest_first=True), None, 1)
+                at = newest.items[0]["at"] if newest.items else None
+            start = _history_time(at, -_HISTORY_OVERLAP) if at else None
+            cursor: str | None = None
+            # From the start: the entries within the overlap are only marked as read.
+            while since is not None or at is not None:
+                page = await self.store.list_history(
+                    HistoryQuery(since=start), cursor, _HISTORY_PAGE
+                )
+                fresh = [e for e in page.items if e["id"] not in seen]
+                if since is not None:
+                    into += fresh
+                seen.update((e["id"], e["at"]) for e in fresh)
+                cursor = page.next_cursor
+                if cursor is None or len(into) > _MAX_CHANGES:
+                    break
+            if seen:
+                at = max(seen.values())
+                horizon = _history_time(at, -_HISTORY_OVERLAP)
+                seen = {i: t for i, t in seen.items() if t >= horizon}
+            # A write between the two reads: its entries may be missing; read again.
+            if await self.store.version() == version:
+                return _Followed(version, at, seen)
+
+    def _carry(
+        self, old: int, new: int, changes: list[HistoryDoc]
+    ) -> list[tuple[AnalysisScope, str]]:
+        everything = len(changes) > _MAX_CHANGES
+        kept: list[tuple[tuple[Any, ...], nx.MultiDiGraph, dict[str, Any]]] = []
+        touched: list[tuple[AnalysisScope, str]] = []
+        for key in self._cache:
+            if not isinstance(key, tuple) or key[1] != old:
+                continue
+            scope, audience = key[0], key[2]
+            graph = self._cache.get(key)
+            if graph is None or (scope, new, audience) in self._cache:
+                continue
+            if everything or any(_touches(scope, audience, graph, e) for e in changes):
+                touched.append((scope, audience))
+                self.dropped += 1
+            else:
+                kept.append(((scope, new, audience), graph, dict(self.derived.get(key, {}))))
+        now = time.monotonic()
+        for key, graph, derived in kept:
+            # The first put of the new version lets the old entries go (and their derived
+            # artefacts): the snapshot above keeps what is carried.
+            self._cache.put(key, new, graph)
+            self.derived[key] = derived
+            self._latest[(key[0], key[2])] = (key, now)
+            self.carried += 1
+        return touched
 
     async def key(
         self, scope: AnalysisScope, policy: Visibility, exact: bool = False

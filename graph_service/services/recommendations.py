@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Sequence
+import threading
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -110,8 +112,22 @@ class RecommendationService:
     ) -> None:
         self.store = store
         self.tie_weight: Literal["strength", "count"] = tie_weight
+        #: Index builds so far, by who asked: ``request`` (on a request's path) or
+        #: ``warm-up`` (``services.index_warmup``). Tests and /readyz read it.
+        self.index_builds: Counter[str] = Counter()
+        self._builds_lock = threading.Lock()
+        #: Hears of each (region, audience) an index of today's graph was asked for: the
+        #: warm-up records them to warm at the next start.
+        self.on_index: Callable[[str, str], None] | None = None
 
     # ------------------------------------------------------------------ scopes
+
+    def _build(
+        self, origin: str, graph: nx.MultiDiGraph, as_of: dt.date | None
+    ) -> recommend.RecommenderIndex:
+        with self._builds_lock:
+            self.index_builds[origin] += 1
+        return recommend.RecommenderIndex.build(graph, as_of, tie_weight=self.tie_weight)
 
     async def _index(
         self,
@@ -120,21 +136,26 @@ class RecommendationService:
         as_of: dt.date | None,
         field: str = "region",
         exact: bool = False,
+        origin: str = "request",
     ) -> tuple[recommend.RecommenderIndex, dict[str, Any]]:
         scope = AnalysisScope("region", region_code, 2, (), True, as_of)
+        # After a write: carry the indexes it did not touch over to the new version, so
+        # that this request finds them instead of rebuilding (``ScopedGraphs.follow``).
+        await view.graphs.follow()
         try:
             graph, key = await view.graph(scope, exact)
         except NotFoundError as exc:
             raise NotFoundError(exc.message, field=field) from exc
-        index = await view.graphs.derive(
-            key,
-            "recommender",
-            recommend.RecommenderIndex.build,
-            graph,
-            as_of=as_of,
-            tie_weight=self.tie_weight,
-        )
+        index = await view.graphs.derive(key, "recommender", self._build, origin, graph, as_of)
+        if self.on_index is not None and as_of is None:
+            self.on_index(region_code, key[2])
         return index, self._scope_info(view, scope, key, graph)
+
+    async def warm(self, view: GraphView, region_code: str) -> tuple[int, int]:
+        """Build (or find) the recommender index of ``region_code`` for the view's
+        audience, of the current store version; its scope's node and link counts."""
+        _, info = await self._index(view, region_code, None, exact=True, origin="warm-up")
+        return info["nodes"], info["links"]
 
     @staticmethod
     async def _node(

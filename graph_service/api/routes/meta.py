@@ -34,13 +34,20 @@ async def healthz() -> ORJSONResponse:
 
 @router.get(
     "/readyz",
-    summary="Readiness: the store answers",
+    summary="Readiness: the store answers and the recommender indexes are warm",
     response_model=Ready,
-    responses=problems((503, "The store does not answer; retry after Retry-After seconds.")),
+    responses=problems(
+        (
+            503,
+            "The store does not answer, or the recommender indexes of the regions in use are "
+            "still being built (code indexes_warming); retry after Retry-After seconds.",
+        )
+    ),
 )
 @open_query  # as /healthz
-async def readyz(request: Request, service: ServiceDep) -> ORJSONResponse:
+async def readyz(request: Request, service: ServiceDep, settings: SettingsDep) -> ORJSONResponse:
     backend = service.store.backend
+    indexes = request.app.state.warmer.status()
     try:
         await service.store.ping()
     except StoreUnavailableError as exc:
@@ -50,10 +57,22 @@ async def readyz(request: Request, service: ServiceDep) -> ORJSONResponse:
             exc.message,
             title="Store unavailable",
             instance=request.url.path,
-            extra={"store": backend},
+            extra={"store": backend, "indexes": indexes},
             headers={"Retry-After": "5"},
         )
-    return ORJSONResponse({"status": "ready", "store": backend})
+    if indexes["state"] == "warming" and settings.recommend_warm_wait:
+        # Not ready until the first recommendations need not build their indexes: a load
+        # balancer sends no traffic yet (settings recommend_warm_wait).
+        return problem(
+            503,
+            "indexes_warming",
+            f"building recommender indexes: {indexes['warm']} of {indexes['planned']} warm",
+            title="Warming up",
+            instance=request.url.path,
+            extra={"store": backend, "indexes": indexes},
+            headers={"Retry-After": "1"},
+        )
+    return ORJSONResponse({"status": "ready", "store": backend, "indexes": indexes})
 
 
 @router.get(
