@@ -32,6 +32,12 @@
   const MIN_SIZE = 18;
   const MAX_SIZE = 64;
   const BASE_SIZE = 30;
+  /** A region view lists this many nodes in the side panel (the canvas shows them all). */
+  const REGION_LIST_MAX = 300;
+  /** Level of detail of big views: labels are drawn only when they would be at least this
+   * many pixels high (font-size × zoom), so a county seen whole draws dots and lines only. */
+  const LOD_MIN_FONT_PX = 9;
+  const LOD_FONT_PX = 10;
 
   const state = {
     labels: {}, // label → {label_zh, attributes: {name: {label_zh, unit}}}
@@ -57,8 +63,15 @@
     recommendTarget: null,
     recommendRelation: "pairing",
     historyNode: null,
+    // A region drawn whole: {region, layout: "server" | "client", lod, nodes, drawnMs}.
+    region: null,
   };
   let cy = null;
+  /** Which renderer draws `cy`: "canvas" (every small view) or "webgl" (region views). */
+  let cyRenderer = null;
+  /** This browser's WebGL 2: null until asked, then {available, software, renderer} (asked
+   * once, on a canvas that is thrown away). */
+  let webglInfo = null;
 
   // ---------------------------------------------------------------- helpers
 
@@ -161,9 +174,74 @@
 
   // ---------------------------------------------------------------- graph
 
-  function initGraph() {
+  /** Software rasterisers: WebGL there runs on the CPU, slower than Cytoscape's canvas
+   * (measured in bench/explorer_view.py: headless Chromium's SwiftShader pans at seconds a
+   * frame, where the canvas draws a texture of the view). */
+  const SOFTWARE_GL = /swiftshader|llvmpipe|softpipe|software|microsoft basic render/i;
+
+  function probeWebgl() {
+    if (webglInfo) return webglInfo;
+    webglInfo = { available: false, software: false, renderer: "" };
+    try {
+      const context = document.createElement("canvas").getContext("webgl2");
+      if (context) {
+        const debug = context.getExtension("WEBGL_debug_renderer_info");
+        const name = String(
+          context.getParameter(debug ? debug.UNMASKED_RENDERER_WEBGL : context.RENDERER) || "",
+        );
+        webglInfo = { available: true, software: SOFTWARE_GL.test(name), renderer: name };
+        const lose = context.getExtension("WEBGL_lose_context");
+        if (lose) lose.loseContext();
+      }
+    } catch (error) {
+      webglInfo = { available: false, software: false, renderer: String(error) };
+    }
+    return webglInfo;
+  }
+
+  /** The renderer of a region view: "webgl" with a hardware WebGL 2, else "canvas"; the
+   * choice "on" takes WebGL 2 even when it is software, "off" never. */
+  function regionRenderer(choice) {
+    if (choice === "off") return "canvas";
+    const gl = probeWebgl();
+    if (!gl.available) return "canvas";
+    return gl.software && choice !== "on" ? "canvas" : "webgl";
+  }
+
+  /** Renderer options: Cytoscape fixes its renderer when the graph is created. A region view
+   * (thousands of nodes) draws with the WebGL renderer (3.31+), which batches nodes and edges
+   * into a few draw calls instead of one canvas path each: its first frame is what takes
+   * seconds on the canvas. Small views keep the canvas (labels, arrows, bezier curves). */
+  function rendererOptions(kind) {
+    if (kind !== "webgl") return { name: "canvas" };
+    return {
+      name: "canvas",
+      webgl: true,
+      // Node and label bitmaps go to texture atlases of this size (the default); a region's
+      // few distinct styles fit in one or two.
+      webglTexSize: 2048,
+      webglBatchSize: 4096,
+    };
+  }
+
+  /** Make sure `cy` draws with the renderer `kind` ("canvas" or "webgl", which falls back to
+   * the canvas without WebGL 2): a graph of the other kind is replaced by an empty one. */
+  function useRenderer(kind) {
+    const wanted = kind === "webgl" && probeWebgl().available ? "webgl" : "canvas";
+    if (cy && cyRenderer === wanted) return;
+    if (cy) cy.destroy();
+    initGraph(wanted);
+  }
+
+  function initGraph(kind) {
+    cyRenderer = kind || "canvas";
+    const big = cyRenderer === "webgl";
     cy = cytoscape({
       container: $("graph"),
+      renderer: rendererOptions(cyRenderer),
+      // Big views: one device pixel per CSS pixel (a 4× cheaper frame on a HiDPI screen).
+      pixelRatio: big ? 1 : "auto",
+      motionBlur: false,
       minZoom: 0.15,
       maxZoom: 4,
       boxSelectionEnabled: false,
@@ -217,6 +295,34 @@
             opacity: 1,
           },
         },
+        // A region drawn whole: small nodes whose labels appear only when zoomed in, and
+        // straight, arrowless edges (haystack edges are the cheapest Cytoscape draws).
+        {
+          selector: "node.lod",
+          style: {
+            width: 10,
+            height: 10,
+            "font-size": LOD_FONT_PX,
+            "min-zoomed-font-size": LOD_MIN_FONT_PX,
+            "text-outline-width": 1,
+            "border-width": 0,
+            // No label at all until zoomed in (class lod-labels): a label the renderer has
+            // to measure for every node's bounding box costs seconds in a city's first frame.
+            label: "",
+          },
+        },
+        { selector: "node.lod.lod-labels", style: { label: "data(short)" } },
+        { selector: "node.lod.joint-body", style: { width: 16, height: 16 } },
+        {
+          selector: "edge.lod",
+          style: {
+            width: 0.6,
+            "curve-style": "haystack",
+            "haystack-radius": 0,
+            "target-arrow-shape": "none",
+            opacity: 0.5,
+          },
+        },
       ],
     });
     cy.on("tap", "node", (event) => select(event.target.id()));
@@ -224,6 +330,9 @@
     cy.on("tap", "edge", (event) => selectLink(event.target.id()));
     cy.on("tap", (event) => {
       if (event.target === cy) clearSelection();
+    });
+    cy.on("zoom", () => {
+      if (state.region && state.region.lod) showRegionLabels();
     });
     cy.on("mouseover", "edge", (event) => event.target.addClass("hover"));
     cy.on("mouseout", "edge", (event) => event.target.removeClass("hover"));
@@ -314,6 +423,10 @@
     cy.layout(options).run();
   }
 
+  function setData(element, key, value) {
+    if (element.data(key) !== value) element.data(key, value);
+  }
+
   function applyStyles() {
     if (!cy) return;
     const byKind = $("colour-by-kind").checked;
@@ -333,21 +446,22 @@
     cy.batch(() => {
       cy.nodes().forEach((n) => {
         const doc = state.docs.get(n.id()) || {};
-        n.data("color", byKind ? baseColour(doc) : NEUTRAL);
+        // Only what changes: every data() write restyles its element, seconds for a region.
+        setData(n, "color", byKind ? baseColour(doc) : NEUTRAL);
         let size = BASE_SIZE;
         if (metric) {
           const s = state.scores.get(n.id());
           if (s === undefined) size = MIN_SIZE;
           else size = hi > lo ? MIN_SIZE + ((s - lo) / (hi - lo)) * (MAX_SIZE - MIN_SIZE) : BASE_SIZE;
         }
-        n.data("size", Math.round(size * 10) / 10);
+        setData(n, "size", Math.round(size * 10) / 10);
         n.toggleClass("centre", n.id() === state.centre);
       });
       cy.edges().forEach((e) => {
         const type = e.data("type");
-        e.data("color", state.palette.link_colours[type] || "#bfbfbf");
+        setData(e, "color", state.palette.link_colours[type] || "#bfbfbf");
         const s = state.strengths.get(e.id());
-        e.data("width", byStrength ? (s === undefined ? 1 : 1 + 7 * s) : 1.5);
+        setData(e, "width", byStrength ? (s === undefined ? 1 : 1 + 7 * s) : 1.5);
       });
     });
   }
@@ -355,7 +469,11 @@
   async function refreshMetrics() {
     const metric = $("size-metric").value;
     const params = viewParams();
-    const scope = state.centre ? `node:${state.centre}` : null;
+    const scope = state.region
+      ? `region:${state.region.region}`
+      : state.centre
+        ? `node:${state.centre}`
+        : null;
     if (metric && scope) {
       const result = await api("/v1/analysis/centrality", {
         scope,
@@ -395,12 +513,16 @@
   function updateStatus() {
     const n = cy.nodes().length;
     const m = cy.edges().length;
-    $("welcome").hidden = n > 0 || Boolean(state.centre);
+    $("welcome").hidden = n > 0 || Boolean(state.centre) || Boolean(state.region);
     if (n === 0) {
       status("尚未显示任何节点:请搜索");
       return;
     }
-    const centre = state.centre ? `中心:${nodeName(state.centre)} · ` : "";
+    const centre = state.region
+      ? `区域全图:${nodeName(`region:${state.region.region}`)}(${state.region.region}) · `
+      : state.centre
+        ? `中心:${nodeName(state.centre)} · `
+        : "";
     const metric = $("size-metric").value;
     const sized = metric ? ` · 节点大小:${state.palette.measures[metric]}` : "";
     const date = $("as-of").value ? ` · 截至 ${$("as-of").value}` : "";
@@ -418,7 +540,8 @@
       const byLabel = order.indexOf(a.label) - order.indexOf(b.label);
       return byLabel || String(a.name).localeCompare(String(b.name), "zh-CN");
     });
-    for (const doc of nodes) {
+    const shown = state.region ? nodes.slice(0, REGION_LIST_MAX) : nodes;
+    for (const doc of shown) {
       const swatch = el("span", { class: "swatch" });
       swatch.style.background = baseColour(doc);
       list.append(
@@ -441,7 +564,8 @@
         ),
       );
     }
-    $("node-count").textContent = `(${nodes.length})`;
+    $("node-count").textContent =
+      shown.length < nodes.length ? `(${nodes.length},列出前 ${shown.length} 个)` : `(${nodes.length})`;
   }
 
   function afterChange() {
@@ -482,6 +606,7 @@
       status(`无法加载 ${nodeName(id)}${when}:${problemText(result)}`, true);
       return false;
     }
+    leaveRegion();
     cy.elements().remove();
     state.docs.clear();
     state.links.clear();
@@ -519,6 +644,10 @@
   }
 
   async function reload() {
+    if (state.region) {
+      await loadRegion(state.region.region, state.region);
+      return;
+    }
     if (!state.centre) return;
     const [centre, ...others] = state.loaded;
     const selected = state.selected;
@@ -527,6 +656,188 @@
       if (cy.getElementById(id).length) await expand(id);
     }
     if (selected && cy.getElementById(selected).length) select(selected);
+  }
+
+  // ---------------------------------------------------------------- region views
+
+  /** Level of detail on or off: while the view moves, draw a bitmap of it and no edges. */
+  function setLevelOfDetail(on) {
+    const renderer = cy.renderer();
+    renderer.hideEdgesOnViewport = on;
+    renderer.textureOnViewport = on;
+  }
+
+  /** Labels of a region view only once they would be drawn (font-size × zoom large enough). */
+  function showRegionLabels() {
+    const wanted = cy.zoom() * LOD_FONT_PX >= LOD_MIN_FONT_PX;
+    if (wanted === state.region.labels) return;
+    state.region.labels = wanted;
+    cy.batch(() => cy.nodes().toggleClass("lod-labels", wanted));
+  }
+
+  function leaveRegion() {
+    if (!state.region) return;
+    state.region = null;
+    useRenderer("canvas");
+    setLevelOfDetail(false);
+    document.body.dataset.view = "neighbourhood";
+  }
+
+  /** The next frame drawn after now (the graph is on screen once it has been). */
+  function drawn() {
+    return new Promise((resolve) => {
+      const renderer = cy.renderer();
+      if (!renderer.webgl) {
+        cy.one("render", () => requestAnimationFrame(() => resolve()));
+        cy.forceRender();
+        return;
+      }
+      // The WebGL renderer emits no "render" event: it clears the node layer's redraw flag
+      // once it has drawn the frame that forceRender asked for.
+      const layer = renderer.NODE;
+      const poll = () => {
+        if (renderer.data.canvasNeedsRedraw[layer]) requestAnimationFrame(poll);
+        else requestAnimationFrame(() => resolve());
+      };
+      cy.forceRender();
+      requestAnimationFrame(poll);
+    });
+  }
+
+  /** Draw a whole region (a county, several counties of a city) with the positions the
+   * server computed (GET /v1/layout, cached there per region, date, version and audience).
+   * options.layout "client" lays it out here instead (cose: the benchmark's peer);
+   * options.lod false keeps the full detail while zoomed out; options.webgl "auto" draws
+   * with WebGL when the browser has it in hardware, "on" with any WebGL 2, "off" on the
+   * canvas (the benchmark's peers). */
+  async function loadRegion(code, options) {
+    const opts = { layout: "server", lod: true, webgl: "auto", ...(options || {}) };
+    const region = String(code || "").trim();
+    if (!region) return false;
+    performance.mark("region-start");
+    const asOf = $("as-of").value || null;
+    const result = await api("/v1/layout", { region, as_of: asOf });
+    if (!result.ok) {
+      status(`无法显示区域 ${region}:${problemText(result)}`, true);
+      return false;
+    }
+    performance.mark("region-fetched");
+    busy(1);
+    try {
+      const body = result.body;
+      useRenderer(regionRenderer(opts.webgl));
+      cy.elements().remove();
+      state.docs.clear();
+      state.links.clear();
+      state.centre = null;
+      state.loaded = [];
+      state.selected = null;
+      $("detail-panel").hidden = true;
+      const classes = opts.lod ? "lod" : "";
+      const elements = [];
+      for (const doc of body.nodes) {
+        // Drawn from the layout's short rows; the full document is read on a click.
+        state.docs.set(doc.id, { ...doc, partial: true });
+        const data = nodeData(doc);
+        data.color = baseColour(doc);
+        const kinds = state.palette.joint_body_kinds.includes(doc.kind) ? " joint-body" : "";
+        elements.push({
+          group: "nodes",
+          data,
+          classes: `${doc.label} ${classes}${kinds}`,
+          position: { x: doc.x, y: doc.y },
+        });
+      }
+      for (const link of body.links) {
+        state.links.set(link.id, { ...link, partial: true });
+        elements.push({
+          group: "edges",
+          data: {
+            id: link.id,
+            source: link.source,
+            target: link.target,
+            type: link.type,
+            label: typeZh(link.type),
+            color: state.palette.link_colours[link.type] || "#bfbfbf",
+            width: 1.5,
+          },
+          classes,
+        });
+      }
+      state.region = {
+        region,
+        layout: opts.layout,
+        lod: opts.lod,
+        renderer: cyRenderer,
+        webglRenderer: probeWebgl().renderer,
+        nodes: body.nodes.length,
+        labels: false,
+      };
+      document.body.dataset.view = "region";
+      setLevelOfDetail(opts.lod);
+      performance.mark("region-elements");
+      cy.batch(() => cy.add(elements));
+      performance.mark("region-added");
+      if (opts.layout === "client") {
+        const iterations = Number(opts.iterations) || 100;
+        cy.layout({ name: "cose", animate: false, randomize: true, numIter: iterations }).run();
+      } else {
+        cy.layout({ name: "preset", fit: false }).run();
+      }
+      performance.mark("region-placed");
+      if (opts.layout === "client") cy.fit(undefined, 20);
+      else fitExtent(body.width, body.height, 20);
+      if (opts.lod) showRegionLabels();
+      performance.mark("region-fitted");
+      await drawn();
+      performance.mark("region-drawn");
+      state.region.drawnMs = performance.now();
+      history.replaceState(null, "", `#region=${encodeURIComponent(region)}`);
+      applyStyles();
+      renderNodeList();
+      updateStatus();
+      return true;
+    } finally {
+      busy(-1);
+    }
+  }
+
+  /** Fit the view to the server's drawing, whose extent the server states: cy.fit() would
+   * measure every element's bounding box (labels included), seconds for a city. */
+  function fitExtent(width, height, padding) {
+    const w = Math.max(cy.width() - 2 * padding, 1);
+    const h = Math.max(cy.height() - 2 * padding, 1);
+    const zoom = Math.min(cy.maxZoom(), Math.max(cy.minZoom(), Math.min(w / width, h / height)));
+    cy.viewport({
+      zoom,
+      pan: { x: (cy.width() - width * zoom) / 2, y: (cy.height() - height * zoom) / 2 },
+    });
+  }
+
+  /** The region view's level of detail as drawn now (for tests and the benchmark). */
+  function levelOfDetail() {
+    const node = cy.nodes().first();
+    if (!node.length) return null;
+    const label = node.pstyle("label").strValue;
+    const fontSize = parseFloat(node.pstyle("font-size").strValue);
+    const minimum = parseFloat(node.pstyle("min-zoomed-font-size").strValue) || 0;
+    const renderer = cy.renderer();
+    return {
+      zoom: cy.zoom(),
+      fontSize,
+      minZoomedFontSize: minimum,
+      labelsDrawn: Boolean(label) && fontSize * cy.zoom() >= minimum,
+      hideEdgesOnViewport: Boolean(renderer.hideEdgesOnViewport),
+      textureOnViewport: Boolean(renderer.textureOnViewport),
+      // What Cytoscape itself draws with: its WebGL flag and a live WebGL 2 context of its own.
+      webgl:
+        Boolean(renderer.webgl) &&
+        renderer.data.contexts.some(
+          (c) => typeof WebGL2RenderingContext === "function" &&
+            c instanceof WebGL2RenderingContext && !c.isContextLost(),
+        ),
+      edgeCurveStyle: cy.edges().length ? cy.edges().first().pstyle("curve-style").strValue : null,
+    };
   }
 
   // ---------------------------------------------------------------- search
@@ -738,8 +1049,23 @@
       neighbours.length ? el("ul", { class: "links-list" }, neighbours) : null,
     );
     panel.dataset.nodeId = id;
+    panel.dataset.linkId = "";
     panel.dataset.kind = "node";
     panel.hidden = false;
+  }
+
+  /** A region view draws from short rows: read the full document (sources, attributes) of
+   * what is clicked, then show it if it is still the one selected. */
+  async function completeDoc(kind, id, shown) {
+    const map = kind === "node" ? state.docs : state.links;
+    const doc = map.get(id);
+    if (!doc || !doc.partial) return;
+    const result = await api(`/v1/${kind}s/${encodeURIComponent(id)}`, {
+      as_of: $("as-of").value || null,
+    });
+    if (!result.ok || map.get(id) !== doc) return;
+    map.set(id, result.body);
+    if (shown()) (kind === "node" ? renderDetail : selectLink)(id);
   }
 
   function select(id) {
@@ -748,6 +1074,7 @@
     cy.elements().unselect();
     cy.getElementById(id).select();
     renderDetail(id);
+    completeDoc("node", id, () => state.selected === id);
     document.querySelectorAll("#node-list button").forEach((b) => {
       b.classList.toggle("selected", b.dataset.id === id);
     });
@@ -757,6 +1084,7 @@
   function selectLink(id) {
     const link = state.links.get(id);
     if (!link) return false;
+    completeDoc("link", id, () => $("detail-panel").dataset.linkId === id);
     state.selected = null;
     cy.elements().unselect();
     cy.getElementById(id).select();
@@ -784,6 +1112,7 @@
       sourceList(link.sources),
     );
     panel.dataset.nodeId = "";
+    panel.dataset.linkId = id;
     panel.dataset.kind = "link";
     panel.hidden = false;
     return true;
@@ -1311,6 +1640,7 @@
     });
     $("save-png").addEventListener("click", savePng);
     $("clear").addEventListener("click", () => {
+      leaveRegion();
       cy.elements().remove();
       state.centre = null;
       state.loaded = [];
@@ -1343,8 +1673,25 @@
 
     updateStatus();
     document.body.dataset.ready = "1";
+    $("region-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      loadRegion($("region-input").value);
+    });
     const match = /^#node=(.+)$/.exec(location.hash);
     if (match) await load(decodeURIComponent(match[1]));
+    // #region=CODE draws a region whole; layout=client, lod=0, webgl=0 and webgl=1 are the
+    // benchmark's peers.
+    const regionMatch = /^#region=([^&]+)(?:&(.*))?$/.exec(location.hash);
+    if (regionMatch) {
+      const extra = new URLSearchParams(regionMatch[2] || "");
+      $("region-input").value = decodeURIComponent(regionMatch[1]);
+      await loadRegion(decodeURIComponent(regionMatch[1]), {
+        layout: extra.get("layout") === "client" ? "client" : "server",
+        lod: extra.get("lod") !== "0",
+        webgl: { 0: "off", 1: "on" }[extra.get("webgl")] || "auto",
+        iterations: extra.get("iterations"),
+      });
+    }
   }
 
   // ---------------------------------------------------------------- test hook
@@ -1356,6 +1703,21 @@
     nodeIds: () => (cy ? cy.nodes().map((n) => n.id()) : []),
     edgeIds: () => (cy ? cy.edges().map((e) => e.id()) : []),
     centre: () => state.centre,
+    region: () => (state.region ? { ...state.region } : null),
+    loadRegion,
+    levelOfDetail,
+    /** Model positions of some nodes (where the layout put them, not where they are drawn). */
+    positions: (ids) =>
+      Object.fromEntries(
+        ids
+          .map((id) => cy.getElementById(id))
+          .filter((n) => n.length)
+          .map((n) => [n.id(), { x: n.position("x"), y: n.position("y") }]),
+      ),
+    zoomTo: (level) => {
+      cy.zoom({ level, renderedPosition: { x: cy.width() / 2, y: cy.height() / 2 } });
+      return cy.zoom();
+    },
     selected: () => state.selected,
     search,
     load,
