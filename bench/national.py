@@ -160,12 +160,22 @@ async def main() -> None:
     parser.add_argument(
         "--serial-again", action="store_true", help="The peer once more at the end (drift)."
     )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="Run over this data directory as it is (e.g. the national network of "
+        "bench/national_store.py) instead of building the register extract's counties.",
+    )
+    parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     plan = BatchPlan(analyses=tuple(args.analysis or STORED_ANALYSES))
-    folder = Path(tempfile.mkdtemp(prefix="bench-national-"))
+    folder = args.data or Path(tempfile.mkdtemp(prefix="bench-national-"))
     try:
-        codes = extract_counties()
-        data = await build_store(folder, codes, args.seed)
+        if args.data is None:
+            data = await build_store(folder, extract_counties(), args.seed)
+        else:
+            data = {"existing": str(args.data)}
         settings = Settings(data_dir=folder, seed_dir=ROOT / "seed")
         store = EmbeddedGraphStore(settings.embedded_path)
         await store.open()
@@ -210,11 +220,12 @@ async def main() -> None:
                 "note": "an extrapolation from the extract's counties/s; not measured",
             },
         }
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
         print(json.dumps(result, indent=2, ensure_ascii=False))
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        if args.data is None:  # never a directory the caller named
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":
