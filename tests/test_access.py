@@ -290,6 +290,7 @@ def test_only_admins_manage_accounts(client: TestClient, county: Any) -> None:
         ({"name": "甲", "role": "editor", "scope": "999999"}, "scope"),  # no such region
         ({"name": "", "role": "editor"}, "name"),
         ({"name": "a=b", "role": "editor"}, "name"),
+        ({"name": "me", "role": "editor"}, "name"),  # /v1/accounts/me is the caller's own
         ({"name": "甲", "role": "editor", "owner": "x"}, "owner"),
     ],
 )

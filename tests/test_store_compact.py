@@ -214,3 +214,37 @@ def test_a_neighbourhood_with_no_room_left_reads_only_what_it_keeps(tmp_path: Pa
             await store.close()
 
     asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("direction", ["both", "out"])
+def test_links_among_the_outer_ring_reach_a_hub_from_the_joined_side(
+    tmp_path: Path, direction: str
+) -> None:
+    """A hub in the outermost ring (300 links, far more than the walk holds) is looked at
+    from the joined nodes' side; the answer is the same as looking at the hub's links."""
+
+    async def scenario() -> None:
+        store = EmbeddedGraphStore(tmp_path / "graph.sqlite3")
+        await store.open()
+        try:
+            nodes = [node("c", "中心"), node("b1", "甲"), node("b2", "乙"), node("h", "枢纽")]
+            nodes += [node(f"s{i:03}", f"辐{i}") for i in range(300)]
+            links = [link("c-b1", "c", "b1"), link("c-b2", "c", "b2")]
+            links += [link("b1-h", "b1", "h"), link("b2-h", "b2", "h")]
+            links += [link(f"b1-s{i}", "b1", f"s{i:03}") for i in range(5)]
+            links += [link(f"h-s{i:03}", "h", f"s{i:03}") for i in range(300)]
+            await store.write(_batch(nodes, links))
+            query = NeighbourhoodQuery(node_id="c", depth=2, limit=1000, direction=direction)
+            sub = await store.neighbourhood(query)
+            found = {x["id"] for x in sub.links}
+            expected = {"c-b1", "c-b2", "b1-h", "b2-h"} | {f"b1-s{i}" for i in range(5)}
+            expected |= {f"h-s{i:03}" for i in range(5)}  # the hub to the joined spokes
+            assert found == expected
+            assert {n["id"] for n in sub.nodes} == {"c", "b1", "b2", "h"} | {
+                f"s{i:03}" for i in range(5)
+            }
+            assert not sub.truncated
+        finally:
+            await store.close()
+
+    asyncio.run(scenario())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -130,15 +131,30 @@ def install_error_handlers(app: FastAPI) -> None:
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
+def _leaf_routes(routes: Iterable[Any]) -> Iterator[Any]:
+    """The routes themselves, through the wrappers of included routers (FastAPI's)."""
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            yield from _leaf_routes(inner.routes)
+        else:
+            yield route
+
+
 def _allow(request: Request) -> dict[str, str]:
     """The Allow header of a 405 (RFC 9110): every method some route takes at this path.
-    Starlette's names only the first route's methods, and FastAPI has a route per method."""
+    Starlette's names only the first route's methods, and FastAPI has a route per method.
+    A path a route names literally (``/v1/accounts/me``) is that route's: templated routes
+    it also fits (``/v1/accounts/{name}``) do not count, as its documentation says (no
+    account is named ``me``)."""
+    routes = request.app.router.routes
+    path = request.scope.get("path")
+    routes = [r for r in _leaf_routes(routes) if getattr(r, "path", None) == path] or routes
     allowed = [
         method
         for method in _METHODS
         if any(
-            route.matches({**request.scope, "method": method})[0] is Match.FULL
-            for route in request.app.router.routes
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
         )
     ]
     return {"Allow": ", ".join(allowed)}

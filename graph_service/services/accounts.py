@@ -43,6 +43,10 @@ def utc_stamp(moment: dt.datetime | None = None) -> str:
     return (moment or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+#: The path word for the caller's own account (``GET /v1/accounts/me``): no account has it.
+OWN_ACCOUNT = "me"
+
+
 def validate_account_name(name: str, field: str = "name") -> str:
     """The name stripped; 1-100 printable characters without ``=`` (the separator of named
     hashes in settings)."""
@@ -50,6 +54,12 @@ def validate_account_name(name: str, field: str = "name") -> str:
     if not stripped or len(stripped) > _MAX_NAME or "=" in stripped or not stripped.isprintable():
         raise InvalidInputError(
             f"an account name is 1-{_MAX_NAME} printable characters without '='", field=field
+        )
+    if stripped == OWN_ACCOUNT:
+        raise InvalidInputError(
+            f"{OWN_ACCOUNT!r} names the caller's own account (/v1/accounts/{OWN_ACCOUNT}); "
+            "choose another name",
+            field=field,
         )
     return stripped
 

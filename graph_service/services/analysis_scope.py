@@ -270,12 +270,6 @@ class ScopedGraphs:
             if everything or any(_touches(scope, audience, graph, e) for e in changes):
                 touched.append((scope, audience))
                 self.dropped += 1
-                # Stale while the new one is built: for ``max_stale_s`` from now the graph
-                # (and index) of the version before the write answers the slot's requests,
-                # as a graph built that recently would; the warm-up rebuilds it off the
-                # request path meanwhile (exact), and requests after the bound join that build.
-                if self._latest.get((scope, audience), (None,))[0] == key:
-                    self._latest[(scope, audience)] = (key, time.monotonic())
             else:
                 kept.append(((scope, new, audience), graph, dict(self.derived.get(key, {}))))
         now = time.monotonic()
@@ -301,14 +295,12 @@ class ScopedGraphs:
         key = (scope, await self.store.version(), policy.audience)
         if exact or self.max_stale_s <= 0 or key in self._cache:
             return key
-        # A graph within the bound answers at once; only past it does a request wait for
-        # the build under way (or start one).
-        latest = self._latest.get((scope, policy.audience))
-        if latest is not None and latest[0] in self._cache and self._fresh(latest[0]):
-            return latest[0]
         building = self._building.get((scope, policy.audience))
         if building is not None:
             return building
+        latest = self._latest.get((scope, policy.audience))
+        if latest is not None and latest[0] in self._cache and self._fresh(latest[0]):
+            return latest[0]
         return key
 
     async def graph(

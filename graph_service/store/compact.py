@@ -83,6 +83,13 @@ class _Rows:
         self.extra.setdefault(node, []).append(link)
         self.extra_count += 1
 
+    def count(self, node: int) -> int:
+        base = 0
+        if node + 1 < len(self.offsets):
+            base = int(self.offsets[node + 1] - self.offsets[node])
+        extra = self.extra.get(node)
+        return base + (len(extra) if extra else 0)
+
     def at(self, node: int) -> list[int]:
         found: list[int] = []
         if node + 1 < len(self.offsets):
@@ -380,12 +387,22 @@ class CompactGraph:
         kinds, ids = self._link_type, self._link_ids
         return [ids[n] for n in numbers if kinds[n] != _DEAD]
 
+    def degree(self, node_id: str) -> int:
+        """Link entries at the node, in and out (dead ones included: an upper bound)."""
+        number = self._node_number.get(node_id)
+        return 0 if number is None else self._out.count(number) + self._in.count(number)
+
     def incident_heads(
-        self, node_id: str, direction: str, types: Sequence[str], day: str | None
+        self,
+        node_id: str,
+        direction: str,
+        types: Sequence[str],
+        day: str | None,
+        ordered: bool = True,
     ) -> list[tuple[str, str, str]]:
         """``(link id, type, other end)`` of the live links at ``node_id`` in ``direction``,
-        of ``types`` (any, when empty) and valid on ``day``, sorted by link id. A link from a
-        node to itself appears once."""
+        of ``types`` (any, when empty) and valid on ``day``, sorted by link id unless not
+        ``ordered``. A link from a node to itself appears once."""
         number = self._node_number.get(node_id)
         if number is None:
             return []
@@ -415,7 +432,8 @@ class CompactGraph:
             seen.add(n)
             other = targets[n] if sources[n] == number else sources[n]
             found.append((ids[n], self._types[kind], node_ids[other]))
-        found.sort()
+        if ordered:
+            found.sort()
         return found
 
     # ------------------------------------------------------------------ names

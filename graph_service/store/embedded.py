@@ -846,12 +846,61 @@ class EmbeddedGraphStore(BaseGraphStore):
     def _links_within(
         self, walk: NeighbourhoodWalk[str, str], query: protocol.NeighbourhoodQuery
     ) -> Iterator[tuple[str, str, str, str]]:
-        """The usable links from the walk's outer ring to nodes that joined it."""
-        heads, day, joined = self._graph.incident_heads, _day(query.as_of), walk.depth_of
+        """The usable links from the walk's outer ring to nodes that joined it. A hub in the
+        outer ring (a county's region: tens of thousands of links) is reached from the
+        joined nodes' side instead, which has far fewer links to look at."""
+        graph, day, joined = self._graph, _day(query.as_of), walk.depth_of
+        direction, types = query.direction, query.link_types
+        small = 4 * len(joined) + 64
+        hubs = {n for n in joined if graph.degree(n) > small}
+        reverse = {"out": "in", "in": "out"}.get(direction, "both")
         for node_id in walk.outer_ring:
-            for link_id, _, other in heads(node_id, query.direction, query.link_types, day):
-                if other in joined:
-                    yield link_id, link_id, other, other
+            if node_id not in hubs or len(hubs) > 1:
+                for link_id, _, other in graph.incident_heads(
+                    node_id, direction, types, day, ordered=False
+                ):
+                    if other in joined:
+                        yield link_id, link_id, other, other
+                continue
+            # No other hub among them: each has few links. (A link never joins a node to
+            # itself: models.py refuses it.)
+            for other in joined:
+                if other == node_id:
+                    continue
+                for link_id, _, end in graph.incident_heads(
+                    other, reverse, types, day, ordered=False
+                ):
+                    if end == node_id:
+                        yield link_id, link_id, other, other
+
+    def _usable_rows(
+        self,
+        walk: NeighbourhoodWalk[str, str],
+        rows: list[tuple[str, str, str, str]],
+        query: protocol.NeighbourhoodQuery,
+    ) -> list[tuple[str, str, str, str]]:
+        """The rows the walk can use, in order: to nodes joined already or joining in this
+        ring (the first ones its room allows among those its filters pass), and the first
+        row past the room (it marks the answer truncated). The walk would look at and turn
+        away every other one; a ring at a hub has tens of thousands."""
+        graph, day, joined = self._graph, _day(query.as_of), walk.depth_of
+        room = max(query.limit - len(joined), 0)
+        joining: set[str] = set()
+        kept: list[tuple[str, str, str, str]] = []
+        past_room = False
+        for row in rows:
+            other = row[2]
+            if other in joined or other in joining:
+                kept.append(row)
+            elif not graph.visible(other, query.node_labels, day):
+                continue
+            elif len(joining) < room:
+                joining.add(other)
+                kept.append(row)
+            elif not past_room:
+                past_room = True
+                kept.append(row)
+        return kept
 
     def _ring_loader(
         self,
@@ -897,7 +946,7 @@ class EmbeddedGraphStore(BaseGraphStore):
                 links.__getitem__,
             )
             for ring in walk.rings():
-                rows = self._links_at_ring(ring, query)
+                rows = self._usable_rows(walk, self._links_at_ring(ring, query), query)
                 self._ring_loader(walk, rows, query)
                 walk.reach(rows)
             walk.close(self._links_within(walk, query))
