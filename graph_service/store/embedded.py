@@ -892,7 +892,7 @@ class EmbeddedGraphStore(BaseGraphStore):
             other = row[2]
             if other in joined or other in joining:
                 kept.append(row)
-            elif not graph.visible(other, query.node_labels, day):
+            elif past_room or not graph.visible(other, query.node_labels, day):
                 continue
             elif len(joining) < room:
                 joining.add(other)
