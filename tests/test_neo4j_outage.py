@@ -29,6 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 #: down and 2.5 s hung (neo4j_probe_after_seconds + neo4j_probe_timeout_seconds).
 DOWN_BOUND = 3.0
 HUNG_BOUND = 5.0
+#: The production probe timeout (tests/conftest.py relaxes it for the other tests).
+PROBE_TIMEOUT_S = 2.0
 #: Seconds the server may take to answer again after it is back (its first query after a
 #: start compiles for several seconds on a busy machine).
 RECOVERY = 90.0
@@ -96,7 +98,9 @@ def _breaker_state(client: TestClient) -> str:
 
 def test_outage_answers_503_and_recovers(tmp_path: Path) -> None:
     _managed_server()
-    settings = make_settings("neo4j", tmp_path / "data")
+    settings = make_settings(
+        "neo4j", tmp_path / "data", neo4j_probe_timeout_seconds=PROBE_TIMEOUT_S
+    )
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         ready = client.get("/readyz").json()
         assert (ready["status"], ready["store"]) == ("ready", "neo4j")
@@ -117,7 +121,9 @@ def test_outage_answers_503_and_recovers(tmp_path: Path) -> None:
 
 def test_killed_server_answers_503_at_once_and_recovers(tmp_path: Path) -> None:
     _managed_server()
-    settings = make_settings("neo4j", tmp_path / "data")
+    settings = make_settings(
+        "neo4j", tmp_path / "data", neo4j_probe_timeout_seconds=PROBE_TIMEOUT_S
+    )
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         for _ in range(3):  # several pooled connections, all to be broken by the kill
             assert client.get("/v1/stats").status_code == 200
@@ -140,7 +146,9 @@ def test_killed_server_answers_503_at_once_and_recovers(tmp_path: Path) -> None:
 
 def test_hung_server_answers_503_within_the_budget_and_recovers(tmp_path: Path) -> None:
     _managed_server()
-    settings = make_settings("neo4j", tmp_path / "data")
+    settings = make_settings(
+        "neo4j", tmp_path / "data", neo4j_probe_timeout_seconds=PROBE_TIMEOUT_S
+    )
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         assert client.get("/v1/stats").status_code == 200
         pid = _server_pid()
@@ -203,7 +211,12 @@ def _wait_for(condition: Callable[[], bool], seconds: float, what: str) -> None:
 def test_no_acknowledged_write_is_lost_across_an_outage(tmp_path: Path) -> None:
     _managed_server()
     # The writer sends ~100 requests a second while refused: not what this test is about.
-    settings = make_settings("neo4j", tmp_path / "data", rate_limit_enabled=False)
+    settings = make_settings(
+        "neo4j",
+        tmp_path / "data",
+        rate_limit_enabled=False,
+        neo4j_probe_timeout_seconds=PROBE_TIMEOUT_S,
+    )
     asyncio.run(_prepare("neo4j", settings.data_dir, "empty"))
     _NEO4J_STATE["content"] = "dirty"
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
