@@ -31,7 +31,14 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
 from graph_service import text
-from graph_service.domain import MAX_CANDIDATES, REGION_LEVELS, VILLAGE_CODE_LENGTH
+from graph_service.domain import (
+    CENTRALITY_MEASURES,
+    MAX_CANDIDATES,
+    MAX_TOP,
+    REGION_CODE_PATTERN,
+    REGION_LEVELS,
+    VILLAGE_CODE_LENGTH,
+)
 from graph_service.schema import (
     LINK_TYPES,
     NODE_LABELS,
@@ -60,9 +67,11 @@ __all__ = [
     "NodeDoc",
     "NodeIn",
     "ProposedPair",
+    "SavedViewIn",
     "Source",
     "StatedFigure",
     "StrictModel",
+    "ViewFilters",
     "WhatIfIn",
     "derive_link_id",
     "error_list",
@@ -482,3 +491,35 @@ class WhatIfIn(_Strict):
     top: int = Field(
         default=10, ge=0, le=MAX_CANDIDATES, description="PageRank risers to list at most."
     )
+
+
+class ViewFilters(_Strict):
+    """The situation page's settings besides region and dates (``docs/dashboard.md``)."""
+
+    measure: Literal[CENTRALITY_MEASURES] = Field(  # type: ignore[valid-type]
+        default="pagerank", description="Centrality measure of the top-N chart."
+    )
+    top: int = Field(default=20, ge=1, le=MAX_TOP, description="Rows of the centrality chart.")
+    pairings: int = Field(
+        default=20, ge=0, le=100, description="Weak villages to propose a partner for."
+    )
+
+
+class SavedViewIn(_Strict):
+    """A named situation page: a region on a day, compared with an earlier day."""
+
+    name: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), ONE_LINE
+    ] = Field(description="The view's name, as its owner lists it (平原县年度对比).")
+    region: Annotated[str, StringConstraints(pattern=REGION_CODE_PATTERN)] = Field(
+        description="Division code of a province, city, county or town."
+    )
+    as_of: IsoDate | None = Field(default=None, description="The day shown; today if null.")
+    since: IsoDate | None = Field(default=None, description="The earlier day compared with.")
+    filters: ViewFilters = Field(default_factory=ViewFilters)
+
+    @model_validator(mode="after")
+    def _check_dates(self) -> SavedViewIn:
+        if self.since is not None and self.as_of is not None and self.since > self.as_of:
+            raise _field_error("since", "since is after as_of")
+        return self

@@ -25,6 +25,7 @@ from graph_service.api.routes import (
     accounts,
     analysis,
     articles,
+    dashboard,
     exports,
     graph,
     history,
@@ -194,6 +195,7 @@ ROUTES: dict[tuple[str, str], APIRoute] = {
         accounts,
         analysis,
         articles,
+    dashboard,
         exports,
         graph,
         history,
@@ -281,6 +283,9 @@ SEED_READS: list[tuple[str, dict[str, Any]]] = [
     ("/v1/recommendations/partners", {"target": SEED_HELPER, "relation": "co_building"}),
     ("/v1/recommendations/judgements", {}),
     ("/v1/history", {"limit": 50}),
+    ("/v1/dashboard", {"region": "370302", "since": "2019-06-01", "pairings": 3}),
+    ("/v1/dashboard", {"region": "37", "pairings": 0}),
+    ("/v1/dashboard/report.xlsx", {"region": "370302", "pairings": 3}),
     ("/v1/history", {"region": "371426", "since": "2000-01-01T00:00:00Z", "limit": 20}),
     ("/v1/export", {"scope": f"body:{SEED_BODY}", "metric": "pagerank", "layout": "true"}),
     ("/v1/export", {"scope": f"body:{SEED_BODY}", "format": "echarts", "strength": "true"}),
@@ -411,10 +416,27 @@ def test_writes_conform_to_the_document(client: TestClient) -> None:
     check(client, "POST", "/v1/recommendations/assignment", expect=200, json={"region": COUNTY})
     body = {"proposed": [{"helper": HELPER, "village": VILLAGE}], "region": COUNTY}
     check(client, "POST", "/v1/recommendations/what-if", expect=200, json=body, headers=AUTH)
+    check(client, "GET", "/v1/dashboard", expect=200, params={"region": COUNTY})
+    _check_views(client)
     limit = client.app.state.settings.max_body_bytes  # type: ignore[attr-defined]
     big = {"nodes": [], "padding": "x" * limit}
     check(client, "POST", "/v1/batch", expect=413, json=big, headers=AUTH)
     _check_history(client)
+
+
+def _check_views(client: TestClient) -> None:
+    view = {"name": "县情", "region": COUNTY, "filters": {"top": 5}}
+    check(client, "POST", "/v1/views", expect=401, json=view)
+    check(client, "POST", "/v1/views", expect=422, json={**view, "region": "x"}, headers=AUTH)
+    saved = check(client, "POST", "/v1/views", expect=201, json=view, headers=AUTH)
+    url = f"/v1/views/{saved['id']}"
+    check(client, "GET", "/v1/views", expect=200, headers=AUTH)
+    check(client, "GET", "/v1/views", expect=401)
+    check(client, "GET", "/v1/views/{view_id}", url, 200)
+    check(client, "PUT", "/v1/views/{view_id}", url, 200, json=view, headers=AUTH)
+    check(client, "DELETE", "/v1/views/{view_id}", url, 204, headers=AUTH)
+    check(client, "GET", "/v1/views/{view_id}", url, 404)
+    check(client, "DELETE", "/v1/views/{view_id}", url, 404, headers=AUTH)
 
 
 def _check_history(client: TestClient) -> None:

@@ -55,6 +55,7 @@ VALUES: dict[str, Any] = {
     "item_id": "rv_000000000000",
     "import_id": "im_000000000000",
     "merge_id": "mg_000000000000",
+    "view_id": "v000000000000",
 }
 #: Parameters that name a node: the person sweep puts a person's id in them.
 NODE_PARAMETERS = ("node_id", "source", "target", "node", "scope")

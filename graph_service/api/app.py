@@ -22,6 +22,7 @@ from graph_service.api.routes import (
     accounts,
     analysis,
     articles,
+    dashboard,
     docs,
     explorer,
     exports,
@@ -41,6 +42,7 @@ from graph_service.api.work import install_work
 from graph_service.keys import adopt_keys_file
 from graph_service.services.analysis import AnalysisService
 from graph_service.services.articles import ArticleService
+from graph_service.services.dashboard import DashboardService
 from graph_service.services.documents import SourceDocuments
 from graph_service.services.graph import GraphService
 from graph_service.services.imports import ImportService
@@ -48,6 +50,7 @@ from graph_service.services.index_warmup import IndexWarmer
 from graph_service.services.recommendations import RecommendationService
 from graph_service.services.resolution import NameResolver
 from graph_service.services.review import ReviewService
+from graph_service.services.saved_views import SavedViews
 from graph_service.settings import Settings, get_settings
 from graph_service.store.factory import create_store
 from graph_service.store.protocol import GraphStore
@@ -88,6 +91,8 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
         stop_work = install_work(app, settings, the_store)
         app.state.analysis = AnalysisService(settings.seed_dir / "rules" / "joint_body_rules.json")
         app.state.recommendations = RecommendationService(the_store, settings.recommend_tie_weight)
+        app.state.dashboard = DashboardService(app.state.analysis, app.state.recommendations)
+        app.state.saved_views = SavedViews(the_store)
         # Recommender indexes of the regions in use, built before /readyz says ready and
         # rebuilt right after the writes that touch them (services/index_warmup.py).
         app.state.warmer = IndexWarmer(
@@ -142,7 +147,15 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
     routers = (meta.router, nodes.router, links.router, graph.router, regions.router)
     extra = (analysis.router, recommendations.router, exports.router, jobs.router, explorer.router)
     intake = (review.router, imports.router, articles.router)
-    for router in (*routers, *extra, *intake, accounts.router, history.router, layout.router):
+    for router in (
+        *routers,
+        *extra,
+        *intake,
+        accounts.router,
+        history.router,
+        layout.router,
+        dashboard.router,
+    ):
         app.include_router(router)
     app.include_router(docs.router)
     app.add_middleware(

@@ -36,6 +36,8 @@ CAPPED: Final[dict[str, dict[str, str]]] = {
     "/v1/analysis/centrality": {"exact_max": "cap_exact_max", "k": "cap_sample_k"},
     "/v1/analysis/communities": {"limit": "cap_listed"},
     "/v1/analysis/coverage": {"limit": "cap_listed"},
+    "/v1/dashboard": {"limit": "cap_listed"},
+    "/v1/dashboard/report.xlsx": {"limit": "cap_listed"},
     "/v1/recommendations/assignment": {
         "k": "cap_assignment_k",
         "top_candidates": "cap_assignment_candidates",

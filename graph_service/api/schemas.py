@@ -34,6 +34,7 @@ __all__ = [
     "Change",
     "Communities",
     "CytoscapeExport",
+    "Dashboard",
     "DocumentList",
     "DocumentText",
     "EChartsExport",
@@ -65,6 +66,8 @@ __all__ = [
     "RegionCoverageReport",
     "RegionSummary",
     "RuleCheck",
+    "SavedView",
+    "SavedViewList",
     "SchemaDocument",
     "SearchResult",
     "Stats",
@@ -1305,3 +1308,182 @@ else:
         | Change
         | JsonExport,
     )
+
+
+# ---------------------------------------------------------------------------------------
+# The situation page (docs/dashboard.md)
+# ---------------------------------------------------------------------------------------
+
+
+class DashboardRegionRef(_Out):
+    code: str
+    name: str
+    level: str | None = Field(description="省, 市, 县, 乡镇 … as the register names it.")
+
+
+class DashboardRegion(DashboardRegionRef):
+    path: list[DashboardRegionRef] = Field(description="The region's ancestors, top first.")
+    children: list[DashboardRegionRef] = Field(description="The regions under it, by code.")
+
+
+class DashboardCard(_Out):
+    key: Literal["villages", "joint_bodies", "coverage", "weak_villages", "rule_breaches"]
+    label: str = Field(description="The card's title, in Chinese.")
+    unit: str
+    value: float | None
+    previous: float | None = Field(description="The value on since; null without since.")
+    change: float | None = Field(description="value − previous; null without since.")
+
+
+class TownCoverage(_Out):
+    code: str
+    name: str | None
+    villages: int
+    covered: int = Field(description="Villages in a joint body (directly or by their branch).")
+    rate: float | None = Field(description="covered / villages in %, one decimal.")
+
+
+class LinkSeries(_Out):
+    type: str
+    label: str = Field(description="The link type's Chinese name.")
+    counts: list[int] = Field(description="Links in force on 31 December of each year.")
+    undated: int = Field(
+        description="Of them, links without a start date: counted in every year, as the "
+        "as-of analyses read them."
+    )
+
+
+class LinksByYear(_Out):
+    years: list[int]
+    series: list[LinkSeries]
+
+
+class StrengthBin(_Out):
+    from_: float = Field(alias="from", description="Lower edge (included).")
+    to: float = Field(description="Upper edge (excluded, but for the last bin).")
+    count: int
+
+
+class StrengthHistogram(_Out):
+    bins: list[StrengthBin]
+    links: int = Field(description="Linked pairs scored.")
+    median: float | None
+
+
+class CentralityBar(_Out):
+    rank: int
+    node: str
+    name: str | None
+    label: str | None
+    score: float
+
+
+class DashboardCentrality(_Out):
+    measure: str
+    label: str = Field(description="The measure's Chinese name.")
+    rows: list[CentralityBar]
+
+
+class SankeyNode(_Out):
+    id: str = Field(description="A joint body's id, or community:<index>.")
+    name: str
+    kind: Literal["body", "community"]
+    members: list[str] | None = Field(
+        default=None, description="A community's members (up to 50 listed)."
+    )
+
+
+class SankeyLink(_Out):
+    source: str
+    target: str
+    value: int = Field(description="Members of the body in the community.")
+
+
+class Sankey(_Out):
+    nodes: list[SankeyNode]
+    links: list[SankeyLink]
+
+
+class DashboardCommunities(_Out):
+    method: str
+    modularity: float | None
+    count: int
+    sankey: Sankey
+
+
+class WeakVillageRow(_Out):
+    id: str
+    name: str | None
+    region_name: str | None
+    reasons: list[str]
+    explanation: str = Field(description=EXPLANATION_ZH)
+    explanation_en: str = Field(description=EXPLANATION_EN)
+
+
+class ProposedPairing(_Out):
+    village: PartnerRef
+    partner: PartnerRef
+    score: float
+    reasons: list[Reason]
+
+
+class MemberRef(_Out):
+    id: str
+    name: str | None
+
+
+class BodyRef(_Out):
+    id: str
+    name: str | None
+    kind: str | None
+
+
+class Breach(_Out):
+    body: BodyRef
+    rule_id: str
+    description: str | None
+    severity: str | None
+    evidence: str = Field(description="The sentence that shows the breach, in Chinese.")
+    members: list[MemberRef]
+
+
+class Dashboard(_Out):
+    """A region's situation page: cards, charts and action lists (docs/dashboard.md)."""
+
+    region: DashboardRegion
+    as_of: dt.date
+    since: dt.date | None
+    cards: list[DashboardCard]
+    coverage_by_town: list[TownCoverage]
+    links_by_year: LinksByYear
+    strength_histogram: StrengthHistogram
+    centrality: DashboardCentrality
+    communities: DashboardCommunities
+    unpartnered_weak: Listing[WeakVillageRow]
+    pairings: list[ProposedPairing]
+    breaches: list[Breach]
+
+
+class ViewFiltersOut(_Out):
+    measure: str
+    top: int
+    pairings: int
+
+
+class SavedView(_Out):
+    """A saved view: its parameters, its owner and the URLs that open it."""
+
+    id: str
+    owner: str
+    saved_at: dt.datetime
+    name: str
+    region: str
+    as_of: dt.date | None
+    since: dt.date | None
+    filters: ViewFiltersOut
+    url: str = Field(description="The page opening this view: /dashboard#view=<id>.")
+    parameters_url: str = Field(description="The page with the same parameters, unsaved.")
+
+
+class SavedViewList(_Out):
+    items: list[SavedView]

@@ -47,6 +47,7 @@ JOB_OPERATIONS: Final[tuple[str, ...]] = (
     "analysis/coverage",
     "analysis/rules",
     "analysis/change",
+    "dashboard",
     "export",
 )
 

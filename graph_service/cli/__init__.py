@@ -5,7 +5,7 @@
 load-divisions | generate | import | export | export-graph`` (:mod:`.data`), ``analyse …``
 (:mod:`.analyse`), ``recommend …`` (:mod:`.recommend`), ``evaluate`` (:mod:`.evaluate`),
 ``search`` (:mod:`.search`), ``history | restore`` (:mod:`.history`), ``analyse-national``
-(:mod:`.national`) and ``export-neo4j-csv`` (:mod:`.bulk`).
+(:mod:`.national`), ``export-neo4j-csv`` (:mod:`.bulk`) and ``report`` (:mod:`.report`).
 Every command reads the graph through the caller-aware view (:mod:`.runtime`), as the HTTP
 API does; none imports an HTTP route module.
 """
@@ -23,6 +23,7 @@ from graph_service.cli import (
     history,
     intake,
     national,
+    report,
     search,
 )
 from graph_service.cli.analyse import analyse_app
@@ -45,6 +46,7 @@ search.register(app)
 history.register(app)
 intake.register(app)  # resolve, import-table, extract, review …, dedup-scan, merge
 national.register(app)  # analyse-national
+report.register(app)  # report (.xlsx)
 app.add_typer(analyse_app, name="analyse")
 app.add_typer(recommend_app, name="recommend")
 

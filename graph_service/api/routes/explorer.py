@@ -1,5 +1,6 @@
 """The explorer page: ``/explorer`` and its static files, served from ``graph_service/static``;
-the review page ``/review`` (the review queue: evidence and candidates side by side) likewise.
+the review page ``/review`` (the review queue: evidence and candidates side by side) and the
+situation page ``/dashboard`` (ECharts, vendored as Cytoscape.js is) likewise.
 
 Everything the page loads comes from this service: its own script and style sheet and the
 vendored Cytoscape.js (``graph_service/static/vendor``, copied from the npm registry by
@@ -49,9 +50,9 @@ router = APIRouter(tags=["explorer"], include_in_schema=False)
 # parameter, so each is marked open_query.
 
 
-def _page(name: str = "index.html") -> FileResponse:
+def _page(name: str = "index.html", folder: str = "explorer") -> FileResponse:
     return FileResponse(
-        STATIC_DIR / "explorer" / name,
+        STATIC_DIR / folder / name,
         media_type=_TYPES[".html"],
         headers={
             "Cache-Control": "no-cache",
@@ -80,6 +81,13 @@ async def explorer_page_slash() -> FileResponse:
 async def review_page() -> FileResponse:
     """审核队列: duplicates, import rows and extracted proposals, judged one by one."""
     return _page("review.html")
+
+
+@router.api_route("/dashboard", methods=["GET", "HEAD"])
+@open_query
+async def dashboard_page() -> FileResponse:
+    """态势总览: a region's cards, charts and action lists (docs/dashboard.md)."""
+    return _page(folder="dashboard")
 
 
 @router.get("/explorer/config.json")
