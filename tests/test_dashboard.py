@@ -6,6 +6,7 @@ tests/test_report.py.)"""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import io
 import time
 from collections.abc import Iterator
@@ -35,6 +36,11 @@ def _get(client: TestClient, path: str, **params: Any) -> Any:
     return response.json()
 
 
+def _today(client: TestClient, path: str, **params: Any) -> Any:
+    """An analysis route's answer as of today: the day a page without as_of is of."""
+    return _get(client, path, as_of=dt.date.today().isoformat(), **params)
+
+
 @pytest.fixture
 def pingyuan(seed_client: TestClient) -> dict[str, Any]:
     return _get(seed_client, "/v1/dashboard", region=PINGYUAN)  # type: ignore[no-any-return]
@@ -46,8 +52,8 @@ def pingyuan(seed_client: TestClient) -> dict[str, Any]:
 def test_cards_and_towns_are_the_coverage_and_rule_routes_answers(
     seed_client: TestClient, pingyuan: dict[str, Any]
 ) -> None:
-    coverage = _get(seed_client, "/v1/analysis/coverage", region=PINGYUAN, limit=10_000)
-    rules = _get(seed_client, "/v1/analysis/rules", scope=f"region:{PINGYUAN}")
+    coverage = _today(seed_client, "/v1/analysis/coverage", region=PINGYUAN, limit=10_000)
+    rules = _today(seed_client, "/v1/analysis/rules", scope=f"region:{PINGYUAN}")
     cards = {c["key"]: c for c in pingyuan["cards"]}
     assert list(cards) == ["villages", "joint_bodies", "coverage", "weak_villages", "rule_breaches"]
     assert cards["villages"]["value"] == coverage["total"]["villages"] == 436
@@ -85,7 +91,7 @@ def test_joint_bodies_are_those_registered_in_the_region(
 def test_breaches_are_the_broken_outcomes_with_their_evidence(
     seed_client: TestClient, pingyuan: dict[str, Any]
 ) -> None:
-    rules = _get(seed_client, "/v1/analysis/rules", scope=f"region:{PINGYUAN}")
+    rules = _today(seed_client, "/v1/analysis/rules", scope=f"region:{PINGYUAN}")
     broken = [
         (body["body_id"], o["rule_id"], o["evidence"])
         for body in rules["bodies"]
@@ -102,7 +108,7 @@ def test_breaches_are_the_broken_outcomes_with_their_evidence(
 def test_the_centrality_chart_is_the_centrality_routes_top_rows(
     seed_client: TestClient, pingyuan: dict[str, Any]
 ) -> None:
-    routed = _get(
+    routed = _today(
         seed_client,
         "/v1/analysis/centrality",
         scope=f"region:{PINGYUAN}",
@@ -122,7 +128,7 @@ def test_the_centrality_chart_is_the_centrality_routes_top_rows(
 def test_the_sankey_spreads_each_body_over_its_communities(
     seed_client: TestClient, pingyuan: dict[str, Any]
 ) -> None:
-    routed = _get(seed_client, "/v1/analysis/communities", scope=f"region:{PINGYUAN}")
+    routed = _today(seed_client, "/v1/analysis/communities", scope=f"region:{PINGYUAN}")
     expected = sorted(
         (b["body"], f"community:{index}", count)
         for b in routed["joint_bodies"]["bodies"]
@@ -142,7 +148,7 @@ def test_the_sankey_spreads_each_body_over_its_communities(
 def test_weak_villages_without_partners_and_their_best_partner(
     seed_client: TestClient, pingyuan: dict[str, Any]
 ) -> None:
-    coverage = _get(seed_client, "/v1/analysis/coverage", region=PINGYUAN, limit=10_000)
+    coverage = _today(seed_client, "/v1/analysis/coverage", region=PINGYUAN, limit=10_000)
     alone = [v["village_id"] for v in coverage["weak_villages"]["items"] if not v["partners"]]
     listed = pingyuan["unpartnered_weak"]
     assert listed["total"] == len(alone)
@@ -151,7 +157,7 @@ def test_weak_villages_without_partners_and_their_best_partner(
     assert len(pingyuan["pairings"]) == 20
     for pairing in pingyuan["pairings"][:5]:
         village = pairing["village"]["id"]
-        best = _get(seed_client, "/v1/recommendations/partners", target=village, top=1)
+        best = _today(seed_client, "/v1/recommendations/partners", target=village, top=1)
         (top,) = best["candidates"]["items"]
         assert pairing["partner"]["id"] == top["partner_id"]
         assert pairing["score"] == top["score"]
@@ -163,8 +169,8 @@ def test_the_strength_histogram_scores_every_linked_pair(
     seed_client: TestClient, pingyuan: dict[str, Any]
 ) -> None:
     histogram = pingyuan["strength_histogram"]
-    strongest = _get(seed_client, "/v1/analysis/links/strongest", scope=f"region:{PINGYUAN}")
-    weakest = _get(seed_client, "/v1/analysis/links/weakest", scope=f"region:{PINGYUAN}", top=1)
+    strongest = _today(seed_client, "/v1/analysis/links/strongest", scope=f"region:{PINGYUAN}")
+    weakest = _today(seed_client, "/v1/analysis/links/weakest", scope=f"region:{PINGYUAN}", top=1)
     assert sum(b["count"] for b in histogram["bins"]) == histogram["links"]
     assert histogram["links"] == strongest["links"]["total"] > 0
     top = strongest["links"]["items"][0]["score"]

@@ -13,6 +13,7 @@ The answer's shape is documented in ``docs/dashboard.md``.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from graph_service.services.listing import Limit, listing
 from graph_service.services.recommendations import RecommendationService
 from graph_service.services.references import resolve_scope
 from graph_service.services.view import GraphView
+from graph_service.services.work import VersionedCache
 
 __all__ = ["CARDS", "DashboardRequest", "DashboardService"]
 
@@ -85,12 +87,34 @@ def _change(value: float | None, previous: float | None) -> float | None:
     return round(change, 1) if isinstance(change, float) else change
 
 
-class DashboardService:
-    """Compose a region's situation page from the analysis and recommendation services."""
+@dataclass(frozen=True, slots=True)
+class _Situation:
+    """What the graph alone decides of a page (everything but the proposed pairings, which a
+    planner's judgement changes without a new store version)."""
 
-    def __init__(self, analysis: AnalysisService, recommendations: RecommendationService) -> None:
+    page: dict[str, Any]
+    #: Weak villages without any partner, in the coverage analysis's order.
+    unpartnered: list[dict[str, Any]]
+
+
+class DashboardService:
+    """Compose a region's situation page from the analysis and recommendation services.
+
+    The graph's part of a page is kept per store version, audience and parameters (the
+    service's one cache policy, ``VersionedCache``): a page asked again, or by a colleague,
+    costs only its pairings. A computation that outlives its request's time budget goes on
+    and lands in the cache, so the page's retry after ``Retry-After`` finds it.
+    """
+
+    def __init__(
+        self,
+        analysis: AnalysisService,
+        recommendations: RecommendationService,
+        cache_entries: int = 64,
+    ) -> None:
         self.analysis = analysis
         self.recommendations = recommendations
+        self._situations: VersionedCache[_Situation] = VersionedCache(cache_entries)
 
     async def situation(self, view: GraphView, request: DashboardRequest) -> dict[str, Any]:
         """The whole page for ``request`` (see ``docs/dashboard.md``).
@@ -98,14 +122,38 @@ class DashboardService:
         Raises ``InvalidInputError`` for a ``since`` after ``as_of`` and ``NotFoundError``
         for a region the caller cannot see, as the analysis routes do.
         """
+        # A page is of a day: today's when none is asked (the analyses' own default, no date,
+        # would count links that ended or have not begun).
         today = request.as_of or dt.date.today()
         if request.since is not None and request.since > today:
             raise InvalidInputError("since is after as_of", field="since")
+        request = dataclasses.replace(request, as_of=today)
+        version = await view.store.version()
+        audience = (await view.policy()).audience
+        found = await self._situations.get_or_compute(
+            (version, audience, dataclasses.replace(request, pairings=0)),
+            version,
+            lambda: self._graph_part(view, request, today),
+        )
+        return {**found.page, "pairings": await self._pairings(view, found.unpartnered, request)}
+
+    async def _graph_part(
+        self, view: GraphView, request: DashboardRequest, today: dt.date
+    ) -> _Situation:
         region = await self._region(view, request.region)
+        ties = await self._scope(view, request.region, request.as_of)
+        # The page is kept for the store version: it must be of that version, not of a graph
+        # within the staleness bound (a planner's accepted pairing would stay listed as long
+        # as the version lasts). The analyses below then find these graphs in the cache.
+        used = [(True, request.as_of), (False, request.as_of), (False, None)]
+        if request.since is not None:
+            used += [(True, request.since), (False, request.since)]
+        for structural, day in used:  # the scopes of coverage, the ties' analyses and trends
+            scope = AnalysisScope("region", request.region, 2, (), structural, day)
+            await view.graph(scope, exact=True)
         coverage = await self.analysis.coverage(
             view, request.region, request.as_of, STRONG_LINK_THRESHOLD, False, MAX_LISTED
         )
-        ties = await self._scope(view, request.region, request.as_of)
         rules = await self.analysis.rule_check(view, ties)
         cards = await self._cards(view, request.region, request.as_of, coverage, rules)
         if request.since is not None:
@@ -114,7 +162,7 @@ class DashboardService:
                 card["previous"] = before["value"]
                 card["change"] = _change(card["value"], before["value"])
         unpartnered = [v for v in coverage["weak_villages"]["items"] if not v["partners"]]
-        return {
+        page = {
             "region": region,
             "as_of": today.isoformat(),
             "since": request.since.isoformat() if request.since else None,
@@ -128,9 +176,9 @@ class DashboardService:
                 Limit(request.limit, "limit", MAX_LISTED),
                 len(unpartnered),
             ),
-            "pairings": await self._pairings(view, unpartnered, request),
             "breaches": self._breaches(rules),
         }
+        return _Situation(page, unpartnered)
 
     # ------------------------------------------------------------------ parts
 
