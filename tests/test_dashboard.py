@@ -149,7 +149,12 @@ def test_weak_villages_without_partners_and_their_best_partner(
     seed_client: TestClient, pingyuan: dict[str, Any]
 ) -> None:
     coverage = _today(seed_client, "/v1/analysis/coverage", region=PINGYUAN, limit=10_000)
-    alone = [v["village_id"] for v in coverage["weak_villages"]["items"] if not v["partners"]]
+    outside = {v["id"] for v in coverage["total"]["without_joint_body"]["items"]}
+    alone = [
+        v["village_id"]
+        for v in coverage["weak_villages"]["items"]
+        if not v["partners"] and v["village_id"] in outside
+    ]
     listed = pingyuan["unpartnered_weak"]
     assert listed["total"] == len(alone)
     assert [v["id"] for v in listed["items"]] == alone[:200]
@@ -297,7 +302,9 @@ def test_judgements_change_the_action_lists_at_once(api: TestClient) -> None:
     assert done.status_code == 201, done.text
     after = _get(api, "/v1/dashboard", region=PINGYUAN, pairings=3)
     alone = [v["id"] for v in after["unpartnered_weak"]["items"]]
-    # Accepted: the village has a partner now, off both lists.
+    # Accepted: the village has a partner now (on the seed graph the best partner is a joint
+    # body: it joins it), off both lists.
+    assert first["partner"]["kind"] in JOINT_BODY_KINDS
     assert first["village"]["id"] not in alone
     assert after["unpartnered_weak"]["total"] == page["unpartnered_weak"]["total"] - 1
     assert first["village"]["id"] not in [p["village"]["id"] for p in after["pairings"]]

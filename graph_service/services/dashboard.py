@@ -161,7 +161,14 @@ class DashboardService:
             for card, before in zip(cards, earlier, strict=True):
                 card["previous"] = before["value"]
                 card["change"] = _change(card["value"], before["value"])
-        unpartnered = [v for v in coverage["weak_villages"]["items"] if not v["partners"]]
+        # Without a partner: no pairing or co-building partner, and in no joint body (joining
+        # one, which the recommender proposes too, is a partnership as well).
+        outside = {v["id"] for v in coverage["total"]["without_joint_body"]["items"]}
+        unpartnered = [
+            v
+            for v in coverage["weak_villages"]["items"]
+            if not v["partners"] and v["village_id"] in outside
+        ]
         page = {
             "region": region,
             "as_of": today.isoformat(),

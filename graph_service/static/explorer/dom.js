@@ -61,7 +61,8 @@
   /** A JSON request to this service: {ok, status, body}, never a throw (a network error is
    * status 0 with its text as the body's detail). ``params`` become the query (lists
    * repeated, empty values left out); options: method, body (sent as JSON), key (sent as
-   * X-API-Key), noStore (bypass the HTTP cache), busy (called with +1 and -1 around it). */
+   * X-API-Key), noStore (bypass the HTTP cache), busy (called with +1 and -1 around it),
+   * prefetched (given the URL, a fetch already started for it, or null). */
   async function request(path, params, options) {
     const opts = options || {};
     const query = new URLSearchParams();
@@ -71,6 +72,7 @@
       else query.append(key, String(value));
     }
     const url = query.toString() ? `${path}?${query}` : path;
+    const taken = opts.prefetched ? opts.prefetched(url) : null;
     const headers = { Accept: "application/json" };
     if (opts.key) headers["X-API-Key"] = opts.key;
     const init = { method: opts.method || "GET", headers };
@@ -82,14 +84,16 @@
     const busy = opts.busy || (() => {});
     busy(1);
     try {
-      const response = await fetch(url, init);
+      const response = await (taken || fetch(url, init));
       let body = null;
       try {
         body = await response.json();
       } catch (_) {
         body = null;
       }
-      return { ok: response.ok, status: response.status, body };
+      // Seconds to wait before asking again (a 503 while the answer is computed, a 429).
+      const retryAfter = Number(response.headers.get("Retry-After")) || null;
+      return { ok: response.ok, status: response.status, body, retryAfter };
     } catch (error) {
       return { ok: false, status: 0, body: { detail: String(error) } };
     } finally {

@@ -32,6 +32,9 @@
   const MIN_SIZE = 18;
   const MAX_SIZE = 64;
   const BASE_SIZE = 30;
+  /** #nodes= draws at most this many nodes with their neighbourhoods (a dashboard chart's
+   * top 20 fits; a longer hand-made list would fetch a neighbourhood per id). */
+  const FOCUS_MAX = 50;
   /** A region view lists this many nodes in the side panel (the canvas shows them all). */
   const REGION_LIST_MAX = 300;
   /** Level of detail of big views: labels are drawn only when they would be at least this
@@ -65,6 +68,8 @@
     historyNode: null,
     // A region drawn whole: {region, layout: "server" | "client", lod, nodes, drawnMs}.
     region: null,
+    // Several nodes drawn together (#nodes=…, the dashboard's links): their ids, else null.
+    focus: null,
   };
   let cy = null;
   /** Which renderer draws `cy`: "canvas" (every small view) or "webgl" (region views). */
@@ -391,11 +396,16 @@
   function runLayout(force) {
     if (!cy || cy.nodes().length === 0) return;
     let options;
-    if (!force && state.centre && cy.getElementById(state.centre).length) {
-      const centre = cy.getElementById(state.centre);
+    // Rings around the centre, or around every focused node at once (a multi-source walk).
+    const roots = state.focus
+      ? cy.collection(state.focus.map((id) => cy.getElementById(id))).nodes()
+      : state.centre
+        ? cy.getElementById(state.centre)
+        : cy.collection();
+    if (!force && roots.length) {
       const depth = new Map();
       cy.elements().bfs({
-        roots: centre,
+        roots,
         directed: false,
         visit: (node, edge, previous, index, hops) => {
           depth.set(node.id(), hops);
@@ -455,7 +465,10 @@
           else size = hi > lo ? MIN_SIZE + ((s - lo) / (hi - lo)) * (MAX_SIZE - MIN_SIZE) : BASE_SIZE;
         }
         setData(n, "size", Math.round(size * 10) / 10);
-        n.toggleClass("centre", n.id() === state.centre);
+        n.toggleClass(
+          "centre",
+          n.id() === state.centre || Boolean(state.focus && state.focus.includes(n.id())),
+        );
       });
       cy.edges().forEach((e) => {
         const type = e.data("type");
@@ -520,9 +533,11 @@
     }
     const centre = state.region
       ? `区域全图:${nodeName(`region:${state.region.region}`)}(${state.region.region}) · `
-      : state.centre
-        ? `中心:${nodeName(state.centre)} · `
-        : "";
+      : state.focus && state.focus.length > 1
+        ? `选中 ${state.focus.length} 个节点(${shortName(nodeName(state.focus[0]))} 等) · `
+        : state.centre
+          ? `中心:${nodeName(state.centre)} · `
+          : "";
     const metric = $("size-metric").value;
     const sized = metric ? ` · 节点大小:${state.palette.measures[metric]}` : "";
     const date = $("as-of").value ? ` · 截至 ${$("as-of").value}` : "";
@@ -610,6 +625,7 @@
     cy.elements().remove();
     state.docs.clear();
     state.links.clear();
+    state.focus = null;
     state.centre = id;
     state.loaded = [id];
     state.selected = null;
@@ -643,9 +659,59 @@
     return true;
   }
 
+  /** Several nodes, each with its neighbourhood, drawn together and all selected (the
+   * dashboard links here with #nodes=ID1,ID2,…: the nodes a chart or row shows). The first
+   * that exists is the centre; ids that do not (or not on the date) are named in the status. */
+  async function loadNodes(ids) {
+    const wanted = [...new Set((ids || []).map((id) => String(id).trim()).filter(Boolean))];
+    const asked = wanted.slice(0, FOCUS_MAX);
+    if (!asked.length) return false;
+    const results = await Promise.all(asked.map((id) => fetchNeighbourhood(id)));
+    const found = asked.filter((_, i) => results[i].ok);
+    const missing = asked.filter((_, i) => !results[i].ok);
+    if (!found.length) {
+      status(`无法加载所选节点:${problemText(results[0])}`, true);
+      return false;
+    }
+    leaveRegion();
+    cy.elements().remove();
+    state.docs.clear();
+    state.links.clear();
+    state.centre = found[0];
+    state.loaded = [...found];
+    state.focus = [...found];
+    state.selected = null;
+    // One batch, every node before any link: a link between two neighbourhoods is drawn too.
+    const nodes = new Map();
+    const links = new Map();
+    for (const result of results) {
+      if (!result.ok) continue;
+      result.body.nodes.forEach((doc) => nodes.set(doc.id, doc));
+      result.body.links.forEach((link) => links.set(link.id, link));
+    }
+    addSubgraph([...nodes.values()], [...links.values()], null);
+    await refreshMetrics();
+    runLayout(false);
+    cy.fit(undefined, 40);
+    afterChange();
+    history.replaceState(null, "", `#nodes=${found.map(encodeURIComponent).join(",")}`);
+    select(found[0]);
+    cy.collection(found.map((id) => cy.getElementById(id))).select();
+    updateStatus();
+    const notes = [];
+    if (missing.length) notes.push(`${missing.length} 个节点无法加载:${missing.join("、")}`);
+    if (wanted.length > asked.length) notes.push(`只显示前 ${asked.length} 个`);
+    if (notes.length) status(`已选中 ${found.length} 个节点;${notes.join(";")}`, true);
+    return true;
+  }
+
   async function reload() {
     if (state.region) {
       await loadRegion(state.region.region, state.region);
+      return;
+    }
+    if (state.focus) {
+      await loadNodes(state.focus);
       return;
     }
     if (!state.centre) return;
@@ -731,6 +797,7 @@
       state.links.clear();
       state.centre = null;
       state.loaded = [];
+      state.focus = null;
       state.selected = null;
       $("detail-panel").hidden = true;
       const classes = opts.lod ? "lod" : "";
@@ -1644,6 +1711,7 @@
       cy.elements().remove();
       state.centre = null;
       state.loaded = [];
+      state.focus = null;
       clearSelection();
       $("recommend-panel").hidden = true;
       $("history-panel").hidden = true;
@@ -1679,6 +1747,9 @@
     });
     const match = /^#node=(.+)$/.exec(location.hash);
     if (match) await load(decodeURIComponent(match[1]));
+    // #nodes=ID1,ID2,…: several nodes together, all selected (links from the dashboard).
+    const many = /^#nodes=(.+)$/.exec(location.hash);
+    if (many) await loadNodes(many[1].split(",").map((id) => decodeURIComponent(id)));
     // #region=CODE draws a region whole; layout=client, lod=0, webgl=0 and webgl=1 are the
     // benchmark's peers.
     const regionMatch = /^#region=([^&]+)(?:&(.*))?$/.exec(location.hash);
@@ -1703,6 +1774,10 @@
     nodeIds: () => (cy ? cy.nodes().map((n) => n.id()) : []),
     edgeIds: () => (cy ? cy.edges().map((e) => e.id()) : []),
     centre: () => state.centre,
+    /** The nodes #nodes= drew together (all selected), or null. */
+    focus: () => (state.focus ? [...state.focus] : null),
+    /** Ids of the selected nodes (one after a click; all of them after #nodes=). */
+    selectedIds: () => (cy ? cy.nodes(":selected").map((n) => n.id()) : []),
     region: () => (state.region ? { ...state.region } : null),
     loadRegion,
     levelOfDetail,
