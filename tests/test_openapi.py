@@ -195,7 +195,7 @@ ROUTES: dict[tuple[str, str], APIRoute] = {
         accounts,
         analysis,
         articles,
-    dashboard,
+        dashboard,
         exports,
         graph,
         history,
