@@ -77,6 +77,11 @@ class Settings(BaseSettings):
     #: Seconds between two looks at the store's version, to rebuild the warm indexes a
     #: write (by this process or another) touched; requests look themselves as well.
     recommend_warm_poll_s: float = Field(default=0.2, gt=0, le=60)
+    #: Situation pages (/dashboard) opened with their default settings are recorded
+    #: (``dashboard_regions.json`` in ``data_dir``) and computed after the next start, once
+    #: the indexes are warm (graph_service/services/dashboard_warmup.py); at most this many
+    #: (region, audience) pages (0: none).
+    dashboard_warm_max: int = Field(default=8, ge=0, le=64)
 
     # ---- Rate limits (graph_service/api/ratelimit.py). Token buckets: a caller may send
     # ``burst`` requests at once, then ``per_second`` on average. A key holder (a valid key,

@@ -63,6 +63,8 @@ def make_settings(backend: str, data_dir: Path, **overrides: Any) -> Settings:
         # No index warm-up: /readyz is ready at once, and the regions asked for are not
         # recorded in a shared data directory (tests/test_recommend_warm.py warms).
         "recommend_warm_max": 0,
+        # Nor any page warm-up (tests/test_dashboard.py warms).
+        "dashboard_warm_max": 0,
     }
     if backend == "neo4j":
         conf = neo4j_conf()

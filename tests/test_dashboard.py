@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import io
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any
 
 import openpyxl
 import pytest
-from conftest import _NEO4J_STATE, AUTH, SEED_DIR, account_headers, open_store
+from conftest import _NEO4J_STATE, AUTH, SEED_DIR, account_headers, make_settings, open_store
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -402,3 +403,34 @@ def test_the_cli_writes_the_report(
     assert "no node region:999999" in bad.output
     bad = CliRunner().invoke(cli_app, ["report", "--region", "37x"])
     assert bad.exit_code == 2
+
+
+# ------------------------------------------------------------------ pages warm at start
+
+
+def test_default_pages_are_recorded_and_computed_after_the_next_start(tmp_path: Path) -> None:
+    settings = make_settings("embedded", tmp_path / "data", dashboard_warm_max=4)
+    settings.data_dir.mkdir(parents=True)
+    asyncio.run(_load(settings))
+    with TestClient(create_app(settings), raise_server_exceptions=False) as first:
+        _get(first, "/v1/dashboard", region=ZICHUAN)
+        _get(first, "/v1/dashboard", region=PINGYUAN, since="2020-01-01")  # not the default
+        response = first.get("/v1/dashboard", params={"region": PINGYUAN}, headers=AUTH)
+        assert response.status_code == 200
+    recorded = json.loads((settings.data_dir / "dashboard_regions.json").read_text("utf-8"))
+    assert recorded == [[PINGYUAN, "full"], [ZICHUAN, "public"]]
+    with TestClient(create_app(settings), raise_server_exceptions=False) as second:
+        warmer = second.app.state.page_warmer  # type: ignore[attr-defined]
+        deadline = time.monotonic() + 120
+        while warmer.warmed is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert warmer.warmed == 2
+
+        async def computed_again(*_: Any) -> Any:
+            raise AssertionError("the page was not warm")
+
+        service = second.app.state.dashboard  # type: ignore[attr-defined]
+        service._graph_part = computed_again
+        page = _get(second, "/v1/dashboard", region=ZICHUAN)  # from the warm cache
+        assert page["region"]["name"] == "淄川区"

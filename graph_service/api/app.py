@@ -43,6 +43,7 @@ from graph_service.keys import adopt_keys_file
 from graph_service.services.analysis import AnalysisService
 from graph_service.services.articles import ArticleService
 from graph_service.services.dashboard import DashboardService
+from graph_service.services.dashboard_warmup import PageWarmer
 from graph_service.services.documents import SourceDocuments
 from graph_service.services.graph import GraphService
 from graph_service.services.imports import ImportService
@@ -93,17 +94,7 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
         app.state.recommendations = RecommendationService(the_store, settings.recommend_tie_weight)
         app.state.dashboard = DashboardService(app.state.analysis, app.state.recommendations)
         app.state.saved_views = SavedViews(the_store)
-        # Recommender indexes of the regions in use, built before /readyz says ready and
-        # rebuilt right after the writes that touch them (services/index_warmup.py).
-        app.state.warmer = IndexWarmer(
-            app.state.recommendations,
-            app.state.views,
-            settings.recommend_warm_regions,
-            settings.recommend_warm_max,
-            settings.data_dir / "recommend_regions.json",
-            settings.recommend_warm_poll_s,
-        )
-        app.state.warmer.start()
+        _start_warm_ups(app, settings)
         # A planner's own data: names resolved against the graph, a review queue, merges,
         # spreadsheet imports and articles (each registers how its items are applied).
         app.state.resolver = NameResolver()
@@ -113,6 +104,7 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
         try:
             yield
         finally:
+            await app.state.page_warmer.stop()
             await app.state.warmer.stop()
             await stop_work()
             if store is None:
@@ -168,3 +160,27 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
     app.add_middleware(RequestId)
     install_openapi(app)
     return app
+
+
+def _start_warm_ups(app: FastAPI, settings: Settings) -> None:
+    """Recommender indexes of the regions in use, built before /readyz says ready and rebuilt
+    right after the writes that touch them (services/index_warmup.py); then the situation
+    pages opened before, computed once the indexes are warm (services/dashboard_warmup.py,
+    not blocking /readyz)."""
+    app.state.warmer = IndexWarmer(
+        app.state.recommendations,
+        app.state.views,
+        settings.recommend_warm_regions,
+        settings.recommend_warm_max,
+        settings.data_dir / "recommend_regions.json",
+        settings.recommend_warm_poll_s,
+    )
+    app.state.warmer.start()
+    app.state.page_warmer = PageWarmer(
+        app.state.dashboard,
+        app.state.views,
+        app.state.warmer,
+        settings.dashboard_warm_max,
+        settings.data_dir / "dashboard_regions.json",
+    )
+    app.state.page_warmer.start()

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -115,6 +115,8 @@ class DashboardService:
         self.analysis = analysis
         self.recommendations = recommendations
         self._situations: VersionedCache[_Situation] = VersionedCache(cache_entries)
+        #: Told of each page answered, with its audience (services/dashboard_warmup.py).
+        self.on_page: Callable[[DashboardRequest, str], None] | None = None
 
     async def situation(self, view: GraphView, request: DashboardRequest) -> dict[str, Any]:
         """The whole page for ``request`` (see ``docs/dashboard.md``).
@@ -127,7 +129,7 @@ class DashboardService:
         today = request.as_of or dt.date.today()
         if request.since is not None and request.since > today:
             raise InvalidInputError("since is after as_of", field="since")
-        request = dataclasses.replace(request, as_of=today)
+        asked, request = request, dataclasses.replace(request, as_of=today)
         version = await view.store.version()
         audience = (await view.policy()).audience
         found = await self._situations.get_or_compute(
@@ -135,7 +137,10 @@ class DashboardService:
             version,
             lambda: self._graph_part(view, request, today),
         )
-        return {**found.page, "pairings": await self._pairings(view, found.unpartnered, request)}
+        page = {**found.page, "pairings": await self._pairings(view, found.unpartnered, request)}
+        if self.on_page is not None:
+            self.on_page(asked, audience)
+        return page
 
     async def _graph_part(
         self, view: GraphView, request: DashboardRequest, today: dt.date
