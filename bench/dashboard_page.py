@@ -40,10 +40,12 @@ the 5 s request budget, the served second of staleness) and stops them again:
 A sample whose ``GET /v1/dashboard`` failed (a cold answer past the request budget is a 503
 with Retry-After) is counted under ``failed``, not in the times.
 
-Before each start the data directory's ``recommend_regions.json`` is removed, so a start is
-cold: otherwise the service warms the recommender indexes of the regions asked for before
-(``services/index_warmup.py``), as a production restart does; ``--warm-start`` keeps the
-file and measures that restart instead.
+Before each start the data directory's ``recommend_regions.json`` and
+``dashboard_regions.json`` are removed, so a start is cold: otherwise the service warms the
+recommender indexes of the regions asked for before (``services/index_warmup.py``) and then
+the pages opened before (``services/dashboard_warmup.py``), as a production restart does;
+``--warm-start`` keeps the files and measures that restart instead (a request made while a
+page is being warmed joins that computation).
 
 Medians and p95 (nearest rank; with 2 rounds the cold p95 is the slower of two) go to a
 table on stdout and to ``bench/results/dashboard_page.json`` (``--out``).
@@ -159,6 +161,7 @@ def serve(data: Path, warm_start: bool) -> Iterator[str]:
     """A fresh uvicorn over ``data`` (production settings) until the block ends; its URL."""
     if not warm_start:
         (data / "recommend_regions.json").unlink(missing_ok=True)
+        (data / "dashboard_regions.json").unlink(missing_ok=True)
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GRAPH_SERVICE_", "NEO4J"))}
     env.update(GRAPH_SERVICE_DATA_DIR=str(data), GRAPH_SERVICE_SEED_DIR=str(ROOT / "seed"))

@@ -129,7 +129,7 @@ def test_the_centrality_chart_is_the_centrality_routes_top_rows(
 def test_the_sankey_spreads_each_body_over_its_communities(
     seed_client: TestClient, pingyuan: dict[str, Any]
 ) -> None:
-    routed = _today(seed_client, "/v1/analysis/communities", scope=f"region:{PINGYUAN}")
+    routed = _today(seed_client, "/v1/analysis/communities", scope=f"region:{PINGYUAN}", limit=200)
     expected = sorted(
         (b["body"], f"community:{index}", count)
         for b in routed["joint_bodies"]["bodies"]
@@ -140,9 +140,12 @@ def test_the_sankey_spreads_each_body_over_its_communities(
     ids = {n["id"] for n in sankey["nodes"]}
     assert {x["source"] for x in sankey["links"]} | {x["target"] for x in sankey["links"]} <= ids
     members = {f"community:{c['index']}": c["members"]["items"] for c in routed["communities"]}
+    sizes = {f"community:{c['index']}": c["size"] for c in routed["communities"]}
     for node in sankey["nodes"]:
         if node["kind"] == "community":
-            assert node["members"] == [m["id"] for m in members[node["id"]]]
+            listed = node["members"]
+            assert [m["id"] for m in listed["items"]] == [m["id"] for m in members[node["id"]]]
+            assert listed["total"] == sizes[node["id"]]
     assert pingyuan["communities"]["count"] == len(routed["communities"])
 
 

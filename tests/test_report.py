@@ -105,8 +105,13 @@ def answer() -> dict[str, Any]:
                 "nodes": [
                     {"id": body, "name": "红链兴农区域党建联合体", "kind": "body"},
                     {"id": "community:4", "name": "社区 4", "kind": "community"}
-                    | {"members": [body]},
-                    {"id": "community:7", "name": "社区 7", "kind": "community", "members": []},
+                    | {"members": {"items": [], "total": 0, "truncated": False, "more": None}},
+                    {
+                        "id": "community:7",
+                        "name": "社区 7",
+                        "kind": "community",
+                        "members": {"items": [], "total": 0, "truncated": False, "more": None},
+                    },
                 ],
                 "links": [
                     {"source": body, "target": "community:4", "value": 2},

@@ -1381,6 +1381,8 @@ class CentralityBar(_Out):
 class DashboardCentrality(_Out):
     measure: str
     label: str = Field(description="The measure's Chinese name.")
+    total: int = Field(description="Nodes ranked (every node of the region's graph).")
+    truncated: bool = Field(description="rows holds fewer than total (top cuts them).")
     rows: list[CentralityBar]
 
 
@@ -1388,8 +1390,8 @@ class SankeyNode(_Out):
     id: str = Field(description="A joint body's id, or community:<index>.")
     name: str
     kind: Literal["body", "community"]
-    members: list[str] | None = Field(
-        default=None, description="A community's members (up to 50 listed)."
+    members: Listing[NodeRef] | None = Field(
+        default=None, description="A community's members (up to limit listed)."
     )
 
 

@@ -25,6 +25,7 @@ from graph_service.analysis import strength as strength_model
 from graph_service.analysis import trends
 from graph_service.domain import (
     MAX_LISTED,
+    MAX_LISTED_MEMBERS,
     MEASURE_LABELS_ZH,
     STRONG_LINK_THRESHOLD,
     parent_code,
@@ -57,8 +58,6 @@ STRENGTH_BINS: Final[int] = 10
 #: Louvain as the communities route runs it by default.
 _LOUVAIN_SEED: Final[int] = 0
 _LOUVAIN_RESOLUTION: Final[float] = 1.0
-#: Members named per community (the communities route's default).
-_MEMBERS_LISTED: Final[int] = 50
 #: Centrality as the route computes it by default: exact up to this many nodes.
 _EXACT_MAX: Final[int] = 5000
 
@@ -182,7 +181,7 @@ class DashboardService:
             "coverage_by_town": [self._town(row) for row in coverage["children"]],
             **await self._trends(view, request.region, request.as_of, today),
             "centrality": await self._centrality(view, ties, request),
-            "communities": await self._communities(view, ties),
+            "communities": await self._communities(view, ties, request.limit),
             "unpartnered_weak": listing(
                 [self._weak(v) for v in unpartnered[: request.limit]],
                 Limit(request.limit, "limit", MAX_LISTED),
@@ -319,20 +318,26 @@ class DashboardService:
         found = await self.analysis.centrality(
             view, scope, [request.measure], request.top, None, 0, _EXACT_MAX
         )
-        rows = found["measures"][request.measure]["rows"]["items"]
+        ranked = found["measures"][request.measure]["rows"]
+        rows = ranked["items"]
         return {
             "measure": request.measure,
             "label": MEASURE_LABELS_ZH[request.measure],
+            # Every node is ranked; the chart shows the top rows.
+            "total": ranked["total"],
+            "truncated": ranked["truncated"],
             "rows": [
                 {k: row.get(k) for k in ("rank", "node", "name", "label", "score")} for row in rows
             ],
         }
 
-    async def _communities(self, view: GraphView, scope: AnalysisScope) -> dict[str, Any]:
+    async def _communities(
+        self, view: GraphView, scope: AnalysisScope, limit: int
+    ) -> dict[str, Any]:
         """Communities as a sankey: each joint body's members flowing to the communities
-        Louvain put them in."""
+        Louvain put them in; each community names its members up to ``limit``."""
         found = await self.analysis.communities(
-            view, scope, _LOUVAIN_SEED, _LOUVAIN_RESOLUTION, _MEMBERS_LISTED
+            view, scope, _LOUVAIN_SEED, _LOUVAIN_RESOLUTION, min(limit, MAX_LISTED_MEMBERS)
         )
         members = {row["index"]: row["members"]["items"] for row in found["communities"]}
         nodes: list[dict[str, Any]] = []
@@ -345,13 +350,15 @@ class DashboardService:
                 links.append(
                     {"source": body["body"], "target": f"community:{index}", "value": count}
                 )
+        sizes = {row["index"]: row["size"] for row in found["communities"]}
+        listed = Limit(limit, "limit", MAX_LISTED)
         for index in sorted(shown):
             nodes.append(
                 {
                     "id": f"community:{index}",
                     "name": f"社区 {index}",
                     "kind": "community",
-                    "members": [m["id"] for m in members.get(index, [])],
+                    "members": listing(members.get(index, [])[:limit], listed, sizes[index]),
                 }
             )
         return {

@@ -760,7 +760,7 @@
     } else if (name === "communities" && event.dataType === "node") {
       const node = drawnNodes(data)[event.dataIndex];
       if (node && node.kind === "body") href = explorerNode(node.id);
-      else if (node && node.members) href = explorerNodes(node.members);
+      else if (node && node.members) href = explorerNodes(node.members.items.map((m) => m.id));
     }
     if (href) location.assign(href);
   }
