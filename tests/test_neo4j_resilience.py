@@ -159,6 +159,40 @@ def test_a_hung_server_ends_the_calls_in_flight_long_before_their_timeout() -> N
     run(test)
 
 
+def test_a_server_that_hangs_right_after_answering_a_probe_is_found_out() -> None:
+    """A probe answered a moment before the server hung (a slow call on a busy machine
+    probed it, then it was stopped) must not leave the next call to its whole timeout."""
+
+    async def test() -> None:
+        server = Server()
+        timeouts = Neo4jTimeouts(
+            call=5.0, probe_after=0.05, probe_timeout=0.05, probe_interval=0.3, retry=1.0
+        )
+        breaker = breaker_of(server, timeouts)
+
+        async def slow() -> str:
+            await asyncio.sleep(0.1)  # past probe_after: the server is probed, and answers
+            return "rows"
+
+        assert await breaker.call(slow) == "rows"
+        assert server.probes == 1
+        server.state = "hung"
+
+        async def hangs() -> None:
+            await asyncio.Event().wait()
+
+        started = time.monotonic()
+        with pytest.raises(StoreUnavailableError):
+            await breaker.call(hangs)
+        # Within the probe interval's wait and a probe, not the call timeout (5 s).
+        assert time.monotonic() - started < 2.0
+        assert breaker.state == "open"
+        server.resume()
+        await breaker.close()
+
+    run(test)
+
+
 def test_a_slow_call_on_a_healthy_server_finishes() -> None:
     async def test() -> None:
         server = Server()

@@ -185,7 +185,17 @@ class CircuitBreaker:
             raise self._refusal()
         seconds = self.timeouts.call if timeout == DEFAULT else timeout
         loop = asyncio.get_running_loop()
-        watchdog = loop.call_later(self.timeouts.probe_after, self._suspect, "a slow call")
+        watchdog: asyncio.TimerHandle
+
+        def watch() -> None:
+            nonlocal watchdog
+            if not self._suspect("a slow call"):
+                # A probe was answered a moment ago (the server may have hung since, as a
+                # stopped one does): look again once that answer is old, rather than wait
+                # out the whole call timeout.
+                watchdog = loop.call_later(self.timeouts.probe_interval, watch)
+
+        watchdog = loop.call_later(self.timeouts.probe_after, watch)
         scope = asyncio.timeout(seconds)
         try:
             async with scope:
@@ -227,16 +237,18 @@ class CircuitBreaker:
             f"checks it every {self.timeouts.probe_interval} s and answers again when it is back"
         )
 
-    def _suspect(self, reason: str) -> None:
+    def _suspect(self, reason: str) -> bool:
         """Something looked like an outage: probe now, unless a probe is running already or
-        one was answered within ``probe_interval`` (many slow queries, one probe a while)."""
+        one was answered within ``probe_interval`` (many slow queries, one probe a while).
+        ``False`` in that last case: the suspicion was set aside, not looked into."""
         now = asyncio.get_running_loop().time()
         if self._answered_at is not None and now - self._answered_at < self.timeouts.probe_interval:
-            return
+            return False
         if self._opened_at is None and (self._prober is None or self._prober.done()):
             log.info("%s: %s; probing the server", self.name, reason)
             self._last_error = reason
             self._prober = asyncio.get_running_loop().create_task(self._verify())
+        return True
 
     def _ensure_prober(self) -> None:
         # The prober may have ended with the event loop it ran in (one asyncio.run each).
